@@ -1,0 +1,93 @@
+"""The activity record: one harvested item, and its public JSON interchange format.
+
+`brag activities --format jsonl` writes one record per line and `brag cluster` reads the
+same shape, so the field names and their meaning here are a public interface.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from datetime import datetime
+from typing import Any, Literal, get_args
+
+Kind = Literal["pull_request", "review", "ticket", "event", "commit"]
+KINDS: frozenset[str] = frozenset(get_args(Kind))
+
+
+class RecordError(ValueError):
+    """An activity record that does not have the documented shape."""
+
+
+@dataclass(frozen=True, slots=True)
+class Activity:
+    """One piece of harvested work, identified by `id` (unique per user across sources)."""
+
+    id: str
+    source: str
+    kind: Kind
+    title: str
+    occurred_at: datetime
+    body: str = ""
+    url: str = ""
+    repo: str = ""
+    paths: tuple[str, ...] = ()
+    labels: tuple[str, ...] = ()
+    author: str = ""
+    extra: Mapping[str, Any] = field(default_factory=dict)
+
+    def __post_init__(self) -> None:
+        if self.kind not in KINDS:
+            raise RecordError(f"kind must be one of {sorted(KINDS)}, not {self.kind!r}")
+        if self.occurred_at.tzinfo is None:
+            raise RecordError(f"occurred_at of {self.id} has no UTC offset")
+
+    def to_json(self) -> dict[str, Any]:
+        return {
+            "id": self.id,
+            "source": self.source,
+            "kind": self.kind,
+            "title": self.title,
+            "body": self.body,
+            "url": self.url,
+            "occurred_at": self.occurred_at.isoformat(),
+            "repo": self.repo,
+            "paths": list(self.paths),
+            "labels": list(self.labels),
+            "author": self.author,
+            "extra": dict(self.extra),
+        }
+
+    @classmethod
+    def from_json(cls, data: Mapping[str, Any]) -> Activity:
+        """Parse one record; missing optional fields take their defaults, unknown ones are kept out."""
+        if not isinstance(data, Mapping):
+            raise RecordError("an activity record must be a JSON object")
+        for required in ("id", "kind", "occurred_at"):
+            if not data.get(required):
+                raise RecordError(f"missing required field {required!r}")
+        try:
+            occurred_at = datetime.fromisoformat(str(data["occurred_at"]).replace("Z", "+00:00"))
+        except ValueError as exc:
+            raise RecordError(f"occurred_at is not an ISO 8601 datetime: {data['occurred_at']!r}") from exc
+        extra = data.get("extra") or {}
+        if not isinstance(extra, Mapping):
+            raise RecordError("extra must be an object")
+        return cls(
+            id=str(data["id"]),
+            source=str(data.get("source") or str(data["id"]).split(":", 1)[0]),
+            kind=data["kind"],
+            title=str(data.get("title") or ""),
+            body=str(data.get("body") or ""),
+            url=str(data.get("url") or ""),
+            occurred_at=occurred_at,
+            repo=str(data.get("repo") or ""),
+            paths=tuple(str(p) for p in data.get("paths") or ()),
+            labels=tuple(str(label) for label in data.get("labels") or ()),
+            author=str(data.get("author") or ""),
+            extra=dict(extra),
+        )
+
+    def to_jsonl(self) -> str:
+        return json.dumps(self.to_json(), ensure_ascii=False, sort_keys=False)
