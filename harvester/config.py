@@ -1,0 +1,218 @@
+"""The TOML configuration: where it is found, what it may contain, and its errors.
+
+Unknown keys are errors (a typo must not silently disable a setting), and every error names
+the file, the key and what was expected.
+"""
+
+from __future__ import annotations
+
+import os
+import tomllib
+from datetime import tzinfo
+from pathlib import Path
+from typing import Annotated, Any
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+
+import platformdirs
+from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, ValidationError, field_validator
+from pydantic_settings import BaseSettings, PydanticBaseSettingsSource, SettingsConfigDict
+
+from harvester.errors import ConfigError
+from harvester.secrets import Secret
+from harvester.timeutil import system_timezone
+
+APP_NAME = "brag-harvester"
+CONFIG_ENV = "BRAG_CONFIG"
+CONFIG_FILENAME = "brag.toml"
+
+
+def _to_secret(value: Any) -> Any:
+    if isinstance(value, str):
+        if not value:
+            raise ValueError("must not be empty")
+        return Secret(value)
+    return value
+
+
+SecretSetting = Annotated[Secret, BeforeValidator(_to_secret)]
+
+
+class Section(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True, arbitrary_types_allowed=True)
+
+
+class DatabaseSettings(Section):
+    url: str | None = Field(
+        default=None,
+        description="SQLAlchemy URL; default: brag.db in the platform's user data dir",
+    )
+
+    @field_validator("url")
+    @classmethod
+    def _known_dialect(cls, value: str | None) -> str | None:
+        if value is not None and not value.startswith(("sqlite:", "postgresql")):
+            raise ValueError("expected sqlite:///PATH or postgresql+psycopg://USER@HOST/DB")
+        return value
+
+
+class UserSettings(Section):
+    name: str = Field(default="me", description="the user's name in the store (team mode: one per user)")
+    timezone: str | None = Field(default=None, description="IANA timezone name; default: the system's")
+
+    @field_validator("timezone")
+    @classmethod
+    def _iana(cls, value: str | None) -> str | None:
+        if value is not None:
+            try:
+                ZoneInfo(value)
+            except (ZoneInfoNotFoundError, ValueError):
+                raise ValueError("expected an IANA timezone name like Europe/Berlin") from None
+        return value
+
+    def zone(self) -> tzinfo:
+        return ZoneInfo(self.timezone) if self.timezone else system_timezone()
+
+
+class GitHubSettings(Section):
+    token: SecretSetting | None = None
+    base_url: str = "https://api.github.com"
+    login: str | None = Field(default=None, description="default: the token's user, from GET /user")
+    reviews: bool = Field(default=True, description="also harvest the reviews you gave")
+    max_rate_limit_wait: float = Field(default=300.0, ge=0, description="seconds to sleep for a rate limit")
+    timeout: int = Field(default=30, gt=0)
+
+    @field_validator("base_url")
+    @classmethod
+    def _http(cls, value: str) -> str:
+        if not value.startswith(("http://", "https://")):
+            raise ValueError("expected an http(s) URL such as https://api.github.com or https://HOST/api/v3")
+        return value.rstrip("/")
+
+
+class NlpSettings(Section):
+    model: str | None = Field(default="en_core_web_sm", description="spaCy pipeline; blank English if absent")
+
+
+class Settings(BaseSettings):
+    """The whole configuration file; a source is enabled by its section being present."""
+
+    model_config = SettingsConfigDict(extra="forbid", frozen=True, arbitrary_types_allowed=True)
+
+    database: DatabaseSettings = DatabaseSettings()
+    user: UserSettings = UserSettings()
+    github: GitHubSettings | None = None
+    nlp: NlpSettings = NlpSettings()
+
+    @classmethod
+    def settings_customise_sources(
+        cls,
+        settings_cls: type[BaseSettings],
+        init_settings: PydanticBaseSettingsSource,
+        env_settings: PydanticBaseSettingsSource,
+        dotenv_settings: PydanticBaseSettingsSource,
+        file_secret_settings: PydanticBaseSettingsSource,
+    ) -> tuple[PydanticBaseSettingsSource, ...]:
+        # the file is the single source of truth; no surprise overrides from the environment
+        return (init_settings,)
+
+
+class LoadedConfig(BaseModel):
+    """Settings plus where they came from, so later errors can name the file."""
+
+    model_config = ConfigDict(frozen=True, arbitrary_types_allowed=True)
+
+    settings: Settings
+    path: Path | None
+
+    def database_url(self) -> str:
+        if self.settings.database.url:
+            return self.settings.database.url
+        data_dir = Path(platformdirs.user_data_dir(APP_NAME))
+        return f"sqlite:///{data_dir / 'brag.db'}"
+
+
+def default_config_path() -> Path:
+    return Path(platformdirs.user_config_dir(APP_NAME)) / CONFIG_FILENAME
+
+
+def find_config_path(explicit: Path | None) -> tuple[Path, bool]:
+    """The file to read and whether the user asked for it (then it must exist)."""
+    if explicit is not None:
+        return explicit.expanduser(), True
+    from_env = os.environ.get(CONFIG_ENV)
+    if from_env:
+        return Path(from_env).expanduser(), True
+    return default_config_path(), False
+
+
+def load_config(explicit: Path | None = None) -> LoadedConfig:
+    path, required = find_config_path(explicit)
+    if not path.exists():
+        if required:
+            raise ConfigError("configuration file not found", path=path)
+        return LoadedConfig(settings=Settings(), path=None)
+    try:
+        data = tomllib.loads(path.read_text(encoding="utf-8"))
+    except tomllib.TOMLDecodeError as exc:
+        raise ConfigError(f"is not valid TOML: {exc}", path=path) from None
+    except OSError as exc:
+        raise ConfigError(f"cannot be read: {exc.strerror}", path=path) from None
+    return LoadedConfig(settings=parse_settings(data, path), path=path)
+
+
+def parse_settings(data: dict[str, Any], path: Path | None = None) -> Settings:
+    try:
+        settings = Settings(**data)
+    except ValidationError as exc:
+        raise _config_error(exc, path) from None
+    _name_secrets(settings)
+    return settings
+
+
+def _name_secrets(settings: Settings) -> None:
+    """Give each Secret its dotted key, so its errors and keyring entry can name it."""
+    for section_name in type(settings).model_fields:
+        section = getattr(settings, section_name)
+        if not isinstance(section, BaseModel):
+            continue
+        for key in type(section).model_fields:
+            value = getattr(section, key)
+            if isinstance(value, Secret) and not value.key:
+                object.__setattr__(value, "key", f"{section_name}.{key}")
+
+
+_EXPECTATIONS = {
+    "extra_forbidden": "unknown key (check the spelling against config/brag.example.toml)",
+    "missing": "required key is missing",
+}
+
+
+def _config_error(exc: ValidationError, path: Path | None) -> ConfigError:
+    problems = []
+    first_key = None
+    for error in exc.errors():
+        location = [str(part) for part in error["loc"]]
+        key = ".".join(location)
+        first_key = first_key or key
+        message = _EXPECTATIONS.get(error["type"]) or error["msg"].removeprefix("Value error, ")
+        if error["type"] not in _EXPECTATIONS and "secret" not in key and "token" not in key:
+            message += f" (got {error.get('input')!r})"
+        problems.append(f"{_toml_key(location)}: {message}")
+    summary = "; ".join(problems)
+    return ConfigError(f"invalid configuration: {summary}", path=path, key=None)
+
+
+def _toml_key(location: list[str]) -> str:
+    if len(location) == 1:
+        return location[0]
+    return f"[{location[0]}] {'.'.join(location[1:])}"
+
+
+__all__ = [
+    "GitHubSettings",
+    "LoadedConfig",
+    "Settings",
+    "find_config_path",
+    "load_config",
+    "parse_settings",
+]

@@ -1,0 +1,70 @@
+"""Every error the harvester raises on purpose, classified once where it happens.
+
+    BragError
+     ├── ConfigError            the user must fix the configuration file (names file, key, expectation)
+     └── SourceError            one source failed; the runner reports it and the other sources still run
+          ├── SourceAuthError   the user must act: token invalid, expired or lacking a scope
+          ├── SourceConfigError the user must act: wrong URL, unknown account, unsupported deployment
+          └── TransientError    rate limit, 5xx, timeout: already retried with backoff, still failing
+               └── RateLimitError  the wait the API asks for is longer than we are willing to sleep
+
+Connectors raise only `SourceError` subclasses; anything else escaping a connector is a bug and
+is reported with its traceback.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+
+class BragError(Exception):
+    """Base class for errors with a message meant for the user."""
+
+
+class ConfigError(BragError):
+    """Invalid configuration: which file, which key, what was expected."""
+
+    def __init__(self, message: str, *, path: Path | None = None, key: str | None = None) -> None:
+        self.path = path
+        self.key = key
+        where = f"{path}: " if path else ""
+        field = f"[{key}] " if key else ""
+        super().__init__(f"{where}{field}{message}")
+
+
+class SourceError(BragError):
+    """A source could not be harvested; `source` names it for the report."""
+
+    fix: str = ""
+
+    def __init__(self, source: str, message: str, *, fix: str | None = None) -> None:
+        self.source = source
+        self.detail = message
+        if fix is not None:
+            self.fix = fix
+        text = f"{source}: {message}"
+        if self.fix:
+            text += f" — {self.fix}"
+        super().__init__(text)
+
+
+class SourceAuthError(SourceError):
+    """The credentials were refused; only the user can fix this."""
+
+
+class SourceConfigError(SourceError):
+    """The source is misconfigured (URL, deployment type, account); only the user can fix this."""
+
+
+class TransientError(SourceError):
+    """A failure that may pass on its own; the next scheduled harvest will retry."""
+
+    fix = "this is usually temporary; the next harvest continues where this one stopped"
+
+
+class RateLimitError(TransientError):
+    """The API asked us to wait longer than the configured maximum."""
+
+    def __init__(self, source: str, message: str, *, wait_seconds: float | None = None) -> None:
+        self.wait_seconds = wait_seconds
+        super().__init__(source, message)

@@ -1,0 +1,71 @@
+"""Secrets in the configuration: inline, `env:NAME`, or `keyring:` references.
+
+A `Secret` keeps the reference, not the value, until a connector needs it, and never shows
+the value in its repr, so secrets cannot leak into logs, error messages or the database.
+"""
+
+from __future__ import annotations
+
+import os
+from dataclasses import dataclass
+
+from harvester.errors import ConfigError
+
+KEYRING_SERVICE = "brag-harvester"
+
+
+@dataclass(frozen=True, slots=True)
+class Secret:
+    """A secret as written in the configuration; `reveal()` resolves it when it is used.
+
+    Forms: `env:NAME` reads the environment variable NAME; `keyring:` reads the OS keyring
+    entry for this key (service "brag-harvester", user "<section>.<key>");
+    `keyring:SERVICE/USER` names the entry; anything else is the secret itself.
+    """
+
+    reference: str
+    key: str = ""
+
+    def __repr__(self) -> str:
+        return f"Secret({self.describe()!r})"
+
+    __str__ = __repr__
+
+    def describe(self) -> str:
+        """Where the secret comes from, safe to print."""
+        if self.reference.startswith(("env:", "keyring:")):
+            return self.reference
+        return "inline value (hidden)"
+
+    def reveal(self) -> str:
+        if self.reference.startswith("env:"):
+            name = self.reference[4:]
+            value = os.environ.get(name)
+            if not value:
+                raise ConfigError(
+                    f"expects the environment variable {name} to hold the secret, but it is not set",
+                    key=self.key,
+                )
+            return value
+        if self.reference.startswith("keyring:"):
+            return self._from_keyring(self.reference[8:])
+        return self.reference
+
+    def _from_keyring(self, where: str) -> str:
+        service, _, user = where.partition("/")
+        if not service:
+            service, user = KEYRING_SERVICE, self.key
+        try:
+            import keyring
+            import keyring.errors
+
+            value = keyring.get_password(service, user)
+        except Exception as exc:  # keyring backends raise many unrelated types
+            raise ConfigError(f"could not read the OS keyring ({type(exc).__name__})", key=self.key) from exc
+        if not value:
+            raise ConfigError(
+                f"no keyring entry for service {service!r}, user {user!r}; "
+                f"store it with: keyring set {service} {user}",
+                key=self.key,
+            )
+        return str(value)

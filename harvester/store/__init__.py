@@ -1,0 +1,1 @@
+"""The store: SQLAlchemy models, the engine with its migrations, and the one repository module."""

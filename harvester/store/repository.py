@@ -1,0 +1,184 @@
+"""The one module that queries the store; everything else calls these functions."""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta, timezone
+from typing import Any
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from harvester.records import Activity
+from harvester.store.models import ActivityRow, HarvestRun, SyncCursor, User
+
+
+@dataclass
+class UpsertCounts:
+    new: int = 0
+    updated: int = 0
+    unchanged: int = 0
+
+    def add(self, other: UpsertCounts) -> None:
+        self.new += other.new
+        self.updated += other.updated
+        self.unchanged += other.unchanged
+
+    @property
+    def total(self) -> int:
+        return self.new + self.updated + self.unchanged
+
+
+def get_or_create_user(session: Session, name: str, timezone_name: str | None = None) -> User:
+    user = session.scalar(select(User).where(User.name == name))
+    if user is None:
+        user = User(name=name, timezone=timezone_name)
+        session.add(user)
+        session.flush()
+    elif timezone_name and user.timezone != timezone_name:
+        user.timezone = timezone_name
+    return user
+
+
+def content_hash(activity: Activity) -> str:
+    canonical = json.dumps(activity.to_json(), sort_keys=True, ensure_ascii=False, default=str)
+    return hashlib.sha256(canonical.encode()).hexdigest()
+
+
+def upsert_activities(session: Session, user_id: int, activities: Sequence[Activity]) -> UpsertCounts:
+    """Insert new activities and update changed ones in place, keyed on (user, source, id).
+
+    Harvesting the same window twice therefore adds nothing and changes nothing.
+    """
+    counts = UpsertCounts()
+    if not activities:
+        return counts
+    # a page can repeat an item when the source reorders between requests; the last copy wins
+    latest = {(a.source, a.id): a for a in activities}
+    existing: dict[tuple[str, str], ActivityRow] = {}
+    by_source: dict[str, list[str]] = {}
+    for source, external_id in latest:
+        by_source.setdefault(source, []).append(external_id)
+    for source, ids in by_source.items():
+        for start in range(0, len(ids), 500):
+            rows = session.scalars(
+                select(ActivityRow).where(
+                    ActivityRow.user_id == user_id,
+                    ActivityRow.source == source,
+                    ActivityRow.external_id.in_(ids[start : start + 500]),
+                )
+            )
+            existing.update({(row.source, row.external_id): row for row in rows})
+    now = datetime.now(UTC)
+    for key, activity in latest.items():
+        digest = content_hash(activity)
+        row = existing.get(key)
+        if row is None:
+            session.add(
+                ActivityRow(user_id=user_id, content_hash=digest, first_seen_at=now, **_columns(activity))
+            )
+            counts.new += 1
+        elif row.content_hash != digest:
+            for column, value in _columns(activity).items():
+                setattr(row, column, value)
+            row.content_hash = digest
+            row.updated_at = now
+            counts.updated += 1
+        else:
+            counts.unchanged += 1
+    session.flush()
+    return counts
+
+
+def _columns(activity: Activity) -> dict[str, Any]:
+    offset = activity.occurred_at.utcoffset() or timedelta(0)
+    return {
+        "source": activity.source,
+        "external_id": activity.id,
+        "kind": activity.kind,
+        "title": activity.title,
+        "body": activity.body,
+        "url": activity.url,
+        "occurred_at": activity.occurred_at,
+        "utc_offset_minutes": int(offset.total_seconds() // 60),
+        "repo": activity.repo,
+        "paths": list(activity.paths),
+        "labels": list(activity.labels),
+        "author": activity.author,
+        "extra": dict(activity.extra),
+        "updated_at": datetime.now(UTC),
+    }
+
+
+def row_to_activity(row: ActivityRow) -> Activity:
+    offset = timezone(timedelta(minutes=row.utc_offset_minutes))
+    return Activity(
+        id=row.external_id,
+        source=row.source,
+        kind=row.kind,  # type: ignore[arg-type]
+        title=row.title,
+        body=row.body,
+        url=row.url,
+        occurred_at=row.occurred_at.astimezone(offset),
+        repo=row.repo,
+        paths=tuple(row.paths),
+        labels=tuple(row.labels),
+        author=row.author,
+        extra=dict(row.extra),
+    )
+
+
+def list_activities(
+    session: Session,
+    user_id: int,
+    *,
+    sources: Iterable[str] | None = None,
+    since: datetime | None = None,
+    until: datetime | None = None,
+) -> list[Activity]:
+    query = select(ActivityRow).where(ActivityRow.user_id == user_id)
+    if sources:
+        query = query.where(ActivityRow.source.in_(list(sources)))
+    if since is not None:
+        query = query.where(ActivityRow.occurred_at >= since)
+    if until is not None:
+        query = query.where(ActivityRow.occurred_at < until)
+    query = query.order_by(ActivityRow.occurred_at, ActivityRow.external_id)
+    return [row_to_activity(row) for row in session.scalars(query)]
+
+
+def load_cursor(session: Session, user_id: int, source: str) -> SyncCursor | None:
+    return session.get(SyncCursor, (user_id, source))
+
+
+def save_cursor(
+    session: Session, user_id: int, source: str, harvested_until: datetime | None, state: dict[str, Any]
+) -> None:
+    cursor = session.get(SyncCursor, (user_id, source))
+    if cursor is None:
+        session.add(SyncCursor(user_id=user_id, source=source, harvested_until=harvested_until, state=state))
+    else:
+        cursor.harvested_until = harvested_until
+        cursor.state = state
+        cursor.updated_at = datetime.now(UTC)
+    session.flush()
+
+
+def start_run(session: Session, user_id: int, source: str, start: datetime, end: datetime) -> HarvestRun:
+    run = HarvestRun(user_id=user_id, source=source, window_start=start, window_end=end)
+    session.add(run)
+    session.flush()
+    return run
+
+
+def finish_run(session: Session, run_id: int, counts: UpsertCounts, status: str, error: str | None) -> None:
+    run = session.get(HarvestRun, run_id)
+    if run is None:
+        return
+    run.finished_at = datetime.now(UTC)
+    run.status = status
+    run.new, run.updated, run.unchanged = counts.new, counts.updated, counts.unchanged
+    run.error = error
