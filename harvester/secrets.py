@@ -64,8 +64,7 @@ class Secret:
             raise ConfigError(f"could not read the OS keyring ({type(exc).__name__})", key=self.key) from exc
         if not value:
             raise ConfigError(
-                f"no keyring entry for service {service!r}, user {user!r}; "
-                f"store it with: keyring set {service} {user}",
+                f"no keyring entry for service {service!r}, user {user!r}; store it with: keyring set {service} {user}",
                 key=self.key,
             )
         return str(value)

@@ -1,0 +1,422 @@
+"""GitHub: the user's merged pull requests (REST search) and the reviews they gave (GraphQL).
+
+API facts this module relies on (docs.github.com/rest/search; PyGithub 2.10 source):
+- search answers at most 100 items per page and 1,000 results per query, so windows with more
+  results are split by merge time;
+- each search item already carries title, body, labels, author, repository_url and
+  `pull_request.merged_at`, so no request per pull request is needed;
+- reading a PyGithub property that a page did not include makes it fetch the whole issue
+  (one GET per item), so records are built from the page's JSON instead.
+"""
+
+from __future__ import annotations
+
+import itertools
+import logging
+import math
+from collections.abc import Iterator, Mapping
+from contextlib import contextmanager
+from datetime import UTC, datetime, timedelta
+from typing import Any, ClassVar
+
+import requests
+from github import Auth, Github, GithubRetry
+from github.GithubException import (
+    BadCredentialsException,
+    GithubException,
+    RateLimitExceededExceedsMaxWait,
+    RateLimitExceededException,
+)
+from urllib3.response import HTTPResponse
+from urllib3.util.retry import Retry
+
+from harvester.config import Settings
+from harvester.errors import RateLimitError, SourceAuthError, SourceConfigError, SourceError, TransientError
+from harvester.records import Activity
+from harvester.secrets import Secret
+from harvester.sources import Batch, Cursor
+from harvester.timeutil import Window
+
+log = logging.getLogger(__name__)
+
+SOURCE = "github"
+SEARCH_PAGE_SIZE = 100
+SEARCH_RESULT_CAP = 1000
+# aim split windows at 80% of the cap, so an uneven spread of merges rarely needs a second split
+SPLIT_TARGET = 800
+# sorting by creation keeps pages stable while we read them: created_at never changes
+SEARCH_SORT = ("created", "asc")
+PULL_REQUEST_QUERY = "is:pr is:merged author:{login} merged:{first}..{last}"
+# the search index trails merges by seconds to minutes; re-reading an hour costs no extra request
+CURSOR_OVERLAP = timedelta(hours=1)
+# contributionsCollection accepts a from..to span of at most one year (documented)
+REVIEW_SPAN_MAX = timedelta(days=365)
+REVIEWS_PAGE_SIZE = 100
+RETRIES = 5
+TOKEN_FIX = (
+    "create a new token (read-only: 'repo' or fine-grained 'Pull requests: read') "
+    "and set it as [github] token in your configuration"
+)
+
+# one GraphQL request returns up to 100 reviews with their times, instead of one REST call per PR
+REVIEWS_QUERY = """
+query($login: String!, $from: DateTime!, $to: DateTime!, $first: Int!, $after: String) {
+  user(login: $login) {
+    contributionsCollection(from: $from, to: $to) {
+      pullRequestReviewContributions(first: $first, after: $after) {
+        pageInfo { hasNextPage endCursor }
+        nodes {
+          occurredAt
+          pullRequestReview { databaseId state body url submittedAt comments { totalCount } }
+          pullRequest {
+            number title url
+            author { login }
+            repository { nameWithOwner }
+            labels(first: 20) { nodes { name } }
+          }
+        }
+      }
+    }
+  }
+}
+"""
+
+
+class BoundedRetry(GithubRetry):
+    """PyGithub's retry policy, but never sleeping longer than `max_rate_limit_wait`.
+
+    urllib3 sleeps whatever `Retry-After` says and PyGithub retries a 429 only when that header
+    is present; here a 429 without it waits for the rate-limit reset like a 403 does.
+    """
+
+    def __init__(self, **kwargs: Any) -> None:
+        kwargs.setdefault("status_forcelist", [*range(500, 600), 429])
+        super().__init__(**kwargs)
+
+    def increment(  # type: ignore[override]
+        self,
+        method: str | None = None,
+        url: str | None = None,
+        response: HTTPResponse | None = None,
+        error: Exception | None = None,
+        _pool: Any = None,
+        _stacktrace: Any = None,
+    ) -> Retry:
+        if response is not None and response.status in (403, 429):
+            wait = _requested_wait(response.headers, self.secondary_rate_wait, response.status == 429)
+            if wait is not None and self.max_rate_limit_wait is not None and wait > self.max_rate_limit_wait:
+                raise RateLimitExceededExceedsMaxWait(
+                    response.status, {"message": "rate limit exceeded"}, dict(response.headers), wait=wait
+                )
+            if response.status == 429 and wait is not None and "Retry-After" not in response.headers:
+                retry = Retry.increment(self, method, url, response, error, _pool, _stacktrace)
+                retry.get_backoff_time = lambda: wait  # type: ignore[method-assign]
+                return retry
+        return super().increment(method, url, response, error, _pool, _stacktrace)
+
+
+def _requested_wait(headers: Mapping[str, str], secondary_wait: float, is_429: bool) -> float | None:
+    retry_after = headers.get("Retry-After")
+    if retry_after and retry_after.strip().isdigit():
+        return float(retry_after)
+    if headers.get("X-RateLimit-Remaining") == "0" and (reset := headers.get("X-RateLimit-Reset", "")).isdigit():
+        return max(0.0, int(reset) - datetime.now(UTC).timestamp()) + 1
+    return secondary_wait if is_429 else None
+
+
+class GitHubConnector:
+    name: ClassVar[str] = SOURCE
+    cursor_overlap: ClassVar[timedelta] = CURSOR_OVERLAP
+
+    def __init__(
+        self,
+        token: Secret | str,
+        *,
+        base_url: str = "https://api.github.com",
+        login: str | None = None,
+        reviews: bool = True,
+        max_rate_limit_wait: float = 300.0,
+        timeout: int = 30,
+    ) -> None:
+        self._token = token if isinstance(token, Secret) else Secret(token, key="github.token")
+        self.base_url = base_url.rstrip("/")
+        self.login = login
+        self.reviews = reviews
+        self.max_rate_limit_wait = max_rate_limit_wait
+        self.timeout = timeout
+
+    @classmethod
+    def from_settings(cls, settings: Settings) -> GitHubConnector | None:
+        section = settings.github
+        if section is None:
+            return None
+        if section.token is None:
+            from harvester.errors import ConfigError
+
+            raise ConfigError(
+                'token is required: a personal access token, e.g. token = "env:GITHUB_TOKEN"', key="github"
+            )
+        return cls(
+            section.token,
+            base_url=section.base_url,
+            login=section.login,
+            reviews=section.reviews,
+            max_rate_limit_wait=section.max_rate_limit_wait,
+            timeout=section.timeout,
+        )
+
+    def harvest(self, window: Window, cursor: Cursor | None) -> Iterator[Batch]:
+        if window.empty:
+            return
+        github = self._client()
+        with self._classified():
+            login = self.login or github.get_user().login
+        # reviews first: they carry no checkpoint, so a failure here never advances the cursor
+        if self.reviews:
+            reviews = tuple(self._reviews(github, login, window))
+            if reviews:
+                yield Batch(reviews)
+        yield from self._pull_requests(github, login, window)
+
+    def _client(self) -> Github:
+        retry = BoundedRetry(
+            total=RETRIES,
+            backoff_factor=1.0,
+            backoff_max=30,
+            max_rate_limit_wait=self.max_rate_limit_wait,
+        )
+        return Github(
+            auth=Auth.Token(self._token.reveal()),
+            base_url=self.base_url,
+            per_page=SEARCH_PAGE_SIZE,
+            retry=retry,
+            timeout=self.timeout,
+            seconds_between_requests=None,
+        )
+
+    def _pull_requests(self, github: Github, login: str, window: Window) -> Iterator[Batch]:
+        pending = [window]
+        expected = 0
+        while pending:
+            current = pending.pop(0)
+            query = pull_request_query(login, current)
+            with self._classified():
+                results = github.search_issues(query, sort=SEARCH_SORT[0], order=SEARCH_SORT[1])
+                first_page = results.get_page(0)
+                # get_page stored total_count from the response; reading it costs no request
+                total = results.totalCount
+            if total > SEARCH_RESULT_CAP and current.end - current.start > timedelta(seconds=2):
+                pending[0:0] = split_window(current, math.ceil(total / SPLIT_TARGET))
+                continue
+            if total > SEARCH_RESULT_CAP:
+                log.warning(
+                    "github: more than %d PRs merged within %s; only the first are harvested",
+                    SEARCH_RESULT_CAP,
+                    current,
+                )
+            pages = math.ceil(min(total, SEARCH_RESULT_CAP) / SEARCH_PAGE_SIZE)
+            expected += min(total, SEARCH_RESULT_CAP)
+            page_items = [item._rawData for item in first_page]
+            for page in range(1, pages + 1):
+                if page > 1:
+                    with self._classified():
+                        page_items = [item._rawData for item in results.get_page(page - 1)]
+                activities = tuple(
+                    activity
+                    for item in page_items
+                    if (activity := pull_request_activity(item)) is not None and current.contains(activity.occurred_at)
+                )
+                checkpoint = Cursor(current.end) if page >= pages else None
+                yield Batch(activities, checkpoint=checkpoint, expected_total=expected)
+            if pages == 0:
+                yield Batch((), checkpoint=Cursor(current.end), expected_total=expected)
+
+    def _reviews(self, github: Github, login: str, window: Window) -> Iterator[Activity]:
+        start = window.start
+        while start < window.end:
+            end = min(window.end, start + REVIEW_SPAN_MAX)
+            after: str | None = None
+            while True:
+                variables = {
+                    "login": login,
+                    "from": _iso(start),
+                    "to": _iso(end - timedelta(seconds=1)),
+                    "first": REVIEWS_PAGE_SIZE,
+                    "after": after,
+                }
+                with self._classified(reviews=True):
+                    _headers, data = github.requester.graphql_query(REVIEWS_QUERY, variables)
+                user = (data.get("data") or {}).get("user") or {}
+                contributions = user.get("contributionsCollection", {}).get("pullRequestReviewContributions", {})
+                for node in contributions.get("nodes") or []:
+                    activity = review_activity(node, login)
+                    if activity is not None and window.contains(activity.occurred_at):
+                        yield activity
+                page_info = contributions.get("pageInfo") or {}
+                if not page_info.get("hasNextPage"):
+                    break
+                after = page_info.get("endCursor")
+            start = end
+
+    @contextmanager
+    def _classified(self, *, reviews: bool = False) -> Iterator[None]:
+        """Turn PyGithub and requests failures into the harvester's error classes, once, here."""
+        try:
+            yield
+        except SourceError:
+            raise
+        except BadCredentialsException:
+            raise SourceAuthError(
+                SOURCE, "the token was refused (401 Bad credentials): it is invalid or expired", fix=TOKEN_FIX
+            ) from None
+        except RateLimitExceededExceedsMaxWait as exc:
+            raise RateLimitError(
+                SOURCE,
+                f"rate limited; GitHub asks to wait {exc.wait:.0f} s, more than the "
+                f"{self.max_rate_limit_wait:.0f} s allowed by [github] max_rate_limit_wait",
+                wait_seconds=exc.wait,
+            ) from None
+        except RateLimitExceededException:
+            raise RateLimitError(SOURCE, "rate limited (403) and retries did not get through") from None
+        except GithubException as exc:
+            raise self._classify_status(exc, reviews) from None
+        except requests.exceptions.RetryError:
+            raise TransientError(SOURCE, f"{self.base_url} kept failing after {RETRIES} retries") from None
+        except (requests.exceptions.ConnectionError, requests.exceptions.Timeout) as exc:
+            raise TransientError(SOURCE, f"cannot reach {self.base_url} ({type(exc).__name__})") from None
+
+    def _classify_status(self, exc: GithubException, reviews: bool) -> SourceError:
+        message = exc.message or (exc.data.get("message") if isinstance(exc.data, dict) else None) or ""
+        status = exc.status
+        if status == 401:
+            return SourceAuthError(SOURCE, f"the token was refused (401 {message})", fix=TOKEN_FIX)
+        if status == 429:
+            return RateLimitError(SOURCE, "rate limited (429) and retries did not get through")
+        if status == 403:
+            return SourceAuthError(
+                SOURCE,
+                f"access denied (403 {message})",
+                fix="check the token's scopes and, for an organisation with SSO, authorise the token for it",
+            )
+        if status == 404 and reviews:
+            return SourceConfigError(
+                SOURCE,
+                f"the GraphQL API was not found under {self.base_url}",
+                fix="set [github] reviews = false if your server has no GraphQL API",
+            )
+        if status == 404:
+            return SourceConfigError(
+                SOURCE,
+                f"{self.base_url} does not answer like the GitHub API (404)",
+                fix="set [github] base_url to https://api.github.com or https://HOST/api/v3",
+            )
+        if status == 422:
+            return SourceConfigError(
+                SOURCE,
+                f"the search was rejected (422 {message})",
+                fix="check [github] login names an existing user",
+            )
+        if status >= 500:
+            return TransientError(SOURCE, f"server error {status} after {RETRIES} retries")
+        return SourceError(SOURCE, f"unexpected answer {status}: {message}")
+
+
+def pull_request_query(login: str, window: Window) -> str:
+    """The search query for PRs by `login` merged in [start, end); `merged:A..B` is inclusive, to the second."""
+    first = _ceil_second(window.start)
+    last = _ceil_second(window.end) - timedelta(seconds=1)
+    return PULL_REQUEST_QUERY.format(login=login, first=_iso(first), last=_iso(last))
+
+
+def split_window(window: Window, parts: int) -> list[Window]:
+    parts = max(2, parts)
+    step = (window.end - window.start) / parts
+    bounds = [_ceil_second(window.start + step * index) for index in range(parts)] + [window.end]
+    bounds[0] = window.start
+    return [Window(a, b) for a, b in itertools.pairwise(bounds) if b > a]
+
+
+def pull_request_activity(item: Mapping[str, Any]) -> Activity | None:
+    """One search result item as an activity; None for items that are not merged pull requests."""
+    pull = item.get("pull_request") or {}
+    merged_at = _parse_time(pull.get("merged_at"))
+    if merged_at is None:
+        return None
+    repo = repo_from_url(str(item.get("repository_url") or ""))
+    number = item["number"]
+    extra: dict[str, Any] = {
+        "number": number,
+        "node_id": item.get("node_id"),
+        "created_at": item.get("created_at"),
+        "comments": item.get("comments", 0),
+    }
+    if item.get("draft") is not None:
+        extra["draft"] = item["draft"]
+    return Activity(
+        id=f"github:pr:{repo}#{number}",
+        source=SOURCE,
+        kind="pull_request",
+        title=str(item.get("title") or ""),
+        body=str(item.get("body") or ""),
+        url=str(item.get("html_url") or pull.get("html_url") or ""),
+        occurred_at=merged_at,
+        repo=repo,
+        labels=tuple(str(label["name"]) for label in item.get("labels") or () if label.get("name")),
+        author=str((item.get("user") or {}).get("login") or ""),
+        extra=extra,
+    )
+
+
+def review_activity(node: Mapping[str, Any], login: str) -> Activity | None:
+    """One review contribution as an activity; reviews on the user's own PRs are not counted."""
+    review = node.get("pullRequestReview") or {}
+    pull = node.get("pullRequest") or {}
+    author = (pull.get("author") or {}).get("login") or ""
+    occurred_at = _parse_time(review.get("submittedAt") or node.get("occurredAt"))
+    if occurred_at is None or author == login:
+        return None
+    repo = (pull.get("repository") or {}).get("nameWithOwner") or ""
+    number = pull.get("number")
+    state = str(review.get("state") or "")
+    return Activity(
+        id=f"github:review:{repo}#{number}:{review.get('databaseId')}",
+        source=SOURCE,
+        kind="review",
+        title=f"Reviewed: {pull.get('title') or ''}",
+        body=str(review.get("body") or ""),
+        url=str(review.get("url") or pull.get("url") or ""),
+        occurred_at=occurred_at,
+        repo=repo,
+        labels=tuple(n["name"] for n in (pull.get("labels") or {}).get("nodes") or () if n.get("name")),
+        author=login,
+        extra={
+            "state": state,
+            "pull_request": number,
+            "pull_request_author": author,
+            "pull_request_url": pull.get("url"),
+            "comments": (review.get("comments") or {}).get("totalCount"),
+        },
+    )
+
+
+def repo_from_url(url: str) -> str:
+    """owner/name from a repository API URL such as https://api.github.com/repos/octo/api."""
+    _, _, tail = url.partition("/repos/")
+    return "/".join(tail.split("/")[:2])
+
+
+def _parse_time(value: Any) -> datetime | None:
+    if not value:
+        return None
+    if isinstance(value, datetime):
+        return value if value.tzinfo else value.replace(tzinfo=UTC)
+    return datetime.fromisoformat(str(value).replace("Z", "+00:00"))
+
+
+def _ceil_second(moment: datetime) -> datetime:
+    floor = moment.replace(microsecond=0)
+    return floor if floor == moment else floor + timedelta(seconds=1)
+
+
+def _iso(moment: datetime) -> str:
+    return moment.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
