@@ -137,6 +137,7 @@ class GitHubConnector:
         reviews: bool = True,
         max_rate_limit_wait: float = 300.0,
         timeout: int = 30,
+        backoff_factor: float = 1.0,
     ) -> None:
         self._token = token if isinstance(token, Secret) else Secret(token, key="github.token")
         self.base_url = base_url.rstrip("/")
@@ -144,6 +145,7 @@ class GitHubConnector:
         self.reviews = reviews
         self.max_rate_limit_wait = max_rate_limit_wait
         self.timeout = timeout
+        self.backoff_factor = backoff_factor
 
     @classmethod
     def from_settings(cls, settings: Settings) -> GitHubConnector | None:
@@ -181,7 +183,7 @@ class GitHubConnector:
     def _client(self) -> Github:
         retry = BoundedRetry(
             total=RETRIES,
-            backoff_factor=1.0,
+            backoff_factor=self.backoff_factor,
             backoff_max=30,
             max_rate_limit_wait=self.max_rate_limit_wait,
         )

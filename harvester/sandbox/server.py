@@ -9,6 +9,7 @@ from __future__ import annotations
 import json
 import re
 import threading
+import time
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
@@ -83,6 +84,8 @@ class SandboxServer:
         self._httpd = ThreadingHTTPServer((host, port), self._handler_class())
         self._httpd.daemon_threads = True
         self._thread: threading.Thread | None = None
+        # seconds to hold every answer, so a test can kill a client in the middle of a harvest
+        self.delay = 0.0
 
     @property
     def base_url(self) -> str:
@@ -143,6 +146,8 @@ class SandboxServer:
         return None
 
     def dispatch(self, request: Request) -> Response:
+        if self.delay:
+            time.sleep(self.delay)
         fault = self._take_fault(request.path)
         if fault is not None:
             body = fault.body if fault.body is not None else {"message": f"injected fault {fault.status}"}

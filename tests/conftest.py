@@ -1,0 +1,81 @@
+from __future__ import annotations
+
+import os
+from collections.abc import Iterator
+from datetime import UTC, datetime
+from pathlib import Path
+
+import pytest
+from sqlalchemy.orm import Session, sessionmaker
+
+from connectors.github import GitHubConnector
+from harvester.sandbox.github import DEFAULT_TOKEN, GitHubSandbox
+from harvester.sandbox.scenario import Scenario
+from harvester.store import repository
+from harvester.store.engine import open_store
+
+# requests honours HTTP(S)_PROXY; the sandboxes are on loopback
+os.environ["NO_PROXY"] = os.environ["no_proxy"] = "127.0.0.1,localhost"
+
+from support import NOW  # noqa: E402
+
+
+@pytest.fixture
+def scenario() -> Scenario:
+    return Scenario.generate(NOW, weeks=4)
+
+
+@pytest.fixture
+def github(scenario: Scenario) -> Iterator[GitHubSandbox]:
+    with GitHubSandbox(scenario) as server:
+        yield server
+
+
+@pytest.fixture
+def connector(github: GitHubSandbox) -> GitHubConnector:
+    return GitHubConnector(DEFAULT_TOKEN, base_url=github.base_url, max_rate_limit_wait=5)
+
+
+def database_urls() -> list[str]:
+    urls = ["sqlite"]
+    if os.environ.get("BRAG_TEST_POSTGRES_URL"):
+        urls.append("postgresql")
+    return urls
+
+
+@pytest.fixture(params=database_urls())
+def database_url(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[str]:
+    """A fresh database: SQLite always, PostgreSQL too when BRAG_TEST_POSTGRES_URL is set (CI)."""
+    if request.param == "sqlite":
+        yield f"sqlite:///{tmp_path / 'brag.db'}"
+        return
+    yield from _fresh_postgres(os.environ["BRAG_TEST_POSTGRES_URL"])
+
+
+def _fresh_postgres(admin_url: str) -> Iterator[str]:
+    import uuid
+
+    from sqlalchemy import create_engine, text
+    from sqlalchemy.engine import make_url
+
+    name = f"brag_test_{uuid.uuid4().hex[:10]}"
+    admin = create_engine(admin_url, isolation_level="AUTOCOMMIT")
+    with admin.connect() as connection:
+        connection.execute(text(f'CREATE DATABASE "{name}"'))
+    try:
+        yield make_url(admin_url).set(database=name).render_as_string(hide_password=False)
+    finally:
+        with admin.connect() as connection:
+            connection.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
+        admin.dispose()
+
+
+@pytest.fixture
+def sessions(database_url: str) -> sessionmaker[Session]:
+    return open_store(database_url)
+
+
+@pytest.fixture
+def user_id(sessions: sessionmaker[Session]) -> int:
+    with sessions.begin() as session:
+        return repository.get_or_create_user(session, "me", "Europe/Berlin").id
