@@ -13,6 +13,7 @@ from typing import Annotated
 
 import typer
 from rich.console import Console
+from rich.markup import escape
 from rich.progress import (
     BarColumn,
     MofNCompleteColumn,
@@ -64,7 +65,7 @@ def main_options(
 ) -> None:
     state.config_path = config
     logging.basicConfig(
-        level=logging.DEBUG if verbose else logging.WARNING,
+        level=logging.DEBUG if verbose else logging.ERROR,
         format="%(levelname)s %(name)s: %(message)s",
         stream=sys.stderr,
     )
@@ -80,10 +81,10 @@ def user_errors() -> Iterator[None]:
     try:
         yield
     except ConfigError as exc:
-        err_console.print(f"[bold red]configuration error:[/] {exc}", highlight=False, soft_wrap=True)
+        err_console.print(f"[bold red]configuration error:[/] {escape(str(exc))}", highlight=False, soft_wrap=True)
         raise typer.Exit(EXIT_CONFIG) from None
     except BragError as exc:
-        err_console.print(f"[bold red]error:[/] {exc}", highlight=False, soft_wrap=True)
+        err_console.print(f"[bold red]error:[/] {escape(str(exc))}", highlight=False, soft_wrap=True)
         raise typer.Exit(EXIT_SOURCE_FAILED) from None
 
 
@@ -148,12 +149,17 @@ def print_summary(results: list[SourceResult]) -> None:
         table.add_column(column, justify="right" if column in ("new", "updated", "unchanged") else "left")
     for result in results:
         window = f"{result.window.start:%Y-%m-%d %H:%M} → {result.window.end:%Y-%m-%d %H:%M}"
-        outcome = "[green]ok[/]" if result.ok else f"[red]failed:[/] {result.error}"
-        if result.fix:
-            outcome += f"\n[yellow]fix:[/] {result.fix}"
+        outcome = "[green]ok[/]" if result.ok else "[red]failed[/] (below)"
         counts = result.counts
         table.add_row(result.source, window, str(counts.new), str(counts.updated), str(counts.unchanged), outcome)
     console.print(table)
+    for result in results:
+        if not result.ok:
+            console.print(
+                f"[red]{escape(result.source)} failed:[/] {escape(result.error or '')}", soft_wrap=True, highlight=False
+            )
+            if result.fix:
+                console.print(f"  [yellow]fix:[/] {escape(result.fix)}", soft_wrap=True, highlight=False)
 
 
 class ActivityFormat(StrEnum):
@@ -189,7 +195,7 @@ def activities(
         table.add_column(column)
     for record in records:
         when = record.occurred_at.astimezone(app_.zone).strftime("%Y-%m-%d %H:%M")
-        table.add_row(when, record.kind, record.repo, record.title)
+        table.add_row(when, record.kind, escape(record.repo), escape(record.title))
     console.print(table)
 
 

@@ -7,6 +7,7 @@ from datetime import timedelta
 from pathlib import Path
 
 from rich.console import Console
+from rich.markup import escape
 from rich.table import Table
 
 from harvester.app import App
@@ -58,8 +59,8 @@ def run_demo(console: Console, workdir: Path | None = None) -> int:
             table.add_row(
                 record.occurred_at.astimezone(app.zone).strftime("%a %Y-%m-%d %H:%M"),
                 record.kind,
-                record.repo,
-                record.title,
+                escape(record.repo),
+                escape(record.title),
             )
         console.print(table)
         console.print(f"\nTry: brag --config <your file> activities --format jsonl   (demo data stays in {workdir})")
@@ -68,7 +69,7 @@ def run_demo(console: Console, workdir: Path | None = None) -> int:
 
 def _summary(console: Console, results: list[SourceResult], requests: int) -> None:
     for result in results:
-        state = "ok" if result.ok else f"failed: {result.error}"
+        state = "ok" if result.ok else f"failed: {escape(result.error or '')}"
         counts = result.counts
         console.print(
             f"  {result.source}: {counts.new} new, {counts.updated} updated, {counts.unchanged} unchanged "

@@ -67,7 +67,18 @@ def test_record_serialises_to_the_public_format(connector: GitHubConnector) -> N
     record = activities(harvest(connector, last_weeks()))[0]
     data = record.to_json()
     assert list(data) == [
-        "id", "source", "kind", "title", "body", "url", "occurred_at", "repo", "paths", "labels", "author", "extra",
+        "id",
+        "source",
+        "kind",
+        "title",
+        "body",
+        "url",
+        "occurred_at",
+        "repo",
+        "paths",
+        "labels",
+        "author",
+        "extra",
     ]
     assert Activity.from_json(data) == record
 
@@ -144,7 +155,9 @@ def test_pages_of_100(count: int) -> None:
         records = activities(harvest(connector, Window(start, NOW)))
         assert len(records) == count
         assert server.count("/search/issues") == max(1, math.ceil(count / 100))
-        assert [q.get("page") for q in searches(server)] == [None] + [[str(p)] for p in range(2, math.ceil(count / 100) + 1)]
+        assert [q.get("page") for q in searches(server)] == [None] + [
+            [str(p)] for p in range(2, math.ceil(count / 100) + 1)
+        ]
 
 
 def test_more_than_1000_results_split_the_window() -> None:
@@ -174,7 +187,9 @@ def test_query_bounds_are_whole_seconds() -> None:
 
 
 @pytest.mark.parametrize("status", [403, 429])
-def test_rate_limit_with_retry_after_then_success(github: GitHubSandbox, connector: GitHubConnector, status: int) -> None:
+def test_rate_limit_with_retry_after_then_success(
+    github: GitHubSandbox, connector: GitHubConnector, status: int
+) -> None:
     github.inject(
         status,
         headers={"Retry-After": "1", "X-RateLimit-Remaining": "0"},

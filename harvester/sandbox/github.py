@@ -24,9 +24,7 @@ DEFAULT_TOKEN = "sandbox-token"
 
 
 class GitHubSandbox(SandboxServer):
-    def __init__(
-        self, scenario: Scenario, *, tokens: Iterable[str] = (DEFAULT_TOKEN,), port: int = 0
-    ) -> None:
+    def __init__(self, scenario: Scenario, *, tokens: Iterable[str] = (DEFAULT_TOKEN,), port: int = 0) -> None:
         super().__init__(port=port)
         self.scenario = scenario
         self.tokens = set(tokens)
@@ -139,7 +137,7 @@ class GitHubSandbox(SandboxServer):
             matches.sort(key=lambda pr: (getattr(pr, f"{sort}_at"), pr.repo, pr.number), reverse=reverse)
         else:
             matches.sort(key=lambda pr: (pr.repo, pr.number))
-        if page * per_page > SEARCH_CAP and (page - 1) * per_page >= SEARCH_CAP:
+        if (page - 1) * per_page >= SEARCH_CAP:
             return Response(
                 422,
                 {
@@ -153,6 +151,7 @@ class GitHubSandbox(SandboxServer):
         body = {
             "total_count": len(matches),
             "incomplete_results": False,
+            "search_type": "lexical",
             "items": [self.search_item(pr) for pr in items],
         }
         headers = {}
@@ -263,9 +262,7 @@ class GitHubSandbox(SandboxServer):
         start = _parse(variables["from"])
         end = _parse(variables["to"])
         first = min(int(variables.get("first") or 100), 100)
-        offset = (
-            int(base64.b64decode(variables["after"]).decode().split(":")[1]) if variables.get("after") else 0
-        )
+        offset = int(base64.b64decode(variables["after"]).decode().split(":")[1]) if variables.get("after") else 0
         reviews = sorted(
             (r for r in self.scenario.reviews if r.reviewer == login and start <= r.submitted_at <= end),
             key=lambda r: r.submitted_at,
@@ -329,9 +326,7 @@ def _matches(pr: PullRequest, query: str, scenario: Scenario) -> bool:
         elif name in ("created", "updated"):
             result = _in_range(getattr(pr, f"{name}_at"), value)
         elif name == "reviewed-by":
-            result = any(
-                r.repo == pr.repo and r.number == pr.number and r.reviewer == value for r in scenario.reviews
-            )
+            result = any(r.repo == pr.repo and r.number == pr.number and r.reviewer == value for r in scenario.reviews)
         elif name == "repo":
             result = pr.repo == value
         else:
@@ -348,9 +343,7 @@ def _in_range(moment: datetime, expression: str) -> bool:
     for op in (">=", "<=", ">", "<"):
         if expression.startswith(op):
             bound = _parse(expression[len(op) :], end=op in ("<=", ">"))
-            return {">=": moment >= bound, "<=": moment <= bound, ">": moment > bound, "<": moment < bound}[
-                op
-            ]
+            return {">=": moment >= bound, "<=": moment <= bound, ">": moment > bound, "<": moment < bound}[op]
     return _parse(expression) <= moment <= _parse(expression, end=True)
 
 

@@ -113,9 +113,7 @@ class SandboxServer:
             self.requests.clear()
 
     def count(self, path_contains: str = "", method: str | None = None) -> int:
-        return sum(
-            1 for r in self.requests if path_contains in r.path and (method is None or r.method == method)
-        )
+        return sum(1 for r in self.requests if path_contains in r.path and (method is None or r.method == method))
 
     def start(self) -> SandboxServer:
         self._thread = threading.Thread(target=self._httpd.serve_forever, name="sandbox", daemon=True)
@@ -166,9 +164,7 @@ class SandboxServer:
     def _log(self, request: Request, status: int) -> None:
         with self._lock:
             self.requests.append(
-                LoggedRequest(
-                    request.method, request.path, request.query, status, request.header("authorization")
-                )
+                LoggedRequest(request.method, request.path, request.query, status, request.header("authorization"))
             )
 
     def _handler_class(self) -> type[BaseHTTPRequestHandler]:

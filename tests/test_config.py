@@ -1,0 +1,155 @@
+"""Configuration: where it is found, secrets, and errors that name the file, the key and the expectation."""
+
+from __future__ import annotations
+
+import tomllib
+from pathlib import Path
+
+import keyring
+import pytest
+from keyring.backend import KeyringBackend
+
+from harvester.config import Settings, find_config_path, load_config, parse_settings
+from harvester.errors import ConfigError
+from harvester.secrets import Secret
+
+EXAMPLE = Path(__file__).resolve().parent.parent / "config" / "brag.example.toml"
+
+
+def write(tmp_path: Path, text: str) -> Path:
+    path = tmp_path / "brag.toml"
+    path.write_text(text)
+    return path
+
+
+def test_example_documents_every_setting() -> None:
+    text = EXAMPLE.read_text()
+    documented = tomllib.loads(text.replace("# login", "login"))
+    for section, model in Settings.model_fields.items():
+        assert f"[{section}]" in text, f"section [{section}] missing from {EXAMPLE.name}"
+        section_type = model.annotation
+        fields = (
+            getattr(section_type, "model_fields", None)
+            or next(
+                arg
+                for arg in section_type.__args__
+                if arg is not type(None)  # type: ignore[union-attr]
+            ).model_fields
+        )
+        for key in fields:
+            assert key in documented[section], f"[{section}] {key} missing from {EXAMPLE.name}"
+
+
+def test_example_is_valid(monkeypatch: pytest.MonkeyPatch) -> None:
+    settings = load_config(EXAMPLE).settings
+    assert settings.github is not None and settings.github.base_url == "https://api.github.com"
+    assert settings.user.timezone == "Europe/Berlin"
+
+
+def test_lookup_order(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    explicit = tmp_path / "explicit.toml"
+    monkeypatch.setenv("BRAG_CONFIG", str(tmp_path / "from-env.toml"))
+    assert find_config_path(explicit) == (explicit, True)
+    assert find_config_path(None) == (tmp_path / "from-env.toml", True)
+    monkeypatch.delenv("BRAG_CONFIG")
+    path, required = find_config_path(None)
+    assert path.name == "brag.toml" and "brag-harvester" in str(path) and not required
+
+
+def test_missing_explicit_file_is_an_error(tmp_path: Path) -> None:
+    with pytest.raises(ConfigError, match="configuration file not found"):
+        load_config(tmp_path / "nope.toml")
+
+
+def test_unknown_key_names_file_and_key(tmp_path: Path) -> None:
+    path = write(tmp_path, '[github]\ntoken = "x"\nbase_ur = "https://api.github.com"\n')
+    with pytest.raises(ConfigError) as caught:
+        load_config(path)
+    message = str(caught.value)
+    assert str(path) in message and "[github] base_ur" in message and "unknown key" in message
+
+
+def test_unknown_section_is_an_error(tmp_path: Path) -> None:
+    with pytest.raises(ConfigError, match=r"gitlab: unknown key"):
+        load_config(write(tmp_path, "[gitlab]\ntoken = 'x'\n"))
+
+
+@pytest.mark.parametrize(
+    ("text", "key", "expected"),
+    [
+        ('[user]\ntimezone = "Mars/Olympus"\n', "[user] timezone", "IANA timezone"),
+        ('[database]\nurl = "mysql://x"\n', "[database] url", "sqlite:///PATH"),
+        ('[github]\ntoken = "t"\nbase_url = "api.github.com"\n', "[github] base_url", "http(s) URL"),
+        ('[github]\ntoken = "t"\ntimeout = "soon"\n', "[github] timeout", "valid integer"),
+    ],
+)
+def test_invalid_values_say_what_is_expected(tmp_path: Path, text: str, key: str, expected: str) -> None:
+    with pytest.raises(ConfigError) as caught:
+        load_config(write(tmp_path, text))
+    assert key in str(caught.value) and expected in str(caught.value)
+
+
+def test_invalid_toml_names_the_file(tmp_path: Path) -> None:
+    path = write(tmp_path, "[github\n")
+    with pytest.raises(ConfigError, match="is not valid TOML") as caught:
+        load_config(path)
+    assert str(path) in str(caught.value)
+
+
+def test_secret_from_environment(monkeypatch: pytest.MonkeyPatch) -> None:
+    settings = parse_settings({"github": {"token": "env:MY_GH_TOKEN"}})
+    assert settings.github is not None and settings.github.token is not None
+    monkeypatch.setenv("MY_GH_TOKEN", "ghp_secret_value")
+    assert settings.github.token.reveal() == "ghp_secret_value"
+    monkeypatch.delenv("MY_GH_TOKEN")
+    with pytest.raises(ConfigError) as caught:
+        settings.github.token.reveal()
+    assert "MY_GH_TOKEN" in str(caught.value) and "[github.token]" in str(caught.value)
+
+
+def test_inline_secret_never_shows() -> None:
+    settings = parse_settings({"github": {"token": "ghp_inline_secret"}})
+    assert "ghp_inline_secret" not in repr(settings)
+    assert "ghp_inline_secret" not in str(settings.github)
+    assert settings.github is not None and settings.github.token is not None
+    assert settings.github.token.reveal() == "ghp_inline_secret"
+
+
+def test_invalid_secret_value_is_not_echoed(tmp_path: Path) -> None:
+    with pytest.raises(ConfigError) as caught:
+        load_config(write(tmp_path, "[github]\ntoken = 12345678\n"))
+    assert "12345678" not in str(caught.value) and "[github] token" in str(caught.value)
+
+
+class MemoryKeyring(KeyringBackend):
+    priority = 1  # type: ignore[assignment]
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.entries: dict[tuple[str, str], str] = {}
+
+    def get_password(self, service: str, username: str) -> str | None:
+        return self.entries.get((service, username))
+
+    def set_password(self, service: str, username: str, password: str) -> None:
+        self.entries[(service, username)] = password
+
+    def delete_password(self, service: str, username: str) -> None:
+        self.entries.pop((service, username), None)
+
+
+def test_secret_from_keyring() -> None:
+    previous = keyring.get_keyring()
+    backend = MemoryKeyring()
+    keyring.set_keyring(backend)
+    try:
+        backend.set_password("brag-harvester", "github.token", "from-keyring")
+        backend.set_password("corp", "gh", "named-entry")
+        settings = parse_settings({"github": {"token": "keyring:"}})
+        assert settings.github is not None and settings.github.token is not None
+        assert settings.github.token.reveal() == "from-keyring"
+        assert Secret("keyring:corp/gh").reveal() == "named-entry"
+        with pytest.raises(ConfigError, match="keyring set brag-harvester nothing"):
+            Secret("keyring:brag-harvester/nothing").reveal()
+    finally:
+        keyring.set_keyring(previous)

@@ -1,0 +1,170 @@
+"""The sync runner: idempotent upserts, cursors saved with their records, one failing source isolated."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from dataclasses import replace
+from datetime import timedelta
+from typing import ClassVar
+
+import pytest
+from sqlalchemy import func, select
+from sqlalchemy.orm import Session, sessionmaker
+from support import NOW
+
+from connectors.github import GitHubConnector
+from harvester.errors import SourceAuthError
+from harvester.records import Activity
+from harvester.sandbox.github import DEFAULT_TOKEN, GitHubSandbox
+from harvester.sandbox.scenario import Scenario
+from harvester.sources import Batch, Cursor
+from harvester.store import repository
+from harvester.store.models import ActivityRow, HarvestRun
+from harvester.sync import SyncRunner, harvest_window, next_cursor
+from harvester.timeutil import Window
+
+
+def stored(sessions: sessionmaker[Session], user_id: int) -> list[Activity]:
+    with sessions() as session:
+        return repository.list_activities(session, user_id)
+
+
+def cursor_of(sessions: sessionmaker[Session], user_id: int, source: str) -> Cursor | None:
+    with sessions() as session:
+        row = repository.load_cursor(session, user_id, source)
+        return Cursor(row.harvested_until, row.state) if row else None
+
+
+def test_same_window_twice_adds_and_changes_nothing(
+    sessions: sessionmaker[Session], user_id: int, connector: GitHubConnector
+) -> None:
+    runner = SyncRunner(sessions, user_id)
+    since = NOW - timedelta(weeks=4)
+    (first,) = runner.run([connector], now=NOW, since=since)
+    before = stored(sessions, user_id)
+    (second,) = runner.run([connector], now=NOW, since=since)
+    assert (first.counts.new, first.counts.updated) == (15, 0)
+    assert (second.counts.new, second.counts.updated, second.counts.unchanged) == (0, 0, 15)
+    assert stored(sessions, user_id) == before
+
+
+def test_retitled_pull_request_is_updated_in_place(
+    sessions: sessionmaker[Session], user_id: int, github: GitHubSandbox, connector: GitHubConnector
+) -> None:
+    runner = SyncRunner(sessions, user_id)
+    since = NOW - timedelta(weeks=4)
+    runner.run([connector], now=NOW, since=since)
+    github.scenario.pull_requests[0].title = "PAY-12: Retry webhook deliveries (retitled)"
+    (result,) = runner.run([connector], now=NOW, since=since)
+    assert (result.counts.new, result.counts.updated) == (0, 1)
+    titles = [a.title for a in stored(sessions, user_id)]
+    assert "PAY-12: Retry webhook deliveries (retitled)" in titles and len(titles) == 15
+    with sessions() as session:
+        assert session.scalar(select(func.count()).select_from(ActivityRow)) == 15
+
+
+def test_records_read_back_exactly_as_harvested(
+    sessions: sessionmaker[Session], user_id: int, connector: GitHubConnector
+) -> None:
+    SyncRunner(sessions, user_id).run([connector], now=NOW, since=NOW - timedelta(weeks=4))
+    harvested = list(connector.harvest(Window(NOW - timedelta(weeks=4), NOW), None))
+    expected = sorted((a for b in harvested for a in b.activities), key=lambda a: (a.occurred_at, a.id))
+    assert stored(sessions, user_id) == expected
+
+
+def test_default_window_continues_from_cursor_with_overlap(
+    sessions: sessionmaker[Session], user_id: int, github: GitHubSandbox, connector: GitHubConnector
+) -> None:
+    runner = SyncRunner(sessions, user_id)
+    (first,) = runner.run([connector], now=NOW - timedelta(days=2))
+    assert first.window == Window(NOW - timedelta(days=9), NOW - timedelta(days=2))
+    assert cursor_of(sessions, user_id, "github") == Cursor(NOW - timedelta(days=2), {})
+    (second,) = runner.run([connector], now=NOW)
+    assert second.window == Window(NOW - timedelta(days=2, hours=1), NOW)
+    assert cursor_of(sessions, user_id, "github") == Cursor(NOW, {})
+
+
+def test_explicit_window_after_the_cursor_does_not_move_it() -> None:
+    stored_cursor = Cursor(NOW - timedelta(days=10))
+    window = Window(NOW - timedelta(days=3), NOW)
+    assert next_cursor(stored_cursor, Cursor(NOW), window) is None
+    assert next_cursor(stored_cursor, Cursor(NOW), Window(NOW - timedelta(days=12), NOW)) == Cursor(NOW)
+    assert next_cursor(Cursor(NOW), Cursor(NOW - timedelta(days=5)), Window(NOW - timedelta(days=9), NOW)) is None
+    assert next_cursor(None, Cursor(NOW), window) == Cursor(NOW)
+
+
+def test_first_run_looks_back_seven_days() -> None:
+    assert harvest_window(None, timedelta(hours=1), NOW, None, None) == Window(NOW - timedelta(days=7), NOW)
+
+
+class CrashingConnector:
+    """Yields the real connector's batches, then dies like a killed process would after `after` batches."""
+
+    name: ClassVar[str] = "github"
+    cursor_overlap: ClassVar[timedelta] = timedelta(hours=1)
+
+    def __init__(self, inner: GitHubConnector, after: int) -> None:
+        self.inner = inner
+        self.after = after
+
+    def harvest(self, window: Window, cursor: Cursor | None) -> Iterator[Batch]:
+        for index, batch in enumerate(self.inner.harvest(window, cursor)):
+            if index == self.after:
+                raise KeyboardInterrupt
+            yield batch
+
+
+def test_crash_mid_harvest_resumes_without_gaps_or_duplicates(sessions: sessionmaker[Session], user_id: int) -> None:
+    start = NOW - timedelta(days=30)
+    with GitHubSandbox(Scenario.bulk(2500, start, NOW)) as server:
+        inner = GitHubConnector(DEFAULT_TOKEN, base_url=server.base_url, reviews=False)
+        runner = SyncRunner(sessions, user_id)
+        with pytest.raises(KeyboardInterrupt):
+            runner.run([CrashingConnector(inner, after=12)], now=NOW, since=start)
+        partial = cursor_of(sessions, user_id, "github")
+        assert partial is not None and partial.harvested_until is not None
+        assert start < partial.harvested_until < NOW
+        saved_before = {a.id for a in stored(sessions, user_id)}
+        # everything before the saved cursor is stored: the cursor never runs ahead of the records
+        expected_before = {
+            f"github:pr:{pr.repo}#{pr.number}"
+            for pr in server.scenario.pull_requests
+            if pr.merged_at and pr.merged_at < partial.harvested_until
+        }
+        assert expected_before <= saved_before
+        (result,) = runner.run([inner], now=NOW)
+        assert result.ok
+        ids = [a.id for a in stored(sessions, user_id)]
+        assert len(ids) == len(set(ids)) == 2500
+
+
+def test_one_failing_source_does_not_stop_the_others(
+    sessions: sessionmaker[Session], user_id: int, github: GitHubSandbox, connector: GitHubConnector
+) -> None:
+    class Broken:
+        name: ClassVar[str] = "broken"
+        cursor_overlap: ClassVar[timedelta] = timedelta(0)
+
+        def harvest(self, window: Window, cursor: Cursor | None) -> Iterator[Batch]:
+            raise SourceAuthError("broken", "token expired", fix="run brag auth broken")
+            yield Batch()
+
+    broken_result, github_result = SyncRunner(sessions, user_id).run([Broken(), connector], now=NOW)
+    assert not broken_result.ok and broken_result.error == "token expired"
+    assert broken_result.fix == "run brag auth broken"
+    assert github_result.ok and github_result.counts.new > 0
+    assert cursor_of(sessions, user_id, "broken") is None
+    with sessions() as session:
+        statuses = sorted(session.scalars(select(HarvestRun.status)))
+    assert statuses == ["failed", "ok"]
+
+
+def test_activity_with_offset_keeps_it(sessions: sessionmaker[Session], user_id: int) -> None:
+    from datetime import datetime, timezone
+
+    when = datetime(2026, 11, 3, 14, 2, 11, tzinfo=timezone(timedelta(hours=-5)))
+    record = Activity(id="x:1", source="x", kind="event", title="Design review", occurred_at=when, extra={"n": 3})
+    with sessions.begin() as session:
+        repository.upsert_activities(session, user_id, [record, replace(record)])
+    (back,) = stored(sessions, user_id)
+    assert back == record and back.occurred_at.isoformat() == "2026-11-03T14:02:11-05:00"
