@@ -2,7 +2,6 @@ from __future__ import annotations
 
 import os
 from collections.abc import Iterator
-from datetime import UTC, datetime
 from pathlib import Path
 
 import pytest
@@ -17,7 +16,7 @@ from harvester.store.engine import open_store
 # requests honours HTTP(S)_PROXY; the sandboxes are on loopback
 os.environ["NO_PROXY"] = os.environ["no_proxy"] = "127.0.0.1,localhost"
 
-from support import NOW  # noqa: E402
+from support import NOW
 
 
 @pytest.fixture

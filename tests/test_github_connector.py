@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
+import itertools
 import math
 from datetime import UTC, datetime, timedelta
 
 import pytest
+from support import NOW
 
 from connectors.github import GitHubConnector, pull_request_query, split_window
 from harvester.errors import RateLimitError, SourceAuthError, SourceConfigError, TransientError
@@ -14,8 +16,6 @@ from harvester.sandbox.github import DEFAULT_TOKEN, GitHubSandbox
 from harvester.sandbox.scenario import USER_LOGIN, Scenario
 from harvester.sources import Batch, Cursor
 from harvester.timeutil import Window
-
-from support import NOW
 
 
 def harvest(connector: GitHubConnector, window: Window, cursor: Cursor | None = None) -> list[Batch]:
@@ -178,7 +178,7 @@ def test_split_window_covers_it_exactly() -> None:
     window = Window(NOW - timedelta(days=7, microseconds=5), NOW)
     parts = split_window(window, 3)
     assert parts[0].start == window.start and parts[-1].end == window.end
-    assert all(a.end == b.start for a, b in zip(parts, parts[1:], strict=False))
+    assert all(a.end == b.start for a, b in itertools.pairwise(parts))
 
 
 def test_query_bounds_are_whole_seconds() -> None:
