@@ -40,6 +40,8 @@ class Batch:
 
     activities: tuple[Activity, ...] = ()
     checkpoint: Cursor | None = None
+    # ids of activities the source says are gone (a cancelled meeting); removed in the same transaction
+    deleted: tuple[str, ...] = ()
     expected_total: int | None = None
 
 

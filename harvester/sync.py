@@ -117,6 +117,7 @@ class SyncRunner:
             for batch in connector.harvest(window, stored):
                 with self.sessions.begin() as session:
                     counts = repository.upsert_activities(session, self.user_id, batch.activities)
+                    counts.deleted = repository.delete_activities(session, self.user_id, source, batch.deleted)
                     if batch.checkpoint is not None:
                         advanced = next_cursor(stored, batch.checkpoint, window)
                         if advanced is not None:

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 from dataclasses import replace
-from datetime import timedelta
+from datetime import UTC, timedelta
 from typing import ClassVar
 
 import pytest
@@ -168,3 +168,25 @@ def test_activity_with_offset_keeps_it(sessions: sessionmaker[Session], user_id:
         repository.upsert_activities(session, user_id, [record, replace(record)])
     (back,) = stored(sessions, user_id)
     assert back == record and back.occurred_at.isoformat() == "2026-11-03T14:02:11-05:00"
+
+
+def test_deleted_items_are_removed_with_their_batch(sessions: sessionmaker[Session], user_id: int) -> None:
+    from datetime import datetime
+
+    class Calendarish:
+        name: ClassVar[str] = "calendar"
+        cursor_overlap: ClassVar[timedelta] = timedelta(0)
+
+        def __init__(self, batches: list[Batch]) -> None:
+            self.batches = batches
+
+        def harvest(self, window: Window, cursor: Cursor | None) -> Iterator[Batch]:
+            yield from self.batches
+
+    when = datetime(2026, 11, 3, 15, tzinfo=UTC)
+    meeting = Activity(id="calendar:event:1", source="calendar", kind="event", title="Design review", occurred_at=when)
+    runner = SyncRunner(sessions, user_id)
+    runner.run([Calendarish([Batch((meeting,), checkpoint=Cursor(NOW))])], now=NOW)
+    (result,) = runner.run([Calendarish([Batch(deleted=("calendar:event:1", "calendar:event:unknown"))])], now=NOW)
+    assert result.counts.deleted == 1
+    assert stored(sessions, user_id) == []

@@ -21,11 +21,13 @@ class UpsertCounts:
     new: int = 0
     updated: int = 0
     unchanged: int = 0
+    deleted: int = 0
 
     def add(self, other: UpsertCounts) -> None:
         self.new += other.new
         self.updated += other.updated
         self.unchanged += other.unchanged
+        self.deleted += other.deleted
 
     @property
     def total(self) -> int:
@@ -91,6 +93,23 @@ def upsert_activities(session: Session, user_id: int, activities: Sequence[Activ
             counts.unchanged += 1
     session.flush()
     return counts
+
+
+def delete_activities(session: Session, user_id: int, source: str, external_ids: Sequence[str]) -> int:
+    """Remove activities the source reports as gone; returns how many were stored."""
+    if not external_ids:
+        return 0
+    rows = session.scalars(
+        select(ActivityRow).where(
+            ActivityRow.user_id == user_id,
+            ActivityRow.source == source,
+            ActivityRow.external_id.in_(list(external_ids)),
+        )
+    ).all()
+    for row in rows:
+        session.delete(row)
+    session.flush()
+    return len(rows)
 
 
 def _columns(activity: Activity) -> dict[str, Any]:
