@@ -1,0 +1,103 @@
+"""`brag cluster`: activity records in, candidate accomplishments out, as JSON lines.
+
+Without batches the input is JSONL activity records, all one window, and the output one object
+`{"candidates": [...]}`. With batches each input line is `{"batch_id", "activities": [...]}` and
+each output line `{"batch_id", "candidates": [...]}`, in input order. A malformed line is reported
+on `err` as "line N: ..." and skipped; the exit code is 0 when every line was fine, 1 when some
+failed, 2 when none could be read.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Iterator
+from typing import Any, TextIO
+
+from harvester.clustering import cluster_week, extract_features, load_pipeline
+from harvester.records import Activity, RecordError
+
+# windows are small (a week of one person's work); the pipeline runs fastest on a few hundred
+# texts at a time, so this many activities' worth of windows are analysed together
+CHUNK_ACTIVITIES = 512
+
+
+def run_cluster_command(
+    source: TextIO, out: TextIO, err: TextIO, *, batches: bool, model: str | None = "en_core_web_sm"
+) -> int:
+    """Run `brag cluster`; returns the exit code."""
+    nlp = load_pipeline(model)
+    good = bad = 0
+    if not batches:
+        activities: list[Activity] = []
+        for number, line in _lines(source):
+            try:
+                activities.append(Activity.from_json(_object(line)))
+                good += 1
+            except (ValueError, TypeError, RecordError) as exc:
+                bad += 1
+                err.write(f"line {number}: {exc}\n")
+        candidates = cluster_week(activities, nlp) if activities else []
+        out.write(json.dumps({"candidates": [c.to_json() for c in candidates]}, ensure_ascii=False) + "\n")
+        out.flush()
+    else:
+        pending: list[tuple[str, list[Activity]]] = []
+        for number, line in _lines(source):
+            try:
+                pending.append(_batch(_object(line)))
+                good += 1
+            except (ValueError, TypeError, RecordError) as exc:
+                bad += 1
+                err.write(f"line {number}: {exc}\n")
+            if sum(len(acts) for _, acts in pending) >= CHUNK_ACTIVITIES:
+                _write_batches(pending, nlp, out)
+                pending = []
+        _write_batches(pending, nlp, out)
+    if bad and not good:
+        return 2
+    return 1 if bad else 0
+
+
+def _write_batches(pending: list[tuple[str, list[Activity]]], nlp: Any, out: TextIO) -> None:
+    features = extract_features(nlp, [a for _, acts in pending for a in acts])
+    start = 0
+    for batch_id, activities in pending:
+        window = features[start : start + len(activities)]
+        start += len(activities)
+        candidates = cluster_week(activities, nlp, features=window)
+        out.write(
+            json.dumps({"batch_id": batch_id, "candidates": [c.to_json() for c in candidates]}, ensure_ascii=False)
+            + "\n"
+        )
+        out.flush()
+
+
+def _lines(source: TextIO) -> Iterator[tuple[int, str]]:
+    for number, line in enumerate(source, start=1):
+        if line.strip():
+            yield number, line
+
+
+def _object(line: str) -> dict[str, Any]:
+    try:
+        data = json.loads(line)
+    except json.JSONDecodeError as exc:
+        raise ValueError(f"not valid JSON ({exc.msg} at column {exc.colno})") from exc
+    if not isinstance(data, dict):
+        raise ValueError("expected a JSON object")
+    return data
+
+
+def _batch(data: dict[str, Any]) -> tuple[str, list[Activity]]:
+    batch_id = data.get("batch_id")
+    if not isinstance(batch_id, str) or not batch_id:
+        raise ValueError("missing batch_id")
+    items = data.get("activities")
+    if not isinstance(items, list):
+        raise ValueError("activities must be a list")
+    activities = []
+    for position, item in enumerate(items, start=1):
+        try:
+            activities.append(Activity.from_json(item))
+        except (RecordError, ValueError, TypeError) as exc:
+            raise ValueError(f"activity {position}: {exc}") from exc
+    return batch_id, activities

@@ -1,0 +1,161 @@
+"""Clustering one window (a user's ISO week) of activities into candidate accomplishments."""
+
+from __future__ import annotations
+
+import hashlib
+from collections.abc import Sequence
+
+from spacy.language import Language
+
+from harvester.clustering.drafting import draft_summary, draft_title, draft_why
+from harvester.clustering.features import ActivityFeatures, extract_features
+from harvester.clustering.grouping import ConstrainedUnionFind, agglomerate
+from harvester.clustering.links import explicit_links
+from harvester.clustering.model import Candidate, Constraints, ExistingCandidate, Metric
+from harvester.clustering.nlp import load_pipeline
+from harvester.clustering.sections import suggest_section
+from harvester.clustering.similarity import pair_probabilities, shared_terms
+from harvester.records import Activity
+
+# average same-work probability two groups need to be merged: below one half because average
+# linkage dilutes a group's pairwise probabilities; chosen on the dev set (F1 is flat from 0.2 to 0.35)
+GROUPING_THRESHOLD = 0.25
+_NO_CONSTRAINTS = Constraints()
+
+
+def cluster_week(
+    activities: Sequence[Activity],
+    nlp: Language | None = None,
+    *,
+    existing: Sequence[ExistingCandidate] = (),
+    constraints: Constraints = _NO_CONSTRAINTS,
+    features: Sequence[ActivityFeatures] | None = None,
+) -> list[Candidate]:
+    """Group one window's activities into candidates, every activity in exactly one.
+
+    Locked `existing` candidates (approved, rejected, edited) keep all their items; a new item
+    joins one only through an explicit link (same ticket, PR reference) or a must-link, never by
+    similarity. Pending candidates are recomputed, and keep their id when their membership comes
+    out the same. Must-link and cannot-link pairs are always respected (a must-link that would
+    break a cannot-link, or move an item out of a locked candidate, is dropped). Ids of locked
+    candidates' items missing from `activities` stay on them; pending candidates forget them.
+    `features` may be passed when they were computed for many windows at once.
+    """
+    activities, features = _unique(activities, features)
+    if features is None:
+        features = extract_features(nlp if nlp is not None else load_pipeline(), activities)
+    index = {a.id: i for i, a in enumerate(activities)}
+    locked = [c for c in existing if c.locked]
+    frozen = [-1] * len(activities)
+    for number, candidate in enumerate(locked):
+        for activity_id in candidate.activity_ids:
+            if activity_id in index and frozen[index[activity_id]] < 0:
+                frozen[index[activity_id]] = number
+    cannot = [
+        (index[a], index[b])
+        for a, b in constraints.cannot_link
+        if a in index and b in index and not (frozen[index[a]] >= 0 and frozen[index[a]] == frozen[index[b]])
+    ]
+    links = ConstrainedUnionFind(len(activities), cannot, frozen)
+    for number in range(len(locked)):
+        members = [i for i, f in enumerate(frozen) if f == number]
+        for other in members[1:]:
+            links.union(members[0], other)
+    reasons: list[tuple[int, int, str]] = []
+    for a, b in constraints.must_link:
+        if a in index and b in index and links.union(index[a], index[b]):
+            reasons.append((index[a], index[b], "merged by you"))
+    for link in explicit_links(activities):
+        if links.union(link.a, link.b):
+            reasons.append((link.a, link.b, link.reason))
+    linked = links.groups()
+    fixed = [any(frozen[i] >= 0 for i in group) for group in linked]
+    groups = agglomerate(pair_probabilities(features), linked, GROUPING_THRESHOLD, fixed=fixed, cannot_link=cannot)
+    linked_group = {i: g for g, group in enumerate(linked) for i in group}
+    candidates = []
+    for members in groups:
+        member_set = set(members)
+        holder = next((frozen[i] for i in members if frozen[i] >= 0), -1)
+        candidates.append(
+            _candidate(
+                [features[i] for i in members],
+                [r for a, b, r in reasons if a in member_set and b in member_set],
+                similar=len({linked_group[i] for i in members}) > 1,
+                locked=locked[holder] if holder >= 0 else None,
+                pending=existing,
+            )
+        )
+    present = {frozen[i] for i in range(len(activities))}
+    for number, candidate in enumerate(locked):
+        if number not in present:
+            # none of its items is in this batch: return it as it was, so nothing is lost
+            candidates.append(
+                Candidate(
+                    id=candidate.id,
+                    title="",
+                    summary="",
+                    activity_ids=candidate.activity_ids,
+                    metrics=(),
+                    section="Projects",
+                    why="kept as you left it",
+                    state=candidate.state,
+                )
+            )
+    return candidates
+
+
+def candidate_id(activity_ids: Sequence[str]) -> str:
+    """Deterministic id of a new candidate: the same members always give the same id."""
+    digest = hashlib.sha1("\n".join(sorted(activity_ids)).encode()).hexdigest()
+    return "c-" + digest[:12]
+
+
+def _candidate(
+    members: Sequence[ActivityFeatures],
+    link_reasons: Sequence[str],
+    *,
+    similar: bool,
+    locked: ExistingCandidate | None,
+    pending: Sequence[ExistingCandidate],
+) -> Candidate:
+    activities = [f.activity for f in members]
+    ids = tuple(a.id for a in activities)
+    if locked is not None:
+        absent = tuple(i for i in locked.activity_ids if i not in set(ids))
+        ids, identity, state = ids + absent, locked.id, locked.state
+    else:
+        same = next((c for c in pending if not c.locked and set(c.activity_ids) == set(ids)), None)
+        identity, state = (same.id if same else candidate_id(ids)), "pending"
+    seen: set[tuple[str, str, int]] = set()
+    metrics: list[Metric] = []
+    for feature in members:
+        for metric in feature.metrics:
+            key = (metric.activity_id, metric.field, metric.start)
+            if key not in seen:
+                seen.add(key)
+                metrics.append(metric)
+    return Candidate(
+        id=identity,
+        title=draft_title(activities),
+        summary=draft_summary(activities),
+        activity_ids=ids,
+        metrics=tuple(metrics),
+        section=suggest_section(activities),
+        why=draft_why(link_reasons, shared_terms(members), similar, len(ids)),
+        state=state,
+    )
+
+
+def _unique(
+    activities: Sequence[Activity], features: Sequence[ActivityFeatures] | None
+) -> tuple[list[Activity], list[ActivityFeatures] | None]:
+    """Drop repeated ids (a record harvested twice), keeping the first."""
+    seen: set[str] = set()
+    keep = []
+    for i, activity in enumerate(activities):
+        if activity.id not in seen:
+            seen.add(activity.id)
+            keep.append(i)
+    if len(keep) == len(activities):
+        return list(activities), list(features) if features is not None else None
+    return [activities[i] for i in keep], [features[i] for i in keep] if features is not None else None
