@@ -94,3 +94,11 @@ def test_demo_runs_offline() -> None:
     result = runner.invoke(app, ["demo"])
     assert result.exit_code == 0, result.output
     assert "15 new" in result.output and "0 new, 0 updated" in result.output
+
+
+def test_harvested_markup_is_printed_literally(tmp_path: Path, github: GitHubSandbox) -> None:
+    github.scenario.pull_requests[0].title = "[bold red]PAY-12[/] <script>alert(1)</script>"
+    config = str(config_file(tmp_path, github))
+    runner.invoke(app, ["--config", config, "harvest", "--since", "2026-10-23", "--until", "2026-11-20"])
+    listed = runner.invoke(app, ["--config", config, "activities"], env={"COLUMNS": "200"})
+    assert "[bold red]PAY-12[/] <script>alert(1)</script>" in listed.output
