@@ -6,7 +6,6 @@ import re
 from collections import Counter
 from collections.abc import Sequence
 
-from harvester.clustering.links import references
 from harvester.records import Activity
 
 _NOUNS = {
@@ -36,9 +35,11 @@ _PAST = {
 }  # fmt: skip
 
 
-def draft_title(activities: Sequence[Activity]) -> str:
+def draft_title(activities: Sequence[Activity], ticket_keys: Sequence[str] = ()) -> str:
     """A brag-doc bullet: what was done, on what ("Added retries to payment webhooks (PAY-12)")."""
-    best = min(activities, key=lambda a: (_TITLE_PREFERENCE.get(a.kind, 5), -_title_votes(a, activities)))
+    # among equally preferred kinds, the title most members share names the work
+    votes = Counter(_clean(a.title).lower() for a in activities)
+    best = min(activities, key=lambda a: (_TITLE_PREFERENCE.get(a.kind, 5), -votes[_clean(a.title).lower()]))
     text = _clean(best.title) or best.title.strip() or "Untitled work"
     kinds = {a.kind for a in activities}
     if kinds == {"review"}:
@@ -46,7 +47,7 @@ def draft_title(activities: Sequence[Activity]) -> str:
         return f"Reviewed {count} PRs: {text}" if count > 1 else f"Reviewed {text}"
     if kinds != {"event"}:
         text = _past_tense(text)
-    keys = sorted({ref.split(":", 1)[1] for a in activities for ref in references(a) if ref.startswith("ticket:")})
+    keys = list(ticket_keys)
     if keys and not any(k in text for k in keys):
         text += f" ({', '.join(keys[:2])})"
     return text
@@ -94,8 +95,3 @@ def _past_tense(text: str) -> str:
     if past is None:
         return text
     return f"{past} {rest}".strip()
-
-
-def _title_votes(activity: Activity, activities: Sequence[Activity]) -> int:
-    counts = Counter(_clean(a.title).lower() for a in activities)
-    return counts[_clean(activity.title).lower()]

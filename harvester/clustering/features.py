@@ -5,7 +5,6 @@ from __future__ import annotations
 import re
 from collections.abc import Sequence
 from dataclasses import dataclass
-from pathlib import PurePosixPath
 
 from spacy.language import Language
 from spacy.tokens import Doc
@@ -25,6 +24,7 @@ NLP_BATCH_SIZE = 256
 _IDENTIFIER = re.compile(r"[a-z][A-Z]|_|[A-Za-z]\.[A-Za-z]")
 _PARTS = re.compile(r"[A-Z]+(?=[A-Z][a-z])|[A-Z]?[a-z]+|[A-Z]+")
 _WORD = re.compile(r"[a-z0-9]+")
+_DIGIT = re.compile(r"\d")
 _TITLE_NOISE = re.compile(r"^\s*(?:\[[^\]]*\]\s*|[a-z]+(?:\([^)]*\))?!?:\s+)", re.IGNORECASE)
 _CONTENT_POS = frozenset({"NOUN", "PROPN", "VERB", "ADJ", "X", ""})
 
@@ -79,14 +79,16 @@ def _features(nlp: Language, activity: Activity, doc: Doc, text: str) -> Activit
     files: set[str] = set()
     dirs: set[str] = set()
     for raw in activity.paths[:MAX_PATHS]:
-        path = PurePosixPath(raw)
+        directory, _, name = raw.rpartition("/")
+        stem = name.split(".", 1)[0] or name
         files.add(raw)
-        dirs.add(str(path.parent))
+        dirs.add(directory)
         # a file's name is usually the class or module it holds: the most specific word in a commit
-        path_terms.append(path.stem.lower())
-        path_terms.extend(identifier_parts(path.stem))
-    metrics = find_metrics(doc, activity.id, len(activity.title))
-    if len(activity.body) > BODY_CHARS:
+        path_terms.append(stem.lower())
+        path_terms.extend(identifier_parts(stem))
+    # every figure has a digit; the matcher is the costliest step after the tagger, so skip it
+    metrics = find_metrics(doc, activity.id, len(activity.title)) if _DIGIT.search(text) else []
+    if len(activity.body) > BODY_CHARS and _DIGIT.search(activity.body, BODY_CHARS):
         rest = activity.body[BODY_CHARS:]
         base = len(activity.title) + 1 + BODY_CHARS
         metrics += find_metrics(nlp.make_doc(rest), activity.id, len(activity.title), base)

@@ -65,9 +65,10 @@ def agglomerate(
     count = len(groups)
     members = [list(g) for g in groups]
     group_of = {item: g for g, items in enumerate(members) for item in items}
-    sums = np.zeros((count, count))
+    membership = np.zeros((count, similarity.shape[0]))
     for g, items in enumerate(members):
-        sums[g] = [similarity[np.ix_(items, other)].sum() for other in members]
+        membership[g, items] = 1.0
+    sums = membership @ similarity @ membership.T
     sizes = np.array([len(items) for items in members], dtype=np.float64)
     blocked = np.eye(count, dtype=bool)
     for g, is_fixed in enumerate(fixed):

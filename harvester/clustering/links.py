@@ -76,11 +76,16 @@ def references(activity: Activity) -> dict[str, Relation]:
     return refs
 
 
-def explicit_links(activities: Sequence[Activity]) -> list[Link]:
-    """Links between activities that share a reference, each holder tied to the first one."""
+def explicit_links(activities: Sequence[Activity], refs: Sequence[dict[str, Relation]] | None = None) -> list[Link]:
+    """Links between activities that share a reference, each holder tied to the first one.
+
+    `refs` are the activities' `references`, when the caller has them already.
+    """
+    if refs is None:
+        refs = [references(a) for a in activities]
     holders: dict[str, list[tuple[int, Relation]]] = defaultdict(list)
-    for index, activity in enumerate(activities):
-        for ref, relation in references(activity).items():
+    for index, found in enumerate(refs):
+        for ref, relation in found.items():
             holders[ref].append((index, relation))
     links: list[Link] = []
     for ref, held in holders.items():

@@ -1,0 +1,65 @@
+"""Speed of `brag cluster --batches` over the whole dev set, one fresh process per pipeline.
+
+    python benchmarks/cluster_speed.py [--eval-dir ../shared/eval]
+
+Prints start-up seconds (imports and pipeline loading), activities per second after start-up,
+and the peak resident memory of the process.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import subprocess
+import sys
+from pathlib import Path
+
+REPO = Path(__file__).resolve().parent.parent
+
+# runs in a child process so start-up and peak memory are those of a fresh `brag cluster`
+_CHILD = r"""
+import io, json, resource, sys, time
+started = time.perf_counter()
+sys.path.insert(0, sys.argv[1])
+from harvester.cluster_command import run_cluster_command
+from harvester.clustering import load_pipeline
+model = None if sys.argv[3] == "blank" else "en_core_web_sm"
+load_pipeline(model)
+startup = time.perf_counter() - started
+lines, count = [], 0
+for line in open(sys.argv[2]):
+    if line.strip():
+        window = json.loads(line)
+        count += len(window["items"])
+        lines.append(json.dumps({"batch_id": window["window_id"], "activities": window["items"]}))
+source = io.StringIO("\n".join(lines) + "\n")
+started = time.perf_counter()
+code = run_cluster_command(source, io.StringIO(), sys.stderr, batches=True, model=model)
+elapsed = time.perf_counter() - started
+peak_mb = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+print(json.dumps({"code": code, "activities": count, "seconds": elapsed, "startup": startup, "peak_mb": peak_mb}))
+"""
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--eval-dir", type=Path, default=REPO.parent / "shared" / "eval")
+    args = parser.parse_args()
+    eval_file = args.eval_dir / "dev_stripped.jsonl"
+    for pipeline in ("trained", "blank"):
+        result = subprocess.run(
+            [sys.executable, "-c", _CHILD, str(REPO), str(eval_file), pipeline],
+            capture_output=True,
+            text=True,
+            check=True,
+        )
+        figures = json.loads(result.stdout.strip().splitlines()[-1])
+        rate = figures["activities"] / figures["seconds"]
+        print(
+            f"{pipeline:8} {figures['activities']} activities  {rate:,.0f} activities/s  "
+            f"start-up {figures['startup']:.2f} s  peak RSS {figures['peak_mb']:.0f} MB  exit {figures['code']}"
+        )
+
+
+if __name__ == "__main__":
+    main()
