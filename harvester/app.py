@@ -2,12 +2,15 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import datetime, tzinfo
 
 from sqlalchemy.exc import OperationalError
 from sqlalchemy.orm import Session, sessionmaker
 
+from harvester.candidates import WeekResult, recluster_weeks, weeks_of
+from harvester.clustering import load_pipeline
 from harvester.config import LoadedConfig
 from harvester.errors import ConfigError
 from harvester.sources import Connector, configured_connectors
@@ -53,3 +56,15 @@ class App:
     ) -> list[SourceResult]:
         runner = SyncRunner(self.sessions, self.user_id)
         return runner.run(self.connectors(only), now=now or self.now(), since=since, until=until, progress=progress)
+
+    def recluster(self, weeks: Iterable[str]) -> list[WeekResult]:
+        """Re-cluster the given ISO weeks (the pipeline loads on first use)."""
+        weeks = sorted(set(weeks))
+        if not weeks:
+            return []
+        nlp = load_pipeline(self.config.settings.nlp.model)
+        return recluster_weeks(self.sessions, self.user_id, self.zone, weeks, nlp)
+
+    def recluster_changed(self, results: Iterable[SourceResult]) -> list[WeekResult]:
+        """After a harvest: re-cluster every week that gained or changed an activity."""
+        return self.recluster(weeks_of((a for r in results for a in r.counts.changed), self.zone))

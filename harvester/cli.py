@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import logging
 import sys
 from collections.abc import Iterator
@@ -31,7 +32,8 @@ from harvester.errors import BragError, ConfigError
 from harvester.store import repository
 from harvester.sync import Progress as HarvestProgress
 from harvester.sync import SourceResult
-from harvester.timeutil import parse_moment
+from harvester.terminal import activity_table, candidate_table
+from harvester.timeutil import iso_week_window, parse_moment
 
 app = typer.Typer(
     name="brag",
@@ -113,6 +115,14 @@ def harvest(
             raise ConfigError(f"{hint}; add a [github] section (see config/brag.example.toml)", path=app_.config.path)
         results = run_harvest(app_, source, start, end)
     print_summary(results)
+    with user_errors():
+        weeks = app_.recluster_changed(results)
+    if weeks:
+        total = sum(week.candidates for week in weeks)
+        console.print(
+            f"Re-clustered {len(weeks)} week(s): {total} candidates ({', '.join(w.week for w in weeks)}). "
+            "See them with: brag candidates"
+        )
     if not all(result.ok for result in results):
         raise typer.Exit(EXIT_SOURCE_FAILED)
 
@@ -190,13 +200,86 @@ def activities(
             out.write(record.to_jsonl() + "\n")
         out.flush()
         return
-    table = Table(title=f"{len(records)} activities", title_justify="left")
-    for column in ("when", "kind", "repo", "title"):
-        table.add_column(column)
-    for record in records:
-        when = record.occurred_at.astimezone(app_.zone).strftime("%Y-%m-%d %H:%M")
-        table.add_row(when, record.kind, escape(record.repo), escape(record.title))
-    console.print(table)
+    console.print(activity_table(records, app_.zone))
+
+
+class CandidateFormat(StrEnum):
+    table = "table"
+    json = "json"
+
+
+@app.command()
+def candidates(
+    week: Annotated[
+        str | None, typer.Option(help="ISO week like 2026-W46; default: every week with pending ones")
+    ] = None,
+    format: Annotated[CandidateFormat, typer.Option("--format", help="table or json")] = CandidateFormat.table,
+) -> None:
+    """List candidate accomplishments; the ids are the ones review commands take."""
+    with user_errors():
+        app_ = open_app()
+        if week is not None:
+            try:
+                iso_week_window(week, app_.zone)
+            except ValueError as exc:
+                raise typer.BadParameter(str(exc), param_hint="--week") from None
+        with app_.sessions() as session:
+            rows = repository.candidate_rows(
+                session,
+                app_.user_id,
+                weeks=[week] if week else None,
+                states=None if week else ["pending"],
+            )
+            rows = [row for row in rows if row.state != "merged"]
+            members = repository.candidate_members(session, [row.id for row in rows])
+    if format is CandidateFormat.json:
+        payload = [
+            {
+                "id": row.public_id,
+                "week": row.week,
+                "state": row.state,
+                "title": row.title,
+                "summary": row.summary,
+                "section": row.section,
+                "why": row.why,
+                "impact": row.impact,
+                "metrics": row.metrics,
+                "activity_ids": [a.id for a in members[row.id]],
+            }
+            for row in rows
+        ]
+        sys.stdout.write(json.dumps({"candidates": payload}, ensure_ascii=False, indent=2) + "\n")
+        return
+    if not rows:
+        console.print("No candidates" + (f" in {week}." if week else " waiting for review."))
+        return
+    console.print(candidate_table(rows, members))
+
+
+@app.command()
+def cluster(
+    file: Annotated[str, typer.Argument(help="activity records (JSONL), or - for standard input")] = "-",
+    batches: Annotated[
+        bool, typer.Option("--batches", help='each line is {"batch_id": ..., "activities": [...]}')
+    ] = False,
+    model: Annotated[str | None, typer.Option(help="spaCy pipeline; default: [nlp] model")] = None,
+) -> None:
+    """Group activity records into candidate accomplishments, without a database."""
+    from harvester.cluster_command import run_cluster_command
+
+    with user_errors():
+        wanted = model or load_config(state.config_path).settings.nlp.model
+    if file == "-":
+        code = run_cluster_command(sys.stdin, sys.stdout, sys.stderr, batches=batches, model=wanted)
+    else:
+        try:
+            handle = open(file, encoding="utf-8")  # noqa: SIM115
+        except OSError as exc:
+            err_console.print(f"[bold red]error:[/] cannot read {escape(file)}: {escape(exc.strerror or '')}")
+            raise typer.Exit(2) from None
+        with handle:
+            code = run_cluster_command(handle, sys.stdout, sys.stderr, batches=batches, model=wanted)
+    raise typer.Exit(code)
 
 
 @app.command()

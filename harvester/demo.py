@@ -8,7 +8,6 @@ from pathlib import Path
 
 from rich.console import Console
 from rich.markup import escape
-from rich.table import Table
 
 from harvester.app import App
 from harvester.config import LoadedConfig, parse_settings
@@ -16,6 +15,7 @@ from harvester.sandbox.github import DEFAULT_TOKEN, GitHubSandbox
 from harvester.sandbox.scenario import Scenario
 from harvester.store import repository
 from harvester.sync import SourceResult
+from harvester.terminal import activity_table, candidate_table
 from harvester.timeutil import system_timezone
 
 DEMO_WEEKS = 4
@@ -52,17 +52,15 @@ def run_demo(console: Console, workdir: Path | None = None) -> int:
 
         with app.sessions() as session:
             records = repository.list_activities(session, app.user_id)
-        table = Table(title=f"\n{len(records)} activities in the store", title_justify="left")
-        for column in ("when", "kind", "repo", "title"):
-            table.add_column(column)
-        for record in records:
-            table.add_row(
-                record.occurred_at.astimezone(app.zone).strftime("%a %Y-%m-%d %H:%M"),
-                record.kind,
-                escape(record.repo),
-                escape(record.title),
-            )
-        console.print(table)
+        console.print(activity_table(records, app.zone, title=f"\n{len(records)} activities in the store"))
+
+        console.print("\n[bold]3. Cluster[/] each week into candidate accomplishments")
+        weeks = app.recluster_changed(first)
+        with app.sessions() as session:
+            rows = repository.candidate_rows(session, app.user_id)
+            members = repository.candidate_members(session, [row.id for row in rows])
+        console.print(f"  {sum(w.candidates for w in weeks)} candidates in {len(weeks)} weeks")
+        console.print(candidate_table(rows, members))
         console.print(f"\nTry: brag --config <your file> activities --format jsonl   (demo data stays in {workdir})")
         return 0 if all(r.ok for r in first + second) else 1
 

@@ -15,7 +15,6 @@ from datetime import datetime, timedelta
 from sqlalchemy.orm import Session, sessionmaker
 
 from harvester.errors import BragError, SourceError
-from harvester.records import Activity
 from harvester.sources import Connector, Cursor
 from harvester.store import repository
 from harvester.store.repository import UpsertCounts
@@ -33,7 +32,6 @@ class SourceResult:
     counts: UpsertCounts = field(default_factory=UpsertCounts)
     error: str | None = None
     fix: str | None = None
-    touched: list[Activity] = field(default_factory=list)
 
     @property
     def ok(self) -> bool:
@@ -126,7 +124,6 @@ class SyncRunner:
                             )
                             stored = advanced
                 result.counts.add(counts)
-                result.touched.extend(batch.activities)
                 if progress is not None:
                     progress(Progress(source, result.counts.total, batch.expected_total))
         except SourceError as exc:

@@ -7,6 +7,7 @@ from typing import Any
 
 from sqlalchemy import (
     JSON,
+    Boolean,
     DateTime,
     ForeignKey,
     Index,
@@ -31,9 +32,7 @@ class UTCDateTime(TypeDecorator[datetime]):
             return None
         if value.tzinfo is None:
             raise ValueError("naive datetime given to a UTC column")
-        return (
-            value.astimezone(UTC).replace(tzinfo=None) if dialect.name == "sqlite" else value.astimezone(UTC)
-        )
+        return value.astimezone(UTC).replace(tzinfo=None) if dialect.name == "sqlite" else value.astimezone(UTC)
 
     def process_result_value(self, value: datetime | None, dialect: Dialect) -> datetime | None:
         if value is None:
@@ -117,3 +116,55 @@ class HarvestRun(Base):
     updated: Mapped[int] = mapped_column(Integer, default=0)
     unchanged: Mapped[int] = mapped_column(Integer, default=0)
     error: Mapped[str | None] = mapped_column(Text)
+
+
+class CandidateRow(Base):
+    """A candidate accomplishment: a group of one week's activities, drafted and then reviewed."""
+
+    __tablename__ = "candidates"
+    __table_args__ = (
+        UniqueConstraint("user_id", "public_id", name="uq_candidate_public_id"),
+        Index("ix_candidates_user_week", "user_id", "week"),
+    )
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    user_id: Mapped[int] = mapped_column(ForeignKey("users.id", ondelete="CASCADE"))
+    # the id users type (`brag approve c-1a2b3c4d`); derived from the first membership, then kept
+    public_id: Mapped[str] = mapped_column(String(32))
+    week: Mapped[str] = mapped_column(String(8))
+    title: Mapped[str] = mapped_column(Text)
+    summary: Mapped[str] = mapped_column(Text, default="")
+    section: Mapped[str] = mapped_column(String(40))
+    why: Mapped[str] = mapped_column(Text, default="")
+    metrics: Mapped[list[dict[str, Any]]] = mapped_column(JSON, default=list)
+    # pending | approved | rejected | merged
+    state: Mapped[str] = mapped_column(String(12), default="pending")
+    edited: Mapped[bool] = mapped_column(Boolean, default=False)
+    impact: Mapped[str | None] = mapped_column(Text)
+    merged_into_id: Mapped[int | None] = mapped_column(ForeignKey("candidates.id", ondelete="SET NULL"))
+    created_at: Mapped[datetime] = mapped_column(default=_now)
+    updated_at: Mapped[datetime] = mapped_column(default=_now)
+    reviewed_at: Mapped[datetime | None]
+
+
+class CandidateItem(Base):
+    __tablename__ = "candidate_items"
+
+    candidate_id: Mapped[int] = mapped_column(ForeignKey("candidates.id", ondelete="CASCADE"), primary_key=True)
+    activity_id: Mapped[int] = mapped_column(
+        ForeignKey("activities.id", ondelete="CASCADE"), primary_key=True, index=True
+    )
+
+
+class LinkConstraint(Base):
+    """What the user's merges (must) and splits (cannot) say about two activities; clustering obeys it."""
+
+    __tablename__ = "link_constraints"
+    __table_args__ = (UniqueConstraint("user_id", "kind", "activity_a", "activity_b", name="uq_link_constraint"),)
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    user_id: Mapped[int] = mapped_column(ForeignKey("users.id", ondelete="CASCADE"), index=True)
+    kind: Mapped[str] = mapped_column(String(8))
+    activity_a: Mapped[str] = mapped_column(String(300))
+    activity_b: Mapped[str] = mapped_column(String(300))
+    created_at: Mapped[datetime] = mapped_column(default=_now)

@@ -5,7 +5,7 @@ from __future__ import annotations
 import hashlib
 import json
 from collections.abc import Iterable, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta, timezone
 from typing import Any
 
@@ -13,7 +13,15 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from harvester.records import Activity
-from harvester.store.models import ActivityRow, HarvestRun, SyncCursor, User
+from harvester.store.models import (
+    ActivityRow,
+    CandidateItem,
+    CandidateRow,
+    HarvestRun,
+    LinkConstraint,
+    SyncCursor,
+    User,
+)
 
 
 @dataclass
@@ -22,8 +30,11 @@ class UpsertCounts:
     updated: int = 0
     unchanged: int = 0
     deleted: int = 0
+    # new and updated records, for the steps that must follow a change (re-clustering their weeks)
+    changed: list[Activity] = field(default_factory=list, repr=False, compare=False)
 
     def add(self, other: UpsertCounts) -> None:
+        self.changed.extend(other.changed)
         self.new += other.new
         self.updated += other.updated
         self.unchanged += other.unchanged
@@ -79,16 +90,16 @@ def upsert_activities(session: Session, user_id: int, activities: Sequence[Activ
         digest = content_hash(activity)
         row = existing.get(key)
         if row is None:
-            session.add(
-                ActivityRow(user_id=user_id, content_hash=digest, first_seen_at=now, **_columns(activity))
-            )
+            session.add(ActivityRow(user_id=user_id, content_hash=digest, first_seen_at=now, **_columns(activity)))
             counts.new += 1
+            counts.changed.append(activity)
         elif row.content_hash != digest:
             for column, value in _columns(activity).items():
                 setattr(row, column, value)
             row.content_hash = digest
             row.updated_at = now
             counts.updated += 1
+            counts.changed.append(activity)
         else:
             counts.unchanged += 1
     session.flush()
@@ -201,3 +212,105 @@ def finish_run(session: Session, run_id: int, counts: UpsertCounts, status: str,
     run.status = status
     run.new, run.updated, run.unchanged = counts.new, counts.updated, counts.unchanged
     run.error = error
+
+
+def activity_row_ids(session: Session, user_id: int, external_ids: Iterable[str]) -> dict[str, int]:
+    wanted = list(dict.fromkeys(external_ids))
+    found: dict[str, int] = {}
+    for start in range(0, len(wanted), 500):
+        rows = session.execute(
+            select(ActivityRow.external_id, ActivityRow.id).where(
+                ActivityRow.user_id == user_id, ActivityRow.external_id.in_(wanted[start : start + 500])
+            )
+        )
+        found.update({external_id: row_id for external_id, row_id in rows})
+    return found
+
+
+def candidate_rows(
+    session: Session, user_id: int, *, weeks: Iterable[str] | None = None, states: Iterable[str] | None = None
+) -> list[CandidateRow]:
+    query = select(CandidateRow).where(CandidateRow.user_id == user_id)
+    if weeks is not None:
+        query = query.where(CandidateRow.week.in_(list(weeks)))
+    if states is not None:
+        query = query.where(CandidateRow.state.in_(list(states)))
+    return list(session.scalars(query.order_by(CandidateRow.week, CandidateRow.created_at, CandidateRow.id)))
+
+
+def candidate_by_public_id(session: Session, user_id: int, public_id: str) -> CandidateRow | None:
+    return session.scalar(
+        select(CandidateRow).where(CandidateRow.user_id == user_id, CandidateRow.public_id == public_id)
+    )
+
+
+def candidate_members(session: Session, candidate_ids: Iterable[int]) -> dict[int, list[Activity]]:
+    """Each candidate's activities, in time order."""
+    ids = list(candidate_ids)
+    members: dict[int, list[Activity]] = {candidate_id: [] for candidate_id in ids}
+    if not ids:
+        return members
+    rows = session.execute(
+        select(CandidateItem.candidate_id, ActivityRow)
+        .join(ActivityRow, ActivityRow.id == CandidateItem.activity_id)
+        .where(CandidateItem.candidate_id.in_(ids))
+        .order_by(ActivityRow.occurred_at, ActivityRow.external_id)
+    )
+    for candidate_id, activity in rows:
+        members[candidate_id].append(row_to_activity(activity))
+    return members
+
+
+def set_candidate_members(session: Session, candidate: CandidateRow, activity_row_ids_: Iterable[int]) -> None:
+    wanted = set(activity_row_ids_)
+    current = set(session.scalars(select(CandidateItem.activity_id).where(CandidateItem.candidate_id == candidate.id)))
+    for activity_id in current - wanted:
+        item = session.get(CandidateItem, (candidate.id, activity_id))
+        if item is not None:
+            session.delete(item)
+    for activity_id in wanted - current:
+        session.add(CandidateItem(candidate_id=candidate.id, activity_id=activity_id))
+    session.flush()
+
+
+def claimed_activity_ids(session: Session, user_id: int, *, except_week: str) -> set[str]:
+    """External ids held by reviewed candidates of other weeks (a merge can pull items across weeks)."""
+    rows = session.scalars(
+        select(ActivityRow.external_id)
+        .join(CandidateItem, CandidateItem.activity_id == ActivityRow.id)
+        .join(CandidateRow, CandidateRow.id == CandidateItem.candidate_id)
+        .where(
+            CandidateRow.user_id == user_id,
+            CandidateRow.week != except_week,
+            (CandidateRow.state != "pending") | CandidateRow.edited,
+        )
+    )
+    return set(rows)
+
+
+def link_constraints(session: Session, user_id: int) -> tuple[list[tuple[str, str]], list[tuple[str, str]]]:
+    """(must-link pairs, cannot-link pairs) from the user's merges and splits."""
+    must: list[tuple[str, str]] = []
+    cannot: list[tuple[str, str]] = []
+    for row in session.scalars(select(LinkConstraint).where(LinkConstraint.user_id == user_id)):
+        (must if row.kind == "must" else cannot).append((row.activity_a, row.activity_b))
+    return must, cannot
+
+
+def add_link_constraint(session: Session, user_id: int, kind: str, a: str, b: str) -> None:
+    """Remember a merge (must) or split (cannot); the opposite constraint on the same pair is dropped."""
+    first, second = sorted((a, b))
+    opposite = "cannot" if kind == "must" else "must"
+    for row in session.scalars(
+        select(LinkConstraint).where(
+            LinkConstraint.user_id == user_id,
+            LinkConstraint.activity_a == first,
+            LinkConstraint.activity_b == second,
+        )
+    ):
+        if row.kind == opposite:
+            session.delete(row)
+        else:
+            return
+    session.add(LinkConstraint(user_id=user_id, kind=kind, activity_a=first, activity_b=second))
+    session.flush()

@@ -1,0 +1,104 @@
+"""Keeping each week's candidates in the store up to date with its activities.
+
+The pure clustering step decides the groups; this module feeds it a week from the store (with
+the user's reviewed candidates and merge/split constraints) and writes the answer back without
+touching what the user reviewed or edited.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
+from datetime import UTC, datetime, tzinfo
+
+from spacy.language import Language
+from sqlalchemy.orm import Session, sessionmaker
+
+from harvester.clustering import Candidate, Constraints, ExistingCandidate, cluster_week
+from harvester.clustering.model import CandidateState
+from harvester.records import Activity
+from harvester.store import repository
+from harvester.store.models import CandidateRow
+from harvester.timeutil import iso_week_label, iso_week_window
+
+
+@dataclass(frozen=True)
+class WeekResult:
+    week: str
+    candidates: int
+    new: int
+    removed: int
+
+
+def weeks_of(activities: Iterable[Activity], zone: tzinfo) -> set[str]:
+    return {iso_week_label(activity.occurred_at, zone) for activity in activities}
+
+
+def review_state(row: CandidateRow) -> CandidateState:
+    """How clustering must treat a stored candidate: anything reviewed or edited is locked."""
+    if row.state in ("approved", "rejected"):
+        return row.state  # type: ignore[return-value]
+    return "edited" if row.edited else "pending"
+
+
+def recluster_weeks(
+    sessions: sessionmaker[Session], user_id: int, zone: tzinfo, weeks: Iterable[str], nlp: Language
+) -> list[WeekResult]:
+    """Re-cluster each week, one transaction per week; reviewed candidates keep their items."""
+    results = []
+    for week in sorted(set(weeks)):
+        with sessions.begin() as session:
+            results.append(_recluster(session, user_id, zone, week, nlp))
+    return results
+
+
+def _recluster(session: Session, user_id: int, zone: tzinfo, week: str, nlp: Language) -> WeekResult:
+    window = iso_week_window(week, zone)
+    claimed = repository.claimed_activity_ids(session, user_id, except_week=week)
+    activities = [
+        a
+        for a in repository.list_activities(session, user_id, since=window.start, until=window.end)
+        if a.id not in claimed
+    ]
+    rows = [row for row in repository.candidate_rows(session, user_id, weeks=[week]) if row.state != "merged"]
+    members = repository.candidate_members(session, [row.id for row in rows])
+    existing = [
+        ExistingCandidate(row.public_id, tuple(a.id for a in members[row.id]), review_state(row)) for row in rows
+    ]
+    must, cannot = repository.link_constraints(session, user_id)
+    constraints = Constraints(must_link=tuple(must), cannot_link=tuple(cannot))
+    candidates = cluster_week(activities, nlp, existing=existing, constraints=constraints) if activities else []
+    return _store_week(session, user_id, week, rows, candidates)
+
+
+def _store_week(
+    session: Session, user_id: int, week: str, rows: Sequence[CandidateRow], candidates: Sequence[Candidate]
+) -> WeekResult:
+    by_public_id = {row.public_id: row for row in rows}
+    row_ids = repository.activity_row_ids(session, user_id, (i for c in candidates for i in c.activity_ids))
+    now = datetime.now(UTC)
+    new = 0
+    kept: set[str] = set()
+    for candidate in candidates:
+        row = by_public_id.get(candidate.id)
+        if row is None:
+            row = CandidateRow(user_id=user_id, public_id=candidate.id, week=week, state="pending", created_at=now)
+            session.add(row)
+            new += 1
+        if review_state(row) == "pending":
+            row.title = candidate.title
+            row.summary = candidate.summary
+            row.section = candidate.section
+            row.why = candidate.why
+            row.metrics = [metric.to_json() for metric in candidate.metrics]
+            row.updated_at = now
+        session.flush()
+        repository.set_candidate_members(session, row, (row_ids[i] for i in candidate.activity_ids if i in row_ids))
+        kept.add(candidate.id)
+    removed = 0
+    for row in rows:
+        if row.public_id not in kept and review_state(row) == "pending":
+            session.delete(row)
+            removed += 1
+    session.flush()
+    return WeekResult(week, len(candidates), new, removed)

@@ -1,0 +1,37 @@
+"""Rich renderings shared by the CLI and the demo; every harvested string is escaped, never markup."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from datetime import tzinfo
+
+from rich.markup import escape
+from rich.table import Table
+
+from harvester.records import Activity
+from harvester.store.models import CandidateRow
+
+
+def activity_table(records: Sequence[Activity], zone: tzinfo, title: str | None = None) -> Table:
+    table = Table(title=title or f"{len(records)} activities", title_justify="left")
+    for column in ("when", "kind", "repo", "title"):
+        table.add_column(column, overflow="fold")
+    for record in records:
+        when = record.occurred_at.astimezone(zone).strftime("%a %Y-%m-%d %H:%M")
+        table.add_row(when, record.kind, escape(record.repo), escape(record.title))
+    return table
+
+
+def candidate_table(rows: Sequence[CandidateRow], members: Mapping[int, Sequence[Activity]]) -> Table:
+    table = Table(title=f"{len(rows)} candidates", title_justify="left", show_lines=True)
+    for column in ("id", "week", "state", "candidate", "evidence"):
+        table.add_column(column, overflow="fold")
+    for row in rows:
+        text = f"[bold]{escape(row.title)}[/]\n{escape(row.summary)}\n[dim]{escape(row.section)} · {escape(row.why)}[/]"
+        if row.metrics:
+            text += "\n[green]" + escape("; ".join(str(m["text"]) for m in row.metrics)) + "[/]"
+        if row.impact:
+            text += f"\n[cyan]impact:[/] {escape(row.impact)}"
+        evidence = "\n".join(escape(f"{a.kind}: {a.title}") for a in members.get(row.id, ()))
+        table.add_row(row.public_id, row.week, row.state, text, evidence)
+    return table
