@@ -168,3 +168,30 @@ class LinkConstraint(Base):
     activity_a: Mapped[str] = mapped_column(String(300))
     activity_b: Mapped[str] = mapped_column(String(300))
     created_at: Mapped[datetime] = mapped_column(default=_now)
+
+
+class ReviewAction(Base):
+    """One review action with what it replaced, so `brag undo` can put it back."""
+
+    __tablename__ = "review_actions"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    user_id: Mapped[int] = mapped_column(ForeignKey("users.id", ondelete="CASCADE"), index=True)
+    action: Mapped[str] = mapped_column(String(16))
+    description: Mapped[str] = mapped_column(Text, default="")
+    # snapshots of the changed candidates before the action, and what the action created
+    before: Mapped[list[dict[str, Any]]] = mapped_column(JSON, default=list)
+    created: Mapped[list[str]] = mapped_column(JSON, default=list)
+    constraint_ids: Mapped[list[int]] = mapped_column(JSON, default=list)
+    created_at: Mapped[datetime] = mapped_column(default=_now)
+    undone_at: Mapped[datetime | None]
+
+
+class AppSecret(Base):
+    """Random keys generated on first use (signing email links, CSRF), shared by every process."""
+
+    __tablename__ = "app_secrets"
+
+    name: Mapped[str] = mapped_column(String(40), primary_key=True)
+    value: Mapped[str] = mapped_column(String(200))
+    created_at: Mapped[datetime] = mapped_column(default=_now)

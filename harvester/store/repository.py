@@ -15,6 +15,7 @@ from sqlalchemy.orm import Session
 from harvester.records import Activity
 from harvester.store.models import (
     ActivityRow,
+    AppSecret,
     CandidateItem,
     CandidateRow,
     HarvestRun,
@@ -297,8 +298,11 @@ def link_constraints(session: Session, user_id: int) -> tuple[list[tuple[str, st
     return must, cannot
 
 
-def add_link_constraint(session: Session, user_id: int, kind: str, a: str, b: str) -> None:
-    """Remember a merge (must) or split (cannot); the opposite constraint on the same pair is dropped."""
+def add_link_constraint(session: Session, user_id: int, kind: str, a: str, b: str) -> int | None:
+    """Remember a merge (must) or split (cannot); the opposite constraint on the same pair is dropped.
+
+    Returns the new constraint's id, or None when the same constraint was already there.
+    """
     first, second = sorted((a, b))
     opposite = "cannot" if kind == "must" else "must"
     for row in session.scalars(
@@ -311,6 +315,20 @@ def add_link_constraint(session: Session, user_id: int, kind: str, a: str, b: st
         if row.kind == opposite:
             session.delete(row)
         else:
-            return
-    session.add(LinkConstraint(user_id=user_id, kind=kind, activity_a=first, activity_b=second))
+            return None
+    constraint = LinkConstraint(user_id=user_id, kind=kind, activity_a=first, activity_b=second)
+    session.add(constraint)
     session.flush()
+    return constraint.id
+
+
+def app_secret(session: Session, name: str) -> str:
+    """The named random key, created on first use; every process of an installation shares it."""
+    row = session.get(AppSecret, name)
+    if row is None:
+        import secrets
+
+        row = AppSecret(name=name, value=secrets.token_urlsafe(48))
+        session.add(row)
+        session.flush()
+    return row.value

@@ -1,0 +1,302 @@
+"""Reviewing candidates: one state machine for the web page, the email links and the terminal.
+
+A candidate is pending, approved, rejected, or merged into another. The transitions are pure
+functions over snapshots (tested without a database); `ReviewService` applies them to the store,
+records each action with what it replaced so `undo` can put it back, and turns merges and splits
+into must-link / cannot-link constraints that later re-clustering respects.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass, replace
+from datetime import UTC, datetime
+from typing import Any
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from harvester.clustering import SECTIONS, candidate_id
+from harvester.errors import BragError
+from harvester.store import repository
+from harvester.store.models import CandidateRow, LinkConstraint, ReviewAction
+
+STATES = ("pending", "approved", "rejected", "merged")
+
+
+class ReviewError(BragError):
+    """An action that does not apply to the candidate as it is (named in the message)."""
+
+
+@dataclass(frozen=True)
+class Snapshot:
+    """Everything review can change about one candidate."""
+
+    public_id: str
+    state: str
+    title: str
+    summary: str
+    section: str
+    impact: str | None
+    edited: bool
+    merged_into: str | None
+    activity_ids: tuple[str, ...]
+
+    def to_json(self) -> dict[str, Any]:
+        return {**self.__dict__, "activity_ids": list(self.activity_ids)}
+
+    @classmethod
+    def from_json(cls, data: dict[str, Any]) -> Snapshot:
+        return cls(**{**data, "activity_ids": tuple(data["activity_ids"])})
+
+
+@dataclass(frozen=True)
+class Outcome:
+    """What an action does: new versions of candidates, new candidates, and constraints to remember."""
+
+    action: str
+    changed: tuple[Snapshot, ...] = ()
+    created: tuple[Snapshot, ...] = ()
+    constraints: tuple[tuple[str, str, str], ...] = ()
+    description: str = ""
+
+
+def _live(candidate: Snapshot, verb: str) -> None:
+    if candidate.state == "merged":
+        raise ReviewError(f"cannot {verb} {candidate.public_id}: it was merged into {candidate.merged_into}")
+
+
+def approve(
+    candidate: Snapshot,
+    *,
+    title: str | None = None,
+    summary: str | None = None,
+    impact: str | None = None,
+    section: str | None = None,
+) -> Outcome:
+    _live(candidate, "approve")
+    if section is not None and section not in SECTIONS:
+        raise ReviewError(f"unknown section {section!r}; choose one of: {', '.join(SECTIONS)}")
+    if title is not None and not title.strip():
+        raise ReviewError("the title cannot be empty")
+    new_title = title.strip() if title is not None else candidate.title
+    new_summary = summary.strip() if summary is not None else candidate.summary
+    new_section = section if section is not None else candidate.section
+    new_impact = (impact.strip() or None) if impact is not None else candidate.impact
+    before = (candidate.title, candidate.summary, candidate.section, candidate.impact)
+    changed = (new_title, new_summary, new_section, new_impact) != before
+    approved = replace(
+        candidate,
+        state="approved",
+        title=new_title,
+        summary=new_summary,
+        section=new_section,
+        impact=new_impact,
+        edited=candidate.edited or changed,
+    )
+    return Outcome("approve", changed=(approved,), description=f"approved {candidate.public_id}")
+
+
+def edit(
+    candidate: Snapshot,
+    *,
+    title: str | None = None,
+    summary: str | None = None,
+    impact: str | None = None,
+    section: str | None = None,
+) -> Outcome:
+    """Change the wording without deciding; the candidate is then locked against re-clustering."""
+    outcome = approve(candidate, title=title, summary=summary, impact=impact, section=section)
+    (edited,) = outcome.changed
+    return Outcome(
+        "edit",
+        changed=(replace(edited, state=candidate.state, edited=True),),
+        description=f"edited {candidate.public_id}",
+    )
+
+
+def reject(candidate: Snapshot) -> Outcome:
+    _live(candidate, "reject")
+    return Outcome(
+        "reject", changed=(replace(candidate, state="rejected"),), description=f"rejected {candidate.public_id}"
+    )
+
+
+def merge(target: Snapshot, other: Snapshot) -> Outcome:
+    """Move `other`'s items into `target`; `other` is then merged and shows nowhere."""
+    if target.public_id == other.public_id:
+        raise ReviewError(f"cannot merge {target.public_id} into itself")
+    _live(target, "merge into")
+    _live(other, "merge")
+    items = target.activity_ids + tuple(a for a in other.activity_ids if a not in target.activity_ids)
+    anchor = target.activity_ids[0] if target.activity_ids else None
+    constraints = tuple(("must", anchor, item) for item in other.activity_ids if anchor and item != anchor)
+    return Outcome(
+        "merge",
+        changed=(
+            replace(target, activity_ids=items),
+            replace(other, state="merged", merged_into=target.public_id, activity_ids=()),
+        ),
+        constraints=constraints,
+        description=f"merged {other.public_id} into {target.public_id}",
+    )
+
+
+def split(candidate: Snapshot, activity_id: str, new_id: str | None = None) -> Outcome:
+    """Take one item out into a candidate of its own, and never group them again."""
+    _live(candidate, "split")
+    if activity_id not in candidate.activity_ids:
+        raise ReviewError(
+            f"{activity_id} is not in {candidate.public_id}; its items are: {', '.join(candidate.activity_ids)}"
+        )
+    if len(candidate.activity_ids) < 2:
+        raise ReviewError(f"{candidate.public_id} has only one item; there is nothing to split")
+    rest = tuple(a for a in candidate.activity_ids if a != activity_id)
+    alone = Snapshot(
+        public_id=new_id or candidate_id([activity_id]),
+        state="pending",
+        title="",
+        summary="",
+        section=candidate.section,
+        impact=None,
+        edited=False,
+        merged_into=None,
+        activity_ids=(activity_id,),
+    )
+    return Outcome(
+        "split",
+        changed=(replace(candidate, activity_ids=rest),),
+        created=(alone,),
+        constraints=tuple(("cannot", activity_id, other) for other in rest),
+        description=f"split {activity_id} out of {candidate.public_id} into {alone.public_id}",
+    )
+
+
+class ReviewService:
+    """Applies review actions to one user's candidates in the store, with an undo journal."""
+
+    def __init__(self, session: Session, user_id: int) -> None:
+        self.session = session
+        self.user_id = user_id
+
+    def snapshot(self, public_id: str) -> Snapshot:
+        row = self._row(public_id)
+        members = repository.candidate_members(self.session, [row.id])[row.id]
+        merged_into = self.session.get(CandidateRow, row.merged_into_id) if row.merged_into_id else None
+        return Snapshot(
+            public_id=row.public_id,
+            state=row.state,
+            title=row.title,
+            summary=row.summary,
+            section=row.section,
+            impact=row.impact,
+            edited=row.edited,
+            merged_into=merged_into.public_id if merged_into else None,
+            activity_ids=tuple(a.id for a in members),
+        )
+
+    def approve(self, public_id: str, **edits: str | None) -> Snapshot:
+        return self._apply(approve(self.snapshot(public_id), **edits))[0]
+
+    def edit(self, public_id: str, **edits: str | None) -> Snapshot:
+        return self._apply(edit(self.snapshot(public_id), **edits))[0]
+
+    def reject(self, public_id: str) -> Snapshot:
+        return self._apply(reject(self.snapshot(public_id)))[0]
+
+    def merge(self, target: str, other: str) -> Snapshot:
+        return self._apply(merge(self.snapshot(target), self.snapshot(other)))[0]
+
+    def split(self, public_id: str, activity_id: str) -> Snapshot:
+        new_id = candidate_id([activity_id])
+        while repository.candidate_by_public_id(self.session, self.user_id, new_id) is not None:
+            new_id = candidate_id([activity_id, new_id])
+        outcome = split(self.snapshot(public_id), activity_id, new_id)
+        self._apply(outcome)
+        return outcome.created[0]
+
+    def undo(self) -> str:
+        """Put back what the most recent action changed; returns what was undone."""
+        action = self.session.scalar(
+            select(ReviewAction)
+            .where(ReviewAction.user_id == self.user_id, ReviewAction.undone_at.is_(None))
+            .order_by(ReviewAction.id.desc())
+            .limit(1)
+        )
+        if action is None:
+            raise ReviewError("nothing to undo")
+        for data in action.before:
+            self._write(Snapshot.from_json(data))
+        for public_id in action.created:
+            row = repository.candidate_by_public_id(self.session, self.user_id, public_id)
+            if row is not None:
+                self.session.delete(row)
+        for constraint_id in action.constraint_ids:
+            constraint = self.session.get(LinkConstraint, constraint_id)
+            if constraint is not None:
+                self.session.delete(constraint)
+        action.undone_at = datetime.now(UTC)
+        self.session.flush()
+        return action.description
+
+    def _apply(self, outcome: Outcome) -> Sequence[Snapshot]:
+        before = [self.snapshot(s.public_id).to_json() for s in outcome.changed]
+        week = self._row(outcome.changed[0].public_id).week
+        for snapshot in outcome.created:
+            self.session.add(
+                CandidateRow(
+                    user_id=self.user_id,
+                    public_id=snapshot.public_id,
+                    week=week,
+                    title=snapshot.title,
+                    section=snapshot.section,
+                )
+            )
+            self.session.flush()
+        for snapshot in (*outcome.changed, *outcome.created):
+            self._write(snapshot)
+        constraint_ids = []
+        for kind, a, b in outcome.constraints:
+            added = repository.add_link_constraint(self.session, self.user_id, kind, a, b)
+            if added is not None:
+                constraint_ids.append(added)
+        self.session.add(
+            ReviewAction(
+                user_id=self.user_id,
+                action=outcome.action,
+                description=outcome.description,
+                before=before,
+                created=[s.public_id for s in outcome.created],
+                constraint_ids=constraint_ids,
+            )
+        )
+        self.session.flush()
+        return [*outcome.changed, *outcome.created]
+
+    def _write(self, snapshot: Snapshot) -> None:
+        row = self._row(snapshot.public_id)
+        target = (
+            repository.candidate_by_public_id(self.session, self.user_id, snapshot.merged_into)
+            if snapshot.merged_into
+            else None
+        )
+        row.state = snapshot.state
+        row.title = snapshot.title
+        row.summary = snapshot.summary
+        row.section = snapshot.section
+        row.impact = snapshot.impact
+        row.edited = snapshot.edited
+        row.merged_into_id = target.id if target else None
+        row.updated_at = datetime.now(UTC)
+        if snapshot.state in ("approved", "rejected"):
+            row.reviewed_at = row.reviewed_at or row.updated_at
+        else:
+            row.reviewed_at = None
+        ids = repository.activity_row_ids(self.session, self.user_id, snapshot.activity_ids)
+        repository.set_candidate_members(self.session, row, ids.values())
+
+    def _row(self, public_id: str) -> CandidateRow:
+        row = repository.candidate_by_public_id(self.session, self.user_id, public_id)
+        if row is None:
+            raise ReviewError(f"no candidate {public_id!r}; `brag candidates` lists them")
+        return row
