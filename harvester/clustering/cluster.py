@@ -14,12 +14,20 @@ from harvester.clustering.links import Relation, explicit_links, references
 from harvester.clustering.model import Candidate, Constraints, ExistingCandidate, Metric
 from harvester.clustering.nlp import load_pipeline
 from harvester.clustering.sections import suggest_section
-from harvester.clustering.similarity import pair_probabilities, shared_terms
+from harvester.clustering.similarity import pair_probabilities, pair_signals, shared_terms
 from harvester.records import Activity
 
 # average same-work probability two groups need to be merged: below one half because average
 # linkage dilutes a group's pairwise probabilities; chosen on the dev set (F1 is flat from 0.2 to 0.35)
 GROUPING_THRESHOLD = 0.25
+# a meeting has only its title to go on, and the similarity model was fitted without meetings:
+# a lone meeting joins the work that uses most of its words, if it uses at least this share of them
+EVENT_MIN_SHARED = 0.5
+# words that say what kind of meeting it is, not what it is about
+_MEETING_WORDS = frozenset(
+    {"design", "review", "meeting", "sync", "discussion", "planning", "kickoff", "call", "standup",
+     "retro", "retrospective", "demo", "session", "chat", "weekly", "daily", "catch", "prep"}
+)  # fmt: skip
 _NO_CONSTRAINTS = Constraints()
 
 
@@ -71,13 +79,16 @@ def cluster_week(
             reasons.append((link.a, link.b, link.reason))
     linked = links.groups()
     fixed = [any(frozen[i] >= 0 for i in group) for group in linked]
+    signals = pair_signals(features)
     groups = agglomerate(
-        pair_probabilities(features),
+        pair_probabilities(features, signals),
         linked,
         GROUPING_THRESHOLD,
         fixed=fixed,
         cannot_link=cannot + _different_tickets(refs, linked),
     )
+    fixed_items = {i for i, f in enumerate(frozen) if f >= 0}
+    groups = _attach_events(groups, features, fixed_items=fixed_items, cannot=cannot)
     linked_group = {i: g for g, group in enumerate(linked) for i in group}
     candidates = []
     for members in groups:
@@ -110,6 +121,40 @@ def cluster_week(
                 )
             )
     return candidates
+
+
+def _attach_events(
+    groups: list[list[int]],
+    features: Sequence[ActivityFeatures],
+    *,
+    fixed_items: set[int],
+    cannot: Sequence[tuple[int, int]],
+) -> list[list[int]]:
+    """Move each meeting left on its own into the group of work its title talks about most."""
+    result = [list(g) for g in groups]
+    for group in groups:
+        event = group[0]
+        if len(group) != 1 or features[event].activity.kind != "event" or event in fixed_items:
+            continue
+        words = set(features[event].terms) - _MEETING_WORDS
+        if not words:
+            continue
+        best, best_score = -1, EVENT_MIN_SHARED
+        for number, other in enumerate(result):
+            if event in other or any(i in fixed_items for i in other):
+                continue
+            if all(features[i].activity.kind == "event" for i in other):
+                continue
+            if any((event, i) in cannot or (i, event) in cannot for i in other):
+                continue
+            vocabulary = {t for i in other for t in features[i].terms + features[i].path_terms}
+            score = len(words & vocabulary) / len(words)
+            if score >= best_score:
+                best, best_score = number, score
+        if best >= 0:
+            result[best].append(event)
+            result = [g for g in result if g != [event]]
+    return sorted((sorted(g) for g in result), key=lambda g: g[0])
 
 
 def _different_tickets(refs: Sequence[dict[str, Relation]], groups: list[list[int]]) -> list[tuple[int, int]]:

@@ -74,7 +74,9 @@ def _features(nlp: Language, activity: Activity, doc: Doc, text: str) -> Activit
             terms.append(word.lower())
             terms.extend(identifier_parts(word))
         elif token.is_alpha and not token.is_stop and len(word) > 1 and token.pos_ in _CONTENT_POS:
-            terms.append(token.lemma_.lower())
+            lemma = token.lemma_.lower()
+            # the lookup table misses jargon ("webhooks"); fold the plural the same way as identifiers
+            terms.append(_singular(lemma) if lemma == word.lower() else lemma)
     path_terms: list[str] = []
     files: set[str] = set()
     dirs: set[str] = set()

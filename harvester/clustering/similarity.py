@@ -37,9 +37,9 @@ SHORT_TITLE_MATCH = 0.5
 _TRAILING_NOTE = re.compile(r"\s*[(\[][^)\]]*[)\]]\s*$")
 
 
-def pair_probabilities(features: Sequence[ActivityFeatures]) -> Matrix:
+def pair_probabilities(features: Sequence[ActivityFeatures], signals: dict[str, Matrix] | None = None) -> Matrix:
     """An n×n matrix of same-work probabilities (the diagonal is meaningless)."""
-    signals = pair_signals(features)
+    signals = signals if signals is not None else pair_signals(features)
     z = BIAS + sum(weight * signals[name] for name, weight in _WEIGHTS.items())
     return np.asarray(1.0 / (1.0 + np.exp(-z)), dtype=np.float64)
 

@@ -1,0 +1,26 @@
+from __future__ import annotations
+
+import logging
+
+import pytest
+from spacy.language import Language
+
+from harvester.clustering import is_trained, load_pipeline
+
+
+def test_missing_model_falls_back_to_blank_with_one_warning(caplog: pytest.LogCaptureFixture) -> None:
+    with caplog.at_level(logging.WARNING, logger="harvester.clustering"):
+        first = load_pipeline("no_such_model_xyz")
+        load_pipeline("no_such_model_abc")
+    assert not is_trained(first)
+    assert [r.name for r in caplog.records].count("harvester.clustering") <= 1
+    assert first("retries")[0].lemma_ == "retry"
+
+
+def test_none_forces_the_blank_pipeline(blank_nlp: Language) -> None:
+    assert not is_trained(blank_nlp) and "lemmatizer" in blank_nlp.pipe_names
+
+
+def test_trained_pipeline_loads_through_the_alias(trained_nlp: Language) -> None:
+    assert is_trained(trained_nlp)
+    assert "parser" not in trained_nlp.pipe_names
