@@ -9,7 +9,7 @@ from __future__ import annotations
 import random
 import zlib
 from dataclasses import dataclass, field
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, date, datetime, timedelta
 
 ORG = "acme"
 USER_LOGIN = "dana-dev"
@@ -52,6 +52,36 @@ class Review:
     state: str
     submitted_at: datetime
     body: str = ""
+
+
+@dataclass
+class CalendarEvent:
+    """One event on one of the user's calendars, as the user sees it (their own response included).
+
+    `all_day` events use `start.date()`..`end.date()`; `response` is the user's own attendee
+    response, None when the user is not on the attendee list (their own solo events).
+    """
+
+    id: str
+    summary: str
+    start: datetime
+    end: datetime
+    organizer: str = USER_LOGIN
+    attendees: tuple[str, ...] = ()
+    response: str | None = "accepted"
+    calendar: str = "primary"
+    event_type: str = "default"
+    all_day: bool = False
+    visibility: str = "default"
+    status: str = "confirmed"
+    recurring_event_id: str | None = None
+    conference: str | None = None
+    description: str = ""
+    ticket: str | None = None
+
+    @property
+    def start_date(self) -> date:
+        return self.start.date()
 
 
 @dataclass
@@ -162,6 +192,7 @@ class Scenario:
     pull_requests: list[PullRequest] = field(default_factory=list)
     reviews: list[Review] = field(default_factory=list)
     features: tuple[Feature, ...] = FEATURES
+    calendar_events: list[CalendarEvent] = field(default_factory=list)
 
     @property
     def email(self) -> str:
@@ -251,6 +282,31 @@ class Scenario:
                     "Looks good, one note on error handling.",
                 )
             )
+        # a separate generator, so the pull requests above stay exactly as they were before meetings existed
+        scenario.calendar_events = _calendar_events(now, span, random.Random(seed + 1))
+        return scenario
+
+    @classmethod
+    def calendar_bulk(cls, count: int, start: datetime, end: datetime) -> Scenario:
+        """`count` accepted half-hour meetings ending evenly over [start, end), for benchmarks."""
+        scenario = cls(login=USER_LOGIN, name=USER_NAME, now=end, features=())
+        step = (end - start) / max(count, 1)
+        for index in range(count):
+            finish = (start + step * (index + 1)).replace(microsecond=0)
+            if finish >= end:
+                finish = end - timedelta(seconds=1)
+            feature = FEATURES[index % len(FEATURES)]
+            scenario.calendar_events.append(
+                CalendarEvent(
+                    id=f"bulk{index:06d}",
+                    summary=f"{feature.ticket} sync (part {index})",
+                    start=finish - timedelta(minutes=30),
+                    end=finish,
+                    organizer=TEAMMATES[index % len(TEAMMATES)],
+                    attendees=(USER_LOGIN, TEAMMATES[index % len(TEAMMATES)]),
+                    conference="hangoutsMeet",
+                )
+            )
         return scenario
 
     @classmethod
@@ -276,6 +332,198 @@ class Scenario:
                 )
             )
         return scenario
+
+
+def _calendar_events(now: datetime, span: timedelta, rng: random.Random) -> list[CalendarEvent]:
+    """The meetings of the scenario: one per feature that had one, plus the noise every calendar has."""
+    events: list[CalendarEvent] = []
+    first_day = (now - span).replace(hour=0, minute=0, second=0)
+
+    def at(day: datetime, hour: int, minute: int = 0) -> datetime:
+        return day.replace(hour=hour, minute=minute, second=0)
+
+    for index, feature in enumerate(FEATURES):
+        if feature.meeting is None:
+            continue
+        anchor = now - span + span * (index + 0.5) / len(FEATURES)
+        # a design review precedes the work, a postmortem follows the fix, a sync sits in the middle
+        offset = timedelta(days=1) if feature.meeting.startswith("Incident") else -timedelta(days=1)
+        start = at(anchor + offset, 14)
+        organized = feature.meeting.startswith("Design")
+        events.append(
+            CalendarEvent(
+                id=f"{feature.ticket.lower().replace('-', '')}meeting",
+                summary=feature.meeting,
+                start=start,
+                end=start + timedelta(minutes=45 if organized else 60),
+                organizer=USER_LOGIN if organized else TEAMMATES[index % len(TEAMMATES)],
+                attendees=(USER_LOGIN, *TEAMMATES[: 2 + index % 3]),
+                conference="hangoutsMeet",
+                description=f"Agenda and notes for {feature.ticket}: {feature.summary}.",
+                ticket=feature.ticket,
+            )
+        )
+    day = first_day
+    while day < now:
+        if day.weekday() < 5:
+            standup = at(day, 9, 30)
+            events.append(
+                CalendarEvent(
+                    id=f"standup_{standup:%Y%m%dT%H%M%SZ}",
+                    summary="Payments team standup",
+                    start=standup,
+                    end=standup + timedelta(minutes=15),
+                    organizer="alex-backend",
+                    attendees=(USER_LOGIN, *TEAMMATES),
+                    recurring_event_id="standup",
+                    conference="hangoutsMeet",
+                )
+            )
+        if day.weekday() == 2:
+            lunch = at(day, 12)
+            events.append(
+                CalendarEvent(
+                    id=f"lunch_{lunch:%Y%m%dT%H%M%SZ}",
+                    summary="Team lunch",
+                    start=lunch,
+                    end=lunch + timedelta(hours=1),
+                    organizer="lee-frontend",
+                    attendees=(USER_LOGIN, *TEAMMATES),
+                    recurring_event_id="lunch",
+                )
+            )
+        if day.weekday() == 3:
+            one_on_one = at(day, 15)
+            events.append(
+                CalendarEvent(
+                    id=f"oneonone_{one_on_one:%Y%m%dT%H%M%SZ}",
+                    summary="1:1 Dana / Morgan",
+                    start=one_on_one,
+                    end=one_on_one + timedelta(minutes=30),
+                    organizer="morgan-manager",
+                    attendees=(USER_LOGIN, "morgan-manager"),
+                    recurring_event_id="oneonone",
+                    conference="hangoutsMeet",
+                )
+            )
+        if day.weekday() == 1:
+            focus = at(day, 13)
+            events.append(
+                CalendarEvent(
+                    id=f"focus{day:%Y%m%d}",
+                    summary="Focus time",
+                    start=focus,
+                    end=focus + timedelta(hours=2),
+                    event_type="focusTime",
+                    response=None,
+                )
+            )
+        if day.weekday() < 5:
+            events.append(
+                CalendarEvent(
+                    id=f"wl{day:%Y%m%d}",
+                    summary="Home" if day.weekday() in (0, 4) else "Office",
+                    start=day,
+                    end=day + timedelta(days=1),
+                    event_type="workingLocation",
+                    all_day=True,
+                    response=None,
+                )
+            )
+        day += timedelta(days=1)
+    middle = at(now - span / 2, 10)
+    events += [
+        CalendarEvent(
+            "allhandsrehearsal",
+            "All-hands rehearsal",
+            middle,
+            middle + timedelta(hours=1),
+            organizer="kim-data",
+            attendees=(USER_LOGIN, "kim-data", "sam-sre"),
+            response="declined",
+        ),
+        CalendarEvent(
+            "vendordemo",
+            "Vendor demo: observability platform",
+            middle + timedelta(days=1),
+            middle + timedelta(days=1, hours=1),
+            organizer="sam-sre",
+            attendees=(USER_LOGIN, "sam-sre"),
+            response="needsAction",
+        ),
+        CalendarEvent(
+            "architectureguild",
+            "Architecture guild",
+            middle + timedelta(days=2, hours=5),
+            middle + timedelta(days=2, hours=6),
+            organizer="alex-backend",
+            attendees=(USER_LOGIN, "alex-backend", "kim-data"),
+            response="tentative",
+        ),
+        CalendarEvent(
+            "capacityplanning",
+            "Capacity planning",
+            middle + timedelta(days=3),
+            middle + timedelta(days=3, hours=1),
+            organizer=USER_LOGIN,
+            attendees=(USER_LOGIN, "sam-sre"),
+            status="cancelled",
+        ),
+        CalendarEvent(
+            "roadmapprep",
+            "Prepare Q4 roadmap notes",
+            middle - timedelta(days=2, hours=-4),
+            middle - timedelta(days=2, hours=-6),
+            response=None,
+        ),
+        CalendarEvent(
+            "doctor",
+            "Dentist",
+            middle + timedelta(days=4, hours=6),
+            middle + timedelta(days=4, hours=7),
+            response=None,
+            visibility="private",
+        ),
+        CalendarEvent(
+            "ooo",
+            "Out of office",
+            (middle + timedelta(days=7)).replace(hour=0),
+            (middle + timedelta(days=8)).replace(hour=0),
+            event_type="outOfOffice",
+            response=None,
+        ),
+        CalendarEvent(
+            "hackathon",
+            "Company hackathon",
+            (middle - timedelta(days=4)).replace(hour=0),
+            (middle - timedelta(days=3)).replace(hour=0),
+            organizer="kim-data",
+            attendees=(USER_LOGIN, *TEAMMATES),
+            all_day=True,
+        ),
+        CalendarEvent(
+            "sprintplanning",
+            "Sprint planning",
+            now + timedelta(days=1, hours=2),
+            now + timedelta(days=1, hours=3),
+            organizer="alex-backend",
+            attendees=(USER_LOGIN, *TEAMMATES),
+            conference="hangoutsMeet",
+        ),
+    ]
+    # an incident review the user ran at short notice: organised by them, nobody answered yet
+    incident = at(now - timedelta(days=rng.randrange(2, 5)), 16)
+    events.append(
+        CalendarEvent(
+            "ledgerlag",
+            "Ledger lag review",
+            incident,
+            incident + timedelta(minutes=30),
+            attendees=(USER_LOGIN, "kim-data"),
+            conference="hangoutsMeet",
+        )
+    )
+    return sorted(events, key=lambda event: (event.start, event.id))
 
 
 def _slug(text: str) -> str:

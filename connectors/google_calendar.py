@@ -1,0 +1,430 @@
+"""Google Calendar: the meetings the user organized or accepted, from `events.list` with sync tokens.
+
+API facts this module relies on (calendar v3 discovery document revision 20261030, shipped with
+google-api-python-client; developers.google.com/workspace/calendar/api/guides/sync):
+- `timeMin` is an exclusive bound on an event's end; `maxResults` is at most 2,500;
+- `syncToken` cannot be combined with `timeMin`, `timeMax` or `orderBy`, and the other
+  parameters must match the full sync that issued it; `nextSyncToken` is on the last page only;
+- an incremental sync reports deletions as `status: cancelled`; a full sync does too when
+  `showDeleted` is set, which is how a resync after 410 removes what was deleted meanwhile;
+- an expired sync token answers 410 (reason `fullSyncRequired`): start over with a full sync;
+- `list_next` breaks on repeated parameters (google-api-python-client#2178), so pages are
+  requested with `pageToken` directly.
+
+How the window meets the sync token. The first harvest lists every event that ends after the
+window start (no upper bound: a sync token can only follow such a listing). Events that end
+after the window end have not happened yet: they are kept, already mapped, in the cursor state
+as "pending" and stored by the first harvest whose window end passes their end, unless a later
+sync reports them changed. Pending events are kept up to a horizon (a year after the full sync);
+once a window reaches the horizon the next harvest does a full sync again, so the state stays
+bounded. A changed event is (re)stored when it ended between the first full sync's start and the
+window end, and removed from the store when it no longer qualifies (declined, cancelled,
+retitled to a skip pattern, moved into the future).
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import time
+from collections.abc import Callable, Generator, Iterator, Mapping, Sequence
+from contextlib import contextmanager
+from dataclasses import dataclass, field
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+from typing import Any, ClassVar
+
+import httplib2
+from google.auth.exceptions import RefreshError, TransportError
+from google.oauth2.credentials import Credentials
+from google_auth_httplib2 import AuthorizedHttp
+from googleapiclient.discovery import build
+from googleapiclient.errors import HttpError
+
+from harvester import google_auth
+from harvester.config import Settings
+from harvester.errors import RateLimitError, SourceAuthError, SourceConfigError, SourceError, TransientError
+from harvester.records import Activity
+from harvester.sources import Batch, Cursor
+from harvester.timeutil import Window
+
+log = logging.getLogger(__name__)
+
+SOURCE = "google_calendar"
+DEFAULT_ENDPOINT = "https://www.googleapis.com/calendar/v3/"
+# the largest page events.list serves (documented); a full sync of N events costs ceil(N/2500) requests
+PAGE_SIZE = 2500
+# partial response: only what the mapping reads; attendee entries without their emails
+FIELDS = (
+    "nextPageToken,nextSyncToken,items(id,status,summary,htmlLink,start,end,eventType,visibility,"
+    "organizer/self,attendees(self,resource,responseStatus),attendeesOmitted,recurringEventId,"
+    "conferenceData/conferenceSolution/key/type{description})"
+)
+SKIPPED_EVENT_TYPES = frozenset({"focusTime", "outOfOffice", "workingLocation", "birthday", "fromGmail"})
+PRIVATE_VISIBILITY = frozenset({"private", "confidential"})
+PRIVATE_TITLE = "Private event"
+# sync tokens, not a re-read overlap, catch late changes
+CURSOR_OVERLAP = timedelta(0)
+# how far ahead ended-later events are kept in the cursor; reaching it costs one full sync
+PENDING_HORIZON = timedelta(days=366)
+RETRIES = 5
+# usage limits answer 403 with these reasons, or 429 (documented: calendar/api/guides/errors)
+RATE_LIMIT_REASONS = frozenset({"rateLimitExceeded", "userRateLimitExceeded"})
+RETRY_STATUSES = frozenset({429, 500, 502, 503, 504})
+AUTH_FIX = google_auth.REAUTHORIZE
+
+
+class SyncTokenExpired(Exception):
+    """410 GONE for a sync token: the caller starts a full sync again."""
+
+
+@dataclass
+class CalendarState:
+    """What the cursor keeps per calendar between harvests (JSON in the cursor's `state`)."""
+
+    sync_token: str | None = None
+    time_min: datetime | None = None
+    horizon: datetime | None = None
+    pending: dict[str, dict[str, Any]] = field(default_factory=dict)
+
+    @classmethod
+    def from_json(cls, data: Mapping[str, Any] | None) -> CalendarState | None:
+        if not data:
+            return None
+        return cls(
+            sync_token=data.get("sync_token"),
+            time_min=_parse_time(data.get("time_min")),
+            horizon=_parse_time(data.get("horizon")),
+            pending=dict(data.get("pending") or {}),
+        )
+
+    def to_json(self) -> dict[str, Any]:
+        return {
+            "sync_token": self.sync_token,
+            "time_min": self.time_min.isoformat() if self.time_min else None,
+            "horizon": self.horizon.isoformat() if self.horizon else None,
+            "pending": self.pending,
+        }
+
+
+class GoogleCalendarConnector:
+    name: ClassVar[str] = SOURCE
+    cursor_overlap: ClassVar[timedelta] = CURSOR_OVERLAP
+
+    def __init__(
+        self,
+        token_file: Path,
+        *,
+        calendars: Sequence[str] = ("primary",),
+        skip: Sequence[str] = (),
+        api_endpoint: str = DEFAULT_ENDPOINT,
+        include_descriptions: bool = False,
+        max_rate_limit_wait: float = 300.0,
+        timeout: int = 30,
+        backoff_factor: float = 1.0,
+        sleep: Callable[[float], None] = time.sleep,
+    ) -> None:
+        self.token_file = token_file
+        self.calendars = tuple(calendars)
+        self.skip = tuple(pattern.casefold() for pattern in skip if pattern)
+        self.api_endpoint = api_endpoint
+        self.include_descriptions = include_descriptions
+        self.max_rate_limit_wait = max_rate_limit_wait
+        self.timeout = timeout
+        self.backoff_factor = backoff_factor
+        self._sleep = sleep
+
+    @classmethod
+    def from_settings(cls, settings: Settings) -> GoogleCalendarConnector | None:
+        section = settings.google_calendar
+        if section is None:
+            return None
+        return cls(
+            section.resolved_token_file(),
+            calendars=section.calendars,
+            skip=section.skip,
+            api_endpoint=section.api_endpoint,
+            include_descriptions=section.include_descriptions,
+            max_rate_limit_wait=section.max_rate_limit_wait,
+            timeout=section.timeout,
+        )
+
+    def harvest(self, window: Window, cursor: Cursor | None) -> Iterator[Batch]:
+        if window.empty:
+            return
+        credentials = google_auth.load_credentials(self.token_file)
+        token_before = credentials.token
+        service = self._service(credentials)
+        stored = (cursor.state if cursor else {}).get("calendars") or {}
+        states: dict[str, Any] = {}
+        for calendar in self.calendars:
+            state = yield from self._calendar(service, calendar, window, CalendarState.from_json(stored.get(calendar)))
+            states[calendar] = state.to_json()
+        google_auth.save_if_changed(credentials, self.token_file, token_before)
+        # one checkpoint for all calendars: a failure in any of them leaves the stored tokens as they were
+        yield Batch((), checkpoint=Cursor(window.end, {"calendars": states}))
+
+    def _service(self, credentials: Credentials) -> Any:
+        http = AuthorizedHttp(credentials, http=httplib2.Http(timeout=self.timeout))
+        # static_discovery reads the discovery document shipped with the library: no request for it
+        return build(
+            "calendar",
+            "v3",
+            http=http,
+            static_discovery=True,
+            cache_discovery=False,
+            client_options={"api_endpoint": self.api_endpoint},
+        )
+
+    def _calendar(
+        self, service: Any, calendar: str, window: Window, previous: CalendarState | None
+    ) -> Generator[Batch, None, CalendarState]:
+        if (
+            previous is not None
+            and previous.sync_token
+            and previous.time_min is not None
+            and previous.horizon is not None
+            and previous.time_min <= window.start
+            and window.end <= previous.horizon
+        ):
+            state = CalendarState(None, previous.time_min, previous.horizon, dict(previous.pending))
+            try:
+                state.sync_token = yield from self._listing(service, calendar, window, state, previous.sync_token)
+            except SyncTokenExpired:
+                log.info("%s: the sync token for %s expired (410); syncing it fully again", SOURCE, calendar)
+            else:
+                due = [Activity.from_json(item) for item in state.pending.values()]
+                due = [activity for activity in due if activity.occurred_at < window.end]
+                for activity in due:
+                    del state.pending[activity.id]
+                if due:
+                    yield Batch(tuple(due))
+                return state
+        time_min = window.start
+        if previous is not None and previous.time_min is not None:
+            time_min = min(time_min, previous.time_min)
+        state = CalendarState(None, time_min, window.end + PENDING_HORIZON, {})
+        state.sync_token = yield from self._listing(service, calendar, window, state, None)
+        return state
+
+    def _listing(
+        self, service: Any, calendar: str, window: Window, state: CalendarState, sync_token: str | None
+    ) -> Generator[Batch, None, str | None]:
+        """Read a full or incremental listing page by page; returns the next sync token."""
+        assert state.time_min is not None and state.horizon is not None
+        params: dict[str, Any] = {
+            "calendarId": calendar,
+            "singleEvents": True,
+            "showDeleted": True,
+            "maxResults": PAGE_SIZE,
+            "fields": self._fields(),
+        }
+        if sync_token:
+            params["syncToken"] = sync_token
+        else:
+            # timeMin is exclusive and has whole seconds: a second earlier keeps an event ending at the start
+            params["timeMin"] = _rfc3339(state.time_min - timedelta(seconds=1))
+        page_token: str | None = None
+        while True:
+            with self._classified(calendar):
+                page = self._execute(service.events().list(**params, pageToken=page_token))
+            activities: list[Activity] = []
+            deleted: list[str] = []
+            for item in page.get("items") or ():
+                key = activity_id(calendar, str(item.get("id")))
+                state.pending.pop(key, None)
+                activity = event_activity(item, calendar, skip=self.skip, descriptions=self.include_descriptions)
+                if activity is None:
+                    deleted.append(key)
+                elif activity.occurred_at >= window.end:
+                    if activity.occurred_at < state.horizon:
+                        state.pending[key] = activity.to_json()
+                    if sync_token:
+                        # an event moved from the past into the future has not happened (yet)
+                        deleted.append(key)
+                elif activity.occurred_at >= state.time_min:
+                    activities.append(activity)
+            yield Batch(tuple(activities), deleted=tuple(deleted))
+            page_token = page.get("nextPageToken")
+            if not page_token:
+                next_token = page.get("nextSyncToken")
+                return str(next_token) if next_token else None
+
+    def _fields(self) -> str:
+        return FIELDS.format(description=",description" if self.include_descriptions else "")
+
+    def _execute(self, request: Any) -> dict[str, Any]:
+        """Run one request, retrying rate limits, 5xx and network errors with bounded backoff.
+
+        googleapiclient's own `num_retries` ignores Retry-After and sleeps up to 2**n seconds at
+        random, so the retry loop is here, where the wait can honour the server.
+        """
+        for attempt in range(RETRIES + 1):
+            try:
+                result: dict[str, Any] = request.execute(num_retries=0)
+                return result
+            except HttpError as exc:
+                if exc.resp.status == 410:
+                    raise SyncTokenExpired from None
+                if not _retriable(exc) or attempt == RETRIES:
+                    raise
+                wait = _retry_after(exc)
+                if wait is not None and wait > self.max_rate_limit_wait:
+                    raise RateLimitError(
+                        SOURCE,
+                        f"rate limited; Google asks to wait {wait:.0f} s, more than the "
+                        f"{self.max_rate_limit_wait:.0f} s allowed by [google_calendar] max_rate_limit_wait",
+                        wait_seconds=wait,
+                    ) from None
+                self._sleep(wait if wait is not None else self.backoff_factor * 2**attempt)
+            except (httplib2.HttpLib2Error, OSError):
+                if attempt == RETRIES:
+                    raise
+                self._sleep(self.backoff_factor * 2**attempt)
+        raise AssertionError("unreachable")
+
+    @contextmanager
+    def _classified(self, calendar: str) -> Iterator[None]:
+        """Turn googleapiclient, google-auth and network failures into the harvester's error classes."""
+        try:
+            yield
+        except (SourceError, SyncTokenExpired):
+            raise
+        except RefreshError as exc:
+            # a 401 on a request makes google-auth refresh; a refused refresh surfaces here (measured)
+            raise google_auth.refresh_failed(exc) from None
+        except HttpError as exc:
+            raise self._classify_status(exc, calendar) from None
+        except TransportError as exc:
+            raise TransientError(SOURCE, f"cannot reach Google's token endpoint ({exc})") from None
+        except (httplib2.HttpLib2Error, OSError) as exc:
+            raise TransientError(
+                SOURCE, f"cannot reach {self.api_endpoint} ({type(exc).__name__}) after {RETRIES} retries"
+            ) from None
+
+    def _classify_status(self, exc: HttpError, calendar: str) -> SourceError:
+        status = exc.resp.status
+        reason = _reason(exc)
+        message = _message(exc)
+        if status == 401:
+            return SourceAuthError(SOURCE, f"Google refused the access token (401 {message})", fix=AUTH_FIX)
+        if status == 429 or reason in RATE_LIMIT_REASONS:
+            return RateLimitError(SOURCE, f"rate limited ({status} {reason}) and {RETRIES} retries did not get through")
+        if status == 403:
+            return SourceAuthError(
+                SOURCE,
+                f"access to calendar {calendar!r} denied (403 {reason}: {message})",
+                fix="check the calendar is shared with you, then run `brag auth google` again",
+            )
+        if status == 404:
+            return SourceConfigError(
+                SOURCE,
+                f"calendar {calendar!r} not found under {self.api_endpoint} (404)",
+                fix="check [google_calendar] calendars (ids look like primary or name@group.calendar.google.com) "
+                "and api_endpoint",
+            )
+        if status == 400:
+            return SourceConfigError(
+                SOURCE,
+                f"the request was rejected (400 {message})",
+                fix="check [google_calendar] api_endpoint points at the Calendar API v3",
+            )
+        if status >= 500:
+            return TransientError(SOURCE, f"server error {status} after {RETRIES} retries")
+        return SourceError(SOURCE, f"unexpected answer {status}: {message}")
+
+
+def activity_id(calendar: str, event_id: str) -> str:
+    return f"{SOURCE}:{calendar}:{event_id}"
+
+
+def event_activity(
+    item: Mapping[str, Any], calendar: str, *, skip: Sequence[str] = (), descriptions: bool = False
+) -> Activity | None:
+    """One event as an activity; None when it is not a meeting the user organized or accepted."""
+    if not qualifies(item, skip):
+        return None
+    start = _parse_time((item.get("start") or {}).get("dateTime"))
+    end = _parse_time((item.get("end") or {}).get("dateTime"))
+    if start is None or end is None:
+        return None
+    private = item.get("visibility") in PRIVATE_VISIBILITY
+    attendees = [a for a in item.get("attendees") or () if not a.get("resource")]
+    conference = (((item.get("conferenceData") or {}).get("conferenceSolution") or {}).get("key") or {}).get("type")
+    extra: dict[str, Any] = {
+        "calendar": calendar,
+        "event_id": item.get("id"),
+        "start": start.isoformat(),
+        "duration_minutes": round((end - start).total_seconds() / 60),
+        "organized": bool((item.get("organizer") or {}).get("self")),
+        "attendee_count": len(attendees),
+        "recurring": bool(item.get("recurringEventId")),
+        "conference": conference,
+    }
+    if item.get("attendeesOmitted"):
+        extra["attendees_omitted"] = True
+    return Activity(
+        id=activity_id(calendar, str(item["id"])),
+        source=SOURCE,
+        kind="event",
+        title=PRIVATE_TITLE if private else str(item.get("summary") or "(No title)"),
+        body=str(item.get("description") or "") if descriptions and not private else "",
+        url=str(item.get("htmlLink") or ""),
+        occurred_at=end,
+        extra=extra,
+    )
+
+
+def qualifies(item: Mapping[str, Any], skip: Sequence[str] = ()) -> bool:
+    """Whether the user organized or accepted this timed, non-cancelled meeting, and it is not skipped."""
+    if item.get("status") == "cancelled" or item.get("eventType", "default") in SKIPPED_EVENT_TYPES:
+        return False
+    # all-day events have `date` instead of `dateTime` (documented)
+    if not (item.get("start") or {}).get("dateTime") or not (item.get("end") or {}).get("dateTime"):
+        return False
+    me = next((a for a in item.get("attendees") or () if a.get("self")), None)
+    response = me.get("responseStatus") if me else None
+    organized = bool((item.get("organizer") or {}).get("self"))
+    if response == "declined" or not (organized or response == "accepted"):
+        return False
+    title = str(item.get("summary") or "").casefold()
+    return not any(pattern.casefold() in title for pattern in skip)
+
+
+def _retriable(exc: HttpError) -> bool:
+    status = exc.resp.status
+    return status in RETRY_STATUSES or (status == 403 and _reason(exc) in RATE_LIMIT_REASONS)
+
+
+def _retry_after(exc: HttpError) -> float | None:
+    value = str(exc.resp.get("retry-after") or "").strip()
+    return float(value) if value.isdigit() else None
+
+
+def _error_body(exc: HttpError) -> dict[str, Any]:
+    try:
+        data = json.loads(exc.content or b"{}")
+    except (ValueError, UnicodeDecodeError):
+        return {}
+    error = data.get("error") if isinstance(data, dict) else None
+    return error if isinstance(error, dict) else {}
+
+
+def _reason(exc: HttpError) -> str:
+    errors = _error_body(exc).get("errors") or [{}]
+    return str(errors[0].get("reason") or "")
+
+
+def _message(exc: HttpError) -> str:
+    return str(_error_body(exc).get("message") or exc.resp.reason or "")
+
+
+def _parse_time(value: Any) -> datetime | None:
+    if not value:
+        return None
+    moment = datetime.fromisoformat(str(value).replace("Z", "+00:00"))
+    return moment if moment.tzinfo else moment.replace(tzinfo=UTC)
+
+
+def _rfc3339(moment: datetime) -> str:
+    return moment.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
