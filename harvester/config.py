@@ -89,6 +89,33 @@ class GitHubSettings(Section):
         return value.rstrip("/")
 
 
+class GoogleCalendarSettings(Section):
+    client_secrets_file: Path | None = Field(
+        default=None, description="OAuth client JSON ('Desktop app'), used by `brag auth google`"
+    )
+    token_file: Path | None = Field(
+        default=None, description="authorized-user JSON written by `brag auth google`; default in the user data dir"
+    )
+    calendars: list[str] = Field(default_factory=lambda: ["primary"], min_length=1)
+    skip: list[str] = Field(default_factory=list, description="case-insensitive substrings of titles to leave out")
+    api_endpoint: str = "https://www.googleapis.com/calendar/v3/"
+    include_descriptions: bool = Field(default=False, description="store event descriptions (off: metadata only)")
+    max_rate_limit_wait: float = Field(default=300.0, ge=0, description="seconds to sleep for a rate limit")
+    timeout: int = Field(default=30, gt=0)
+
+    @field_validator("api_endpoint")
+    @classmethod
+    def _calendar_url(cls, value: str) -> str:
+        if not value.startswith(("http://", "https://")):
+            raise ValueError("expected an http(s) URL such as https://www.googleapis.com/calendar/v3/")
+        return value
+
+    def resolved_token_file(self) -> Path:
+        from harvester.google_auth import default_token_file
+
+        return (self.token_file or default_token_file()).expanduser()
+
+
 class NlpSettings(Section):
     model: str | None = Field(default="en_core_web_sm", description="spaCy pipeline; blank English if absent")
 
@@ -101,6 +128,7 @@ class Settings(BaseSettings):
     database: DatabaseSettings = DatabaseSettings()
     user: UserSettings = UserSettings()
     github: GitHubSettings | None = None
+    google_calendar: GoogleCalendarSettings | None = None
     nlp: NlpSettings = NlpSettings()
 
     @classmethod
@@ -210,6 +238,7 @@ def _toml_key(location: list[str]) -> str:
 
 __all__ = [
     "GitHubSettings",
+    "GoogleCalendarSettings",
     "LoadedConfig",
     "Settings",
     "find_config_path",

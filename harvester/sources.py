@@ -19,7 +19,10 @@ from harvester.timeutil import Window
 
 ENTRY_POINT_GROUP = "brag_harvester.connectors"
 # used only when the package metadata is missing (running from a source tree that was never installed)
-BUILTIN_CONNECTORS = {"github": "connectors.github:GitHubConnector"}
+BUILTIN_CONNECTORS = {
+    "github": "connectors.github:GitHubConnector",
+    "google_calendar": "connectors.google_calendar:GoogleCalendarConnector",
+}
 
 
 @dataclass(frozen=True)
