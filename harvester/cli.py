@@ -282,6 +282,31 @@ def cluster(
     raise typer.Exit(code)
 
 
+class DocFormat(StrEnum):
+    md = "md"
+    html = "html"
+
+
+@app.command()
+def doc(
+    format: Annotated[DocFormat, typer.Option("--format", help="md (Markdown) or html")] = DocFormat.md,
+    output: Annotated[Path | None, typer.Option("--output", help="write to this file instead of the terminal")] = None,
+) -> None:
+    """Render the brag doc: approved entries, newest first, by quarter and section."""
+    from harvester import bragdoc
+
+    with user_errors():
+        app_ = open_app()
+        with app_.sessions() as session:
+            doc_entries = bragdoc.entries(session, app_.user_id, app_.zone)
+    text = bragdoc.render_html(doc_entries) if format is DocFormat.html else bragdoc.render_markdown(doc_entries)
+    if output is None:
+        sys.stdout.write(text)
+        return
+    output.write_text(text, encoding="utf-8")
+    console.print(f"Wrote {len(doc_entries)} entries to {escape(str(output))}")
+
+
 @app.command()
 def demo() -> None:
     """Run the whole product against local sandbox servers, offline, in a throwaway database."""
