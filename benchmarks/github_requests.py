@@ -55,8 +55,10 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--sizes", default="0,10,100,1000,5000")
     sizes = [int(size) for size in parser.parse_args().sizes.split(",")]
-    print(f"{'PRs':>6} {'search':>7} {'ceil(N/100)':>12} {'splits':>7} {'GET /user':>10} "
-          f"{'re-harvest':>11} {'items/s':>8}")
+    print(
+        f"{'PRs':>6} {'search':>7} {'ceil(N/100)':>12} {'splits':>7} {'GET /user':>10} "
+        f"{'re-harvest':>11} {'items/s':>8}"
+    )
     with tempfile.TemporaryDirectory() as tmp:
         for count in sizes:
             figures = measure(count, Path(tmp))
