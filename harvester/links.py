@@ -25,6 +25,10 @@ class LinkError(BragError):
     """A review link that is forged, damaged or expired; the message says which and what to do."""
 
 
+class LinkExpired(LinkError):
+    """A genuine link past its age limit (the page answers 410 Gone rather than 400)."""
+
+
 @dataclass(frozen=True)
 class ReviewLink:
     user: str
@@ -48,7 +52,7 @@ def read_token(secret: str, token: str, max_age: int = LINK_MAX_AGE_SECONDS) -> 
     try:
         data = _serializer(secret).loads(token, max_age=max_age)
     except SignatureExpired:
-        raise LinkError("this review link has expired; open the review page with `brag serve` instead") from None
+        raise LinkExpired("this review link has expired; open the review page with `brag serve` instead") from None
     except BadSignature:
         raise LinkError("this review link is not valid (it may have been cut or altered)") from None
     action = data.get("a")
