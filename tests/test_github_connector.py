@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import itertools
 import math
+import time
 from datetime import UTC, datetime, timedelta
 
 import pytest
@@ -267,3 +268,14 @@ def test_enterprise_base_url_prefix(scenario: Scenario) -> None:
         connector = GitHubConnector(DEFAULT_TOKEN, base_url=server.base_url + "/api/v3", reviews=False)
         assert len(activities(harvest(connector, last_weeks()))) == 9
         assert [r.path for r in server.requests] == ["/api/v3/user", "/api/v3/search/issues"]
+
+
+def test_timeouts_are_retried(github: GitHubSandbox) -> None:
+    connector = GitHubConnector(DEFAULT_TOKEN, base_url=github.base_url, timeout=1, backoff_factor=0.01, reviews=False)
+    github.inject(0, delay=1.5, path_contains="/search")
+    assert len(activities(harvest(connector, last_weeks()))) == 9
+    # the slow first answer is logged when it is finally written, after the retry succeeded
+    deadline = time.monotonic() + 5
+    while github.count("/search/issues") < 2 and time.monotonic() < deadline:
+        time.sleep(0.05)
+    assert github.count("/search/issues") == 2

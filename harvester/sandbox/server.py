@@ -68,6 +68,8 @@ class Fault:
     headers: dict[str, str] = field(default_factory=dict)
     body: Any = None
     path_contains: str = ""
+    # seconds to wait before answering; with status 0 the real answer follows (a slow server)
+    delay: float = 0.0
 
 
 Handler = Callable[[Request, re.Match[str]], Response]
@@ -103,10 +105,14 @@ class SandboxServer:
         headers: Mapping[str, str] | None = None,
         body: Any = None,
         path_contains: str = "",
+        delay: float = 0.0,
     ) -> None:
-        """Make the next `times` requests (whose path contains `path_contains`) fail with `status`."""
+        """Make the next `times` requests (whose path contains `path_contains`) fail with `status`.
+
+        `status=0` with a `delay` answers normally, only late: a timeout for a client that gives up sooner.
+        """
         with self._lock:
-            self._faults.append(Fault(status, times, dict(headers or {}), body, path_contains))
+            self._faults.append(Fault(status, times, dict(headers or {}), body, path_contains, delay))
 
     def clear_log(self) -> None:
         with self._lock:
@@ -147,7 +153,9 @@ class SandboxServer:
         if self.delay:
             time.sleep(self.delay)
         fault = self._take_fault(request.path)
-        if fault is not None:
+        if fault is not None and fault.delay:
+            time.sleep(fault.delay)
+        if fault is not None and fault.status:
             body = fault.body if fault.body is not None else {"message": f"injected fault {fault.status}"}
             return Response(fault.status, body, dict(fault.headers))
         allowed = False
