@@ -25,7 +25,7 @@ from collections.abc import Iterable, Mapping
 from dataclasses import replace
 from datetime import datetime, timedelta
 from typing import Any
-from urllib.parse import parse_qs
+from urllib.parse import parse_qs, unquote
 from zoneinfo import ZoneInfo
 
 from harvester.sandbox.scenario import USER_LOGIN, CalendarEvent, Scenario
@@ -109,6 +109,17 @@ class GoogleCalendarSandbox(SandboxServer):
         self.route("GET", EVENTS_PATH, self._list)
         self.route("POST", r"/token", self._token)
 
+    def start(self) -> GoogleCalendarSandbox:
+        # a short poll interval makes stop() return in 50 ms instead of 500 ms, which keeps tests quick
+        self._thread = threading.Thread(
+            target=self._httpd.serve_forever, kwargs={"poll_interval": 0.05}, name="sandbox-calendar", daemon=True
+        )
+        self._thread.start()
+        return self
+
+    def __enter__(self) -> GoogleCalendarSandbox:
+        return self.start()
+
     def calendar_url(self) -> str:
         """The `api_endpoint` to give googleapiclient (it replaces rootUrl and servicePath)."""
         return f"{self.base_url}/calendar/v3/"
@@ -175,7 +186,7 @@ class GoogleCalendarSandbox(SandboxServer):
         auth = request.header("authorization") or ""
         if not auth.startswith("Bearer ") or auth[7:] not in self.access_tokens:
             return Response(401, google_error(401), {"WWW-Authenticate": 'Bearer realm="https://accounts.google.com/"'})
-        calendar = match.group("calendar")
+        calendar = unquote(match.group("calendar"))
         with self._state_lock:
             if calendar not in self._events:
                 return Response(404, google_error(404, message="Not Found"))
