@@ -10,7 +10,7 @@ import os
 import tomllib
 from datetime import tzinfo
 from pathlib import Path
-from typing import Annotated, Any
+from typing import Annotated, Any, Literal
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 import platformdirs
@@ -116,8 +116,65 @@ class GoogleCalendarSettings(Section):
         return (self.token_file or default_token_file()).expanduser()
 
 
+class JiraSettings(Section):
+    server: str = Field(description="https://YOUR-SITE.atlassian.net, or your Server/Data Center address")
+    email: str | None = Field(default=None, description="Cloud: the account's email, with token")
+    token: SecretSetting | None = Field(default=None, description="Cloud: an API token")
+    pat: SecretSetting | None = Field(default=None, description="Server/Data Center: a personal access token")
+    jql: str | None = Field(default=None, description="replaces the default filter part: statusCategory = Done")
+    done_statuses: tuple[str, ...] = Field(default=("Done", "Closed"), min_length=1)
+    max_rate_limit_wait: float = Field(default=300.0, ge=0, description="seconds to sleep for a rate limit")
+    timeout: float = Field(default=30.0, gt=0)
+
+    @field_validator("server")
+    @classmethod
+    def _http(cls, value: str) -> str:
+        if not value.startswith(("http://", "https://")):
+            raise ValueError("expected an http(s) URL such as https://acme.atlassian.net or https://jira.example.com")
+        return value.rstrip("/")
+
+
 class NlpSettings(Section):
     model: str | None = Field(default="en_core_web_sm", description="spaCy pipeline; blank English if absent")
+
+
+def _one_line(value: str) -> str:
+    # addresses end up in headers; a line break there would let the file add headers
+    if any(ch in value for ch in "\r\n\0"):
+        raise ValueError("must be on one line")
+    return value
+
+
+class EmailSettings(Section):
+    """Where the weekly digest goes and through which SMTP server; the section's presence enables email."""
+
+    model_config = ConfigDict(populate_by_name=True)
+
+    to: str = Field(description="recipient address")
+    from_: str = Field(alias="from", description='sender, e.g. "Brag Harvester <brag@acme.com>"')
+    smtp_host: str = "localhost"
+    smtp_port: int = Field(default=587, gt=0, lt=65536)
+    smtp_security: Literal["starttls", "ssl", "none"] = "starttls"
+    smtp_user: str | None = None
+    smtp_password: SecretSetting | None = None
+
+    @field_validator("to", "from_")
+    @classmethod
+    def _address(cls, value: str) -> str:
+        if "@" not in _one_line(value):
+            raise ValueError("expected an email address like me@acme.com or Name <me@acme.com>")
+        return value.strip()
+
+
+class WebSettings(Section):
+    base_url: str = Field(default="http://127.0.0.1:8765", description="where review links in the email point")
+
+    @field_validator("base_url")
+    @classmethod
+    def _http(cls, value: str) -> str:
+        if not _one_line(value).startswith(("http://", "https://")):
+            raise ValueError("expected an http(s) URL such as http://127.0.0.1:8765")
+        return value.rstrip("/")
 
 
 class Settings(BaseSettings):
@@ -128,8 +185,11 @@ class Settings(BaseSettings):
     database: DatabaseSettings = DatabaseSettings()
     user: UserSettings = UserSettings()
     github: GitHubSettings | None = None
+    jira: JiraSettings | None = None
     google_calendar: GoogleCalendarSettings | None = None
     nlp: NlpSettings = NlpSettings()
+    email: EmailSettings | None = None
+    web: WebSettings = WebSettings()
 
     @classmethod
     def settings_customise_sources(
@@ -223,7 +283,7 @@ def _config_error(exc: ValidationError, path: Path | None) -> ConfigError:
         key = ".".join(location)
         first_key = first_key or key
         message = _EXPECTATIONS.get(error["type"]) or error["msg"].removeprefix("Value error, ")
-        if error["type"] not in _EXPECTATIONS and "secret" not in key and "token" not in key:
+        if error["type"] not in _EXPECTATIONS and "secret" not in key and "token" not in key and "password" not in key:
             message += f" (got {error.get('input')!r})"
         problems.append(f"{_toml_key(location)}: {message}")
     summary = "; ".join(problems)
@@ -237,10 +297,13 @@ def _toml_key(location: list[str]) -> str:
 
 
 __all__ = [
+    "EmailSettings",
     "GitHubSettings",
     "GoogleCalendarSettings",
+    "JiraSettings",
     "LoadedConfig",
     "Settings",
+    "WebSettings",
     "find_config_path",
     "load_config",
     "parse_settings",

@@ -21,6 +21,7 @@ ENTRY_POINT_GROUP = "brag_harvester.connectors"
 # used only when the package metadata is missing (running from a source tree that was never installed)
 BUILTIN_CONNECTORS = {
     "github": "connectors.github:GitHubConnector",
+    "jira": "connectors.jira:JiraConnector",
     "google_calendar": "connectors.google_calendar:GoogleCalendarConnector",
 }
 

@@ -1,0 +1,607 @@
+"""Jira: the tickets the user finished, from Jira Cloud or Jira Server/Data Center.
+
+API facts this module relies on (jira 3.10.5 source; Atlassian REST docs; see ../shared/API-NOTES.md §4):
+- `JIRA(server)` makes one call, `GET /rest/api/2/serverInfo`; its `deploymentType` ("Cloud", or
+  "Server" for Server and Data Center alike) decides the search API;
+- Cloud removed `/search` (410, CHANGE-2046): it searches `/rest/api/3/search/jql`, paged by
+  `nextPageToken`, with no `total`; Server/DC searches `/rest/api/2/search`, paged by `startAt`;
+- JQL date literals have minute precision and are read in the account's time zone (`/myself`
+  `timeZone`, JRACLOUD-74279), so windows are widened to whole minutes in that zone and the
+  results filtered to the exact window here;
+- any `fields` list makes the client fetch `/field` once to translate names (cached while
+  non-empty); that same answer tells which custom fields hold story points and epic links;
+- each search issue carries every field asked for, so no request per ticket is needed.
+"""
+
+from __future__ import annotations
+
+import logging
+import time
+from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
+from datetime import UTC, datetime, timedelta, tzinfo
+from typing import Any, ClassVar, TypeVar
+from urllib.parse import urlsplit
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+
+import requests
+from jira import JIRA, JIRAError
+
+from harvester.config import Settings
+from harvester.errors import (
+    ConfigError,
+    RateLimitError,
+    SourceAuthError,
+    SourceConfigError,
+    SourceError,
+    TransientError,
+)
+from harvester.records import Activity
+from harvester.secrets import Secret
+from harvester.sources import Batch, Cursor
+from harvester.timeutil import Window
+
+log = logging.getLogger(__name__)
+
+T = TypeVar("T")
+
+SOURCE = "jira"
+# enhanced search returns at most 100 issues a page once fields beyond id/key are asked for (documented);
+# Server/DC allows up to jira.search.views.default.max (1000), but pages of 100 keep answers small
+PAGE_SIZE = 100
+# the status names a finished ticket moves to; `CHANGED TO` works on status, not statusCategory (documented)
+DONE_STATUSES = ("Done", "Closed")
+# the filter part of both queries; `[jira] jql` replaces it
+DEFAULT_FILTER = "statusCategory = Done"
+# Two queries, deduplicated by key: the user's own tickets resolved in the window, and any ticket
+# the user moved to a done status in it (work done on someone else's ticket). Both are bounded in
+# time, as Cloud requires, and ordered, so pages are stable while they are read.
+TICKET_QUERIES: Mapping[str, str] = {
+    "assigned": (
+        'assignee = currentUser() AND {filter} AND resolved >= "{start}" AND resolved < "{end}" ORDER BY resolved ASC'
+    ),
+    "transitioned": (
+        'status CHANGED TO ({done}) BY currentUser() DURING ("{start}", "{end}") AND {filter} ORDER BY resolved ASC'
+    ),
+}
+# JQL accepts "yyyy/MM/dd HH:mm": minutes are its finest precision
+JQL_DATE = "%Y/%m/%d %H:%M"
+# without a time zone from /myself the literal could be read in any zone: widen by the largest offset
+UNKNOWN_ZONE_MARGIN = timedelta(hours=14)
+# only what the records need; the story points and epic link fields are added once /field names them
+FIELDS = (
+    "summary",
+    "description",
+    "status",
+    "resolution",
+    "resolutiondate",
+    "statuscategorychangedate",
+    "issuetype",
+    "priority",
+    "project",
+    "labels",
+    "parent",
+    "assignee",
+    "updated",
+)
+STORY_POINT_NAMES = ("story points", "story point estimate")
+EPIC_LINK_NAME = "epic link"
+# the transitioned query needs the history to date a done transition that set no resolution;
+# enhanced search embeds at most 40 histories per issue (measured by others), older ones fall back
+TRANSITION_EXPAND = "changelog"
+# Cloud serves the v3 search; v2 stays for serverInfo, myself and field, which every Jira has
+CLOUD_SEARCH_API_VERSION = "3"
+RETRIES = 4
+CLOUD_HOSTS = (".atlassian.net", ".jira.com", ".jira-dev.com")
+API_TOKEN_URL = "https://id.atlassian.com/manage-profile/security/api-tokens"
+CLOUD_AUTH_FIX = (
+    f"Jira Cloud needs your account email as [jira] email and an API token (not your password) as "
+    f"[jira] token; create one at {API_TOKEN_URL}"
+)
+SERVER_AUTH_FIX = (
+    "Jira Server/Data Center needs a personal access token as [jira] pat "
+    "(your Jira profile → Personal Access Tokens); check it has not expired"
+)
+SERVER_URL_FIX = (
+    "set [jira] server to the address you open Jira at in a browser, without /rest or /browse: "
+    "https://YOUR-SITE.atlassian.net for Cloud, or https://jira.example.com (plus its context path) for Server/DC"
+)
+
+
+class JiraConnector:
+    name: ClassVar[str] = SOURCE
+    # a resolution may be indexed a little late; re-reading an hour costs no extra request
+    cursor_overlap: ClassVar[timedelta] = timedelta(hours=1)
+
+    def __init__(
+        self,
+        server: str,
+        *,
+        email: str | None = None,
+        token: Secret | str | None = None,
+        pat: Secret | str | None = None,
+        jql: str | None = None,
+        done_statuses: Sequence[str] = DONE_STATUSES,
+        max_rate_limit_wait: float = 300.0,
+        timeout: float = 30.0,
+        backoff_factor: float = 2.0,
+        sleep: Callable[[float], None] = time.sleep,
+    ) -> None:
+        self.server = server.rstrip("/")
+        self.email = email
+        self._token = Secret(token, key="jira.token") if isinstance(token, str) else token
+        self._pat = Secret(pat, key="jira.pat") if isinstance(pat, str) else pat
+        self.jql = jql
+        self.done_statuses = tuple(done_statuses)
+        self.max_rate_limit_wait = max_rate_limit_wait
+        self.timeout = timeout
+        self.backoff_factor = backoff_factor
+        self._sleep = sleep
+
+    @classmethod
+    def from_settings(cls, settings: Settings) -> JiraConnector | None:
+        section = settings.jira
+        if section is None:
+            return None
+        if section.pat is not None and (section.email or section.token is not None):
+            raise ConfigError("set either pat (Server/Data Center) or email and token (Cloud), not both", key="jira")
+        if section.pat is None and (not section.email or section.token is None):
+            raise ConfigError(
+                'needs email and token (Cloud: token = "env:JIRA_API_TOKEN") or pat (Server/Data Center)', key="jira"
+            )
+        return cls(
+            section.server,
+            email=section.email,
+            token=section.token,
+            pat=section.pat,
+            jql=section.jql,
+            done_statuses=section.done_statuses,
+            max_rate_limit_wait=section.max_rate_limit_wait,
+            timeout=section.timeout,
+        )
+
+    @property
+    def cloud_url(self) -> bool:
+        host = urlsplit(self.server).hostname or ""
+        return host.endswith(CLOUD_HOSTS)
+
+    def harvest(self, window: Window, cursor: Cursor | None) -> Iterator[Batch]:
+        if window.empty:
+            return
+        if self._pat is not None and self.cloud_url:
+            raise SourceConfigError(
+                SOURCE,
+                f"{self.server} is Jira Cloud, which does not accept personal access tokens",
+                fix=CLOUD_AUTH_FIX + " and remove [jira] pat",
+            )
+        client = self._call(self._connect, cloud=None)
+        cloud = client.deploymentType == "Cloud"
+        if cloud and self._pat is not None:
+            raise SourceConfigError(
+                SOURCE,
+                f"{self.server} is Jira Cloud, which does not accept personal access tokens",
+                fix=CLOUD_AUTH_FIX + " and remove [jira] pat",
+            )
+        me: dict[str, Any] = self._call(client.myself, cloud)
+        field_ids = self._call(lambda: _field_ids(client), cloud)
+        fields = requested_fields(field_ids, cloud)
+        if cloud:
+            # the client builds every URL from this option; serverInfo, myself and field were read under /2
+            client._options["rest_api_version"] = CLOUD_SEARCH_API_VERSION
+        queries = ticket_queries(window, account_zone(me), jql=self.jql, done_statuses=self.done_statuses)
+        epic_summaries: dict[str, str] = {}
+        seen: set[str] = set()
+        for name, jql in queries.items():
+            expand = TRANSITION_EXPAND if name == "transitioned" else None
+            for issues in self._pages(client, cloud, jql, fields, expand):
+                fresh = [issue for issue in issues if issue.get("key") not in seen]
+                seen.update(str(issue.get("key")) for issue in fresh)
+                if not cloud and field_ids.get("epic"):
+                    self._fill_epic_summaries(client, fresh, field_ids["epic"], epic_summaries)
+                activities = tuple(
+                    activity
+                    for issue in fresh
+                    if (
+                        activity := ticket_activity(
+                            issue,
+                            server=self.server,
+                            me=me,
+                            field_ids=field_ids,
+                            epic_summaries=epic_summaries,
+                            done_statuses=self.done_statuses,
+                        )
+                    )
+                    is not None
+                    and window.contains(activity.occurred_at)
+                )
+                yield Batch(activities)
+        yield Batch((), checkpoint=Cursor(window.end))
+
+    def _connect(self) -> JIRA:
+        auth: dict[str, Any] = (
+            {"token_auth": self._pat.reveal()}
+            if self._pat is not None
+            else {"basic_auth": (self.email or "", self._token.reveal() if self._token else "")}
+        )
+        # retries are ours (see _call): the client's own double Retry-After, add jitter and skip 500/502/504
+        return JIRA(self.server, max_retries=0, timeout=self.timeout, **auth)
+
+    def _pages(
+        self, client: JIRA, cloud: bool, jql: str, fields: Sequence[str], expand: str | None
+    ) -> Iterator[list[dict[str, Any]]]:
+        """The issues of one query, a page (one request) at a time."""
+        token: str | None = None
+        start = 0
+        while True:
+            page = self._search(client, cloud, jql, fields, expand, start=start, token=token)
+            issues = list(page.get("issues") or [])
+            yield issues
+            if cloud:
+                # Cloud reports no total; the last page has no nextPageToken (documented)
+                token = page.get("nextPageToken")
+                if not token or page.get("isLast"):
+                    return
+                continue
+            # the server may cap maxResults below what was asked, so advance by what arrived
+            start = int(page.get("startAt") or start) + len(issues)
+            total = page.get("total")
+            if not issues or (total is not None and start >= int(total)):
+                return
+
+    def _search(
+        self,
+        client: JIRA,
+        cloud: bool,
+        jql: str,
+        fields: Sequence[str],
+        expand: str | None,
+        *,
+        start: int = 0,
+        token: str | None = None,
+    ) -> dict[str, Any]:
+        def search() -> Any:
+            # the client rewrites the fields list in place (names to ids), so it gets a copy
+            if cloud:
+                return client.enhanced_search_issues(
+                    jql, nextPageToken=token, maxResults=PAGE_SIZE, fields=list(fields), expand=expand, json_result=True
+                )
+            return client.search_issues(
+                jql, startAt=start, maxResults=PAGE_SIZE, fields=list(fields), expand=expand, json_result=True
+            )
+
+        page = self._call(search, cloud)
+        if not isinstance(page, dict):
+            raise SourceError(SOURCE, f"unexpected search answer from {self.server}: {type(page).__name__}")
+        return page
+
+    def _fill_epic_summaries(
+        self, client: JIRA, issues: Iterable[Mapping[str, Any]], epic_field: str, known: dict[str, str]
+    ) -> None:
+        """Server/DC's Epic Link holds only the key: one search per 100 new epics reads their summaries."""
+        wanted = sorted(
+            {key for issue in issues if (key := (issue.get("fields") or {}).get(epic_field)) and key not in known}
+        )
+        for first in range(0, len(wanted), PAGE_SIZE):
+            keys = wanted[first : first + PAGE_SIZE]
+            page = self._search(client, False, f"key in ({', '.join(keys)})", ["summary"], None)
+            for epic in page.get("issues") or []:
+                known[str(epic.get("key"))] = str((epic.get("fields") or {}).get("summary") or "")
+
+    def _call(self, operation: Callable[[], T], cloud: bool | None) -> T:
+        """Run one client call, retrying 429 and 5xx; classify whatever still fails, once, here."""
+        for attempt in range(RETRIES + 1):
+            try:
+                return operation()
+            except JIRAError as exc:
+                status = exc.status_code or 0
+                retriable = status == 429 or status >= 500
+                if not retriable or attempt == RETRIES:
+                    raise self._classify(exc, cloud) from None
+                wait = self._retry_wait(exc, attempt)
+            except (requests.exceptions.ConnectionError, requests.exceptions.Timeout) as exc:
+                if attempt == RETRIES:
+                    raise TransientError(SOURCE, f"cannot reach {self.server} ({type(exc).__name__})") from None
+                wait = self.backoff_factor * 2**attempt
+            except (ValueError, KeyError, TypeError):
+                # serverInfo answered, but not with Jira's JSON (an HTML page, another product)
+                raise SourceConfigError(
+                    SOURCE, f"{self.server} does not answer like Jira", fix=SERVER_URL_FIX
+                ) from None
+            log.info("jira: retrying in %.1f s (attempt %d of %d)", wait, attempt + 1, RETRIES)
+            self._sleep(wait)
+        raise AssertionError("unreachable")
+
+    def _retry_wait(self, exc: JIRAError, attempt: int) -> float:
+        headers = exc.response.headers if exc.response is not None else {}
+        retry_after = str(headers.get("Retry-After") or "").strip()
+        if retry_after.isdigit():
+            wait = float(retry_after)
+            if wait > self.max_rate_limit_wait:
+                raise RateLimitError(
+                    SOURCE,
+                    f"rate limited; Jira asks to wait {wait:.0f} s, more than the "
+                    f"{self.max_rate_limit_wait:.0f} s allowed by [jira] max_rate_limit_wait",
+                    wait_seconds=wait,
+                )
+            return wait
+        return float(min(self.max_rate_limit_wait, self.backoff_factor * 2**attempt))
+
+    def _classify(self, exc: JIRAError, cloud: bool | None) -> SourceError:
+        status = exc.status_code or 0
+        message = (exc.text or "").strip()[:200]
+        if status == 401:
+            return self._auth_error(cloud)
+        if status == 403:
+            return SourceAuthError(
+                SOURCE,
+                f"access denied (403 {message})",
+                fix=(
+                    "check the account may browse the projects, and that a CAPTCHA is not locking it "
+                    "(log in once in a browser)"
+                ),
+            )
+        if status == 404:
+            return SourceConfigError(
+                SOURCE, f"{self.server} does not answer like Jira (404 on {exc.url})", fix=SERVER_URL_FIX
+            )
+        if status == 410:
+            return SourceConfigError(
+                SOURCE, f"the search API is gone on {self.server} (410 {message})", fix=SERVER_URL_FIX
+            )
+        if status == 400:
+            return SourceConfigError(
+                SOURCE,
+                f"Jira refused the query (400 {message})",
+                fix="check [jira] jql, and that [jira] done_statuses names statuses your workflows have",
+            )
+        if status == 429:
+            return RateLimitError(SOURCE, f"rate limited (429) and {RETRIES} retries did not get through")
+        if status >= 500:
+            return TransientError(SOURCE, f"server error {status} after {RETRIES} retries")
+        return SourceError(SOURCE, f"unexpected answer {status}: {message}")
+
+    def _auth_error(self, cloud: bool | None) -> SourceAuthError:
+        if self._pat is not None:
+            return SourceAuthError(SOURCE, "the personal access token was refused (401)", fix=SERVER_AUTH_FIX)
+        if cloud is False:
+            return SourceAuthError(
+                SOURCE,
+                f"{self.server} is Jira Server/Data Center and refused the email and token (401)",
+                fix=SERVER_AUTH_FIX + ", and remove [jira] email and token",
+            )
+        secret = self._token.reveal() if self._token is not None else ""
+        if cloud or self.cloud_url:
+            if looks_like_password(secret):
+                return SourceAuthError(
+                    SOURCE, "Jira Cloud refused the login (401); [jira] token looks like a password", fix=CLOUD_AUTH_FIX
+                )
+            return SourceAuthError(
+                SOURCE,
+                "Jira Cloud refused the email and API token (401): wrong email, or the token is revoked",
+                fix=CLOUD_AUTH_FIX,
+            )
+        return SourceAuthError(
+            SOURCE,
+            "the credentials were refused (401)",
+            fix=f"for Cloud: {CLOUD_AUTH_FIX}; for Server/Data Center: {SERVER_AUTH_FIX}",
+        )
+
+
+def looks_like_password(secret: str) -> bool:
+    """Atlassian API tokens are long random strings (24 characters before 2023, ATATT… and ~190 since)."""
+    return not secret.startswith("ATATT") and (len(secret) < 24 or any(ch.isspace() for ch in secret))
+
+
+def ticket_queries(
+    window: Window,
+    zone: tzinfo | None,
+    *,
+    jql: str | None = None,
+    done_statuses: Sequence[str] = DONE_STATUSES,
+) -> dict[str, str]:
+    """The JQL of both queries for `window`, with dates as the account's zone reads them.
+
+    The cursor needs no clause of its own: the runner starts the window at the cursor minus
+    `cursor_overlap`. Bounds are widened to whole minutes (and an hour more on an ambiguous
+    daylight-saving hour) so the results cover the window; the caller filters them exactly.
+    """
+    start, end = jql_bounds(window, zone)
+    done = ", ".join(_jql_value(status) for status in done_statuses)
+    filter_part = f"({jql})" if jql else DEFAULT_FILTER
+    return {
+        name: template.format(filter=filter_part, start=start, end=end, done=done)
+        for name, template in TICKET_QUERIES.items()
+    }
+
+
+def jql_bounds(window: Window, zone: tzinfo | None) -> tuple[str, str]:
+    """JQL date literals for [start, end): start rounded down, end rounded up to the minute, in `zone`."""
+    start, end = window.start, window.end
+    if zone is None:
+        start, end, zone = start - UNKNOWN_ZONE_MARGIN, end + UNKNOWN_ZONE_MARGIN, UTC
+    low = start.astimezone(zone).replace(second=0, microsecond=0)
+    high = end.astimezone(zone)
+    if high.second or high.microsecond:
+        high = high.replace(second=0, microsecond=0) + timedelta(minutes=1)
+    # a wall time the clocks pass twice may be read as its later instance: step an hour outwards
+    if _ambiguous(low):
+        low -= timedelta(hours=1)
+    if _ambiguous(high):
+        high += timedelta(hours=1)
+    return low.strftime(JQL_DATE), high.strftime(JQL_DATE)
+
+
+def _ambiguous(moment: datetime) -> bool:
+    return moment.replace(fold=0).utcoffset() != moment.replace(fold=1).utcoffset()
+
+
+def _jql_value(text: str) -> str:
+    return text if text.replace("_", "").isalnum() else '"' + text.replace('"', '\\"') + '"'
+
+
+def account_zone(me: Mapping[str, Any]) -> tzinfo | None:
+    """The zone JQL dates are read in: the account's `timeZone` from /myself, None if unknown."""
+    name = me.get("timeZone")
+    if not name:
+        return None
+    try:
+        return ZoneInfo(str(name))
+    except (ZoneInfoNotFoundError, ValueError):
+        return None
+
+
+def _field_ids(client: JIRA) -> dict[str, str]:
+    """Story points and epic link field ids, from the client's clause-name cache (its one /field call)."""
+    clauses: Mapping[str, str] = client._fields_cache
+    found: dict[str, str] = {}
+    for clause, field_id in clauses.items():
+        name = clause.lower()
+        if name in STORY_POINT_NAMES and "story_points" not in found:
+            found["story_points"] = field_id
+        elif name == EPIC_LINK_NAME:
+            found["epic"] = field_id
+    return found
+
+
+def requested_fields(field_ids: Mapping[str, str], cloud: bool) -> list[str]:
+    """FIELDS plus the instance's story points field, and on Server/DC its Epic Link field."""
+    fields = list(FIELDS)
+    if "story_points" in field_ids:
+        fields.append(field_ids["story_points"])
+    # Cloud puts the epic in `parent`, with its summary; Server/DC only in the Epic Link custom field
+    if not cloud and "epic" in field_ids:
+        fields.append(field_ids["epic"])
+    return fields
+
+
+def ticket_activity(
+    issue: Mapping[str, Any],
+    *,
+    server: str,
+    me: Mapping[str, Any],
+    field_ids: Mapping[str, str] | None = None,
+    epic_summaries: Mapping[str, str] | None = None,
+    done_statuses: Sequence[str] = DONE_STATUSES,
+) -> Activity | None:
+    """One search result as a ticket activity, dated when it was finished; None if it has no such time."""
+    field_ids = field_ids or {}
+    fields: Mapping[str, Any] = issue.get("fields") or {}
+    key = str(issue.get("key") or "")
+    occurred_at = (
+        parse_jira_time(fields.get("resolutiondate"))
+        or done_transition_time(issue, me, done_statuses)
+        or parse_jira_time(fields.get("statuscategorychangedate"))
+    )
+    if not key or occurred_at is None:
+        return None
+    occurred_at = occurred_at.astimezone(UTC)
+    status = fields.get("status") or {}
+    project = fields.get("project") or {}
+    extra: dict[str, Any] = {
+        "key": key,
+        "issue_type": (fields.get("issuetype") or {}).get("name"),
+        "status": status.get("name"),
+        "status_category": (status.get("statusCategory") or {}).get("key"),
+        "resolution": (fields.get("resolution") or {}).get("name"),
+        "priority": (fields.get("priority") or {}).get("name"),
+        "project": project.get("key"),
+        "project_name": project.get("name"),
+        "assignee": (fields.get("assignee") or {}).get("displayName"),
+    }
+    parent = fields.get("parent") or {}
+    parent_fields = parent.get("fields") or {}
+    parent_type = parent_fields.get("issuetype") or {}
+    if parent.get("key"):
+        is_epic = parent_type.get("hierarchyLevel") == 1 or parent_type.get("name") == "Epic"
+        relation = "epic" if is_epic else "parent"
+        extra[relation] = parent["key"]
+        extra[f"{relation}_summary"] = parent_fields.get("summary")
+    epic_field = field_ids.get("epic")
+    if epic_field and fields.get(epic_field) and "epic" not in extra:
+        extra["epic"] = fields[epic_field]
+        extra["epic_summary"] = (epic_summaries or {}).get(str(fields[epic_field]))
+    points_field = field_ids.get("story_points")
+    if points_field and fields.get(points_field) is not None:
+        extra["story_points"] = fields[points_field]
+    return Activity(
+        id=f"jira:{key}",
+        source=SOURCE,
+        kind="ticket",
+        title=str(fields.get("summary") or ""),
+        body=description_text(fields.get("description")),
+        url=f"{server.rstrip('/')}/browse/{key}",
+        occurred_at=occurred_at,
+        labels=tuple(str(label) for label in fields.get("labels") or ()),
+        author=str(me.get("displayName") or me.get("name") or me.get("accountId") or ""),
+        extra=extra,
+    )
+
+
+def done_transition_time(
+    issue: Mapping[str, Any], me: Mapping[str, Any], done_statuses: Sequence[str] = DONE_STATUSES
+) -> datetime | None:
+    """When the user last moved the issue to a done status, from its embedded changelog."""
+    mine = {str(me[k]) for k in ("accountId", "name", "key") if me.get(k)}
+    done = {status.lower() for status in done_statuses}
+    latest: datetime | None = None
+    for history in (issue.get("changelog") or {}).get("histories") or ():
+        author = history.get("author") or {}
+        if not mine & {str(author.get(k)) for k in ("accountId", "name", "key") if author.get(k)}:
+            continue
+        for item in history.get("items") or ():
+            if item.get("field") == "status" and str(item.get("toString") or "").lower() in done:
+                moment = parse_jira_time(history.get("created"))
+                if moment is not None and (latest is None or moment > latest):
+                    latest = moment
+    return latest
+
+
+def description_text(value: Any) -> str:
+    """The description as plain text: v2 gives a string, v3 an Atlassian Document Format tree."""
+    if value is None:
+        return ""
+    if isinstance(value, str):
+        return value
+    blocks: list[str] = []
+
+    def walk(node: Any, out: list[str]) -> None:
+        if isinstance(node, Mapping):
+            if node.get("type") == "text":
+                out.append(str(node.get("text") or ""))
+            elif node.get("type") == "hardBreak":
+                out.append("\n")
+            for child in node.get("content") or ():
+                walk(child, out)
+
+    for block in value.get("content") or () if isinstance(value, Mapping) else ():
+        parts: list[str] = []
+        walk(block, parts)
+        blocks.append("".join(parts))
+    return "\n\n".join(block for block in blocks if block)
+
+
+def parse_jira_time(value: Any) -> datetime | None:
+    """Jira's timestamps, such as 2026-11-03T14:05:09.000+0100."""
+    if not value:
+        return None
+    text = str(value)
+    for pattern in ("%Y-%m-%dT%H:%M:%S.%f%z", "%Y-%m-%dT%H:%M:%S%z"):
+        try:
+            return datetime.strptime(text, pattern)
+        except ValueError:
+            continue
+    try:
+        moment = datetime.fromisoformat(text.replace("Z", "+00:00"))
+    except ValueError:
+        return None
+    return moment if moment.tzinfo else moment.replace(tzinfo=UTC)
+
+
+__all__ = [
+    "TICKET_QUERIES",
+    "JiraConnector",
+    "description_text",
+    "jql_bounds",
+    "parse_jira_time",
+    "ticket_activity",
+    "ticket_queries",
+]
