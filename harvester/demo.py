@@ -2,7 +2,10 @@
 
 from __future__ import annotations
 
+import json
+import os
 import tempfile
+from collections.abc import Mapping
 from datetime import timedelta
 from pathlib import Path
 
@@ -12,6 +15,7 @@ from rich.markup import escape
 from harvester.app import App
 from harvester.config import LoadedConfig, parse_settings
 from harvester.sandbox.github import DEFAULT_TOKEN, GitHubSandbox
+from harvester.sandbox.google_calendar import GoogleCalendarSandbox
 from harvester.sandbox.scenario import Scenario
 from harvester.store import repository
 from harvester.sync import SourceResult
@@ -26,29 +30,39 @@ def run_demo(console: Console, workdir: Path | None = None) -> int:
     zone = system_timezone()
     zone_name = getattr(zone, "key", None)
     scenario = Scenario.generate(weeks=DEMO_WEEKS)
-    with GitHubSandbox(scenario) as github:
+    with GitHubSandbox(scenario) as github, GoogleCalendarSandbox(scenario) as calendar:
+        # an expired access token whose token_uri is the sandbox: the first harvest refreshes and saves it
+        token_file = workdir / "google-token.json"
+        token_file.write_text(json.dumps(calendar.authorized_user_info(expired=True)))
+        os.chmod(token_file, 0o600)
         settings = parse_settings(
             {
                 "database": {"url": f"sqlite:///{workdir / 'brag.db'}"},
                 "user": {"timezone": zone_name} if zone_name else {},
                 "github": {"token": DEFAULT_TOKEN, "base_url": github.base_url},
+                "google_calendar": {
+                    "token_file": str(token_file),
+                    "api_endpoint": calendar.calendar_url(),
+                    "skip": ["standup", "lunch"],
+                },
             }
         )
         app = App.open(LoadedConfig(settings=settings, path=None))
         console.rule("[bold]Brag Harvester demo")
         console.print(f"Sandbox GitHub at {github.base_url}, serving {scenario.name} (@{scenario.login}).")
+        console.print(f"Sandbox Google Calendar at {calendar.calendar_url()}.")
         console.print(f"Throwaway database: {workdir / 'brag.db'}\n")
 
         since = app.now() - timedelta(weeks=DEMO_WEEKS)
         console.print(f"[bold]1. Harvest[/] the last {DEMO_WEEKS} weeks")
         first = app.harvest(since=since)
-        requests_first = len(github.requests)
-        _summary(console, first, requests_first)
+        _summary(console, first, {"github": len(github.requests), "google_calendar": len(calendar.requests)})
 
         console.print("\n[bold]2. Harvest again[/] (no --since: continues from the saved cursor)")
         github.clear_log()
+        calendar.clear_log()
         second = app.harvest()
-        _summary(console, second, len(github.requests))
+        _summary(console, second, {"github": len(github.requests), "google_calendar": len(calendar.requests)})
 
         with app.sessions() as session:
             records = repository.list_activities(session, app.user_id)
@@ -65,11 +79,11 @@ def run_demo(console: Console, workdir: Path | None = None) -> int:
         return 0 if all(r.ok for r in first + second) else 1
 
 
-def _summary(console: Console, results: list[SourceResult], requests: int) -> None:
+def _summary(console: Console, results: list[SourceResult], requests: Mapping[str, int]) -> None:
     for result in results:
         state = "ok" if result.ok else f"failed: {escape(result.error or '')}"
         counts = result.counts
         console.print(
             f"  {result.source}: {counts.new} new, {counts.updated} updated, {counts.unchanged} unchanged "
-            f"({requests} API requests) — {state}"
+            f"({requests.get(result.source, 0)} API requests) — {state}"
         )
