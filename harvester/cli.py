@@ -317,5 +317,37 @@ def demo() -> None:
     raise typer.Exit(code)
 
 
+auth_app = typer.Typer(help="Authorize Brag Harvester to read a source (OAuth).", no_args_is_help=True)
+app.add_typer(auth_app, name="auth")
+
+
+@auth_app.command("google")
+def auth_google(
+    client_secrets: Annotated[
+        Path | None,
+        typer.Option(
+            "--client-secrets", help="OAuth client JSON (default: client_secrets_file of the google_calendar section)"
+        ),
+    ] = None,
+    port: Annotated[int, typer.Option(help="local port for Google's redirect (0: any free port)")] = 0,
+    browser: Annotated[bool, typer.Option("--browser/--no-browser", help="open the browser automatically")] = True,
+) -> None:
+    """Sign in with Google (read-only calendar access) and save the token for harvesting."""
+    from harvester.config import GoogleCalendarSettings
+    from harvester.google_auth import authorize
+
+    with user_errors():
+        section = load_config(state.config_path).settings.google_calendar or GoogleCalendarSettings()
+        secrets = client_secrets or section.client_secrets_file
+        if secrets is None:
+            raise ConfigError(
+                "client_secrets_file is required for `brag auth google` (or pass --client-secrets PATH)",
+                key="google_calendar",
+            )
+        token_file = section.resolved_token_file()
+        authorize(secrets, token_file, port=port, open_browser=browser)
+    console.print(f"Authorized: read-only calendar access; token saved to {escape(str(token_file))} (owner-only)")
+
+
 def main() -> None:
     app()

@@ -493,3 +493,54 @@ def test_runner_stores_deletes_and_survives_a_resync(
     with sessions() as session:
         stored = {a.id for a in repository.list_activities(session, user_id, sources=["google_calendar"])}
     assert stored == {cid(e) for e in HARVESTED - {"pay12meeting"}} | {cid("sprintplanning")}
+
+
+def test_brag_auth_google_runs_the_installed_app_flow(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    from google.oauth2.credentials import Credentials
+    from google_auth_oauthlib.flow import InstalledAppFlow
+    from typer.testing import CliRunner
+
+    from harvester.cli import app
+
+    secrets = tmp_path / "client_secret.json"
+    secrets.write_text("{}")
+    token_file = tmp_path / "data" / "google-token.json"
+    config = tmp_path / "brag.toml"
+    config.write_text(f'[google_calendar]\nclient_secrets_file = "{secrets}"\ntoken_file = "{token_file}"\n')
+    asked: dict[str, Any] = {}
+
+    class FakeFlow:
+        @classmethod
+        def from_client_secrets_file(cls, path: str, scopes: list[str]) -> FakeFlow:
+            asked.update(path=path, scopes=scopes)
+            return cls()
+
+        def run_local_server(self, port: int, open_browser: bool) -> Credentials:
+            asked.update(port=port, open_browser=open_browser)
+            return Credentials(
+                "ya29.new", refresh_token="1//new", client_id="c", client_secret="s", token_uri="https://t.example"
+            )
+
+    monkeypatch.setattr(InstalledAppFlow, "from_client_secrets_file", FakeFlow.from_client_secrets_file)
+    monkeypatch.setattr(InstalledAppFlow, "run_local_server", FakeFlow.run_local_server)
+    result = CliRunner().invoke(app, ["--config", str(config), "auth", "google", "--no-browser"])
+    assert result.exit_code == 0, result.output
+    assert asked == {
+        "path": str(secrets),
+        "scopes": ["https://www.googleapis.com/auth/calendar.readonly"],
+        "port": 0,
+        "open_browser": False,
+    }
+    assert json.loads(token_file.read_text())["refresh_token"] == "1//new"
+    assert stat.S_IMODE(token_file.stat().st_mode) == 0o600
+
+
+def test_brag_auth_google_without_client_secrets_is_a_config_error(tmp_path: Path) -> None:
+    from typer.testing import CliRunner
+
+    from harvester.cli import app
+
+    config = tmp_path / "brag.toml"
+    config.write_text(f'[google_calendar]\ntoken_file = "{tmp_path / "t.json"}"\n')
+    result = CliRunner().invoke(app, ["--config", str(config), "auth", "google", "--no-browser"])
+    assert result.exit_code == 2 and "client_secrets_file" in result.output
