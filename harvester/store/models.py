@@ -12,6 +12,7 @@ from sqlalchemy import (
     ForeignKey,
     Index,
     Integer,
+    LargeBinary,
     String,
     Text,
     TypeDecorator,
@@ -195,3 +196,29 @@ class AppSecret(Base):
     name: Mapped[str] = mapped_column(String(40), primary_key=True)
     value: Mapped[str] = mapped_column(String(200))
     created_at: Mapped[datetime] = mapped_column(default=_now)
+
+
+class DigestRow(Base):
+    """One weekly digest email in the outbox; unique per (user, week) so a week is never mailed twice.
+
+    status: queued (waiting or failed transiently; retried), sending (claimed by one process),
+    sent, or failed (the server refused the message itself; re-drafting the week queues it again).
+    """
+
+    __tablename__ = "digests"
+    __table_args__ = (UniqueConstraint("user_id", "week", name="uq_digest_user_week"),)
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    user_id: Mapped[int] = mapped_column(ForeignKey("users.id", ondelete="CASCADE"))
+    week: Mapped[str] = mapped_column(String(8))
+    message_id: Mapped[str] = mapped_column(String(300))
+    subject: Mapped[str] = mapped_column(Text)
+    recipient: Mapped[str] = mapped_column(Text, default="")
+    status: Mapped[str] = mapped_column(String(12), default="queued")
+    attempts: Mapped[int] = mapped_column(Integer, default=0)
+    last_error: Mapped[str | None] = mapped_column(Text)
+    # the whole rendered message, so a retry sends exactly what was drafted
+    message: Mapped[bytes] = mapped_column(LargeBinary)
+    created_at: Mapped[datetime] = mapped_column(default=_now)
+    updated_at: Mapped[datetime] = mapped_column(default=_now)
+    sent_at: Mapped[datetime | None]

@@ -9,7 +9,8 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta, timezone
 from typing import Any
 
-from sqlalchemy import select
+from sqlalchemy import select, update
+from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
 from harvester.records import Activity
@@ -18,6 +19,7 @@ from harvester.store.models import (
     AppSecret,
     CandidateItem,
     CandidateRow,
+    DigestRow,
     HarvestRun,
     LinkConstraint,
     SyncCursor,
@@ -332,3 +334,93 @@ def app_secret(session: Session, name: str) -> str:
         session.add(row)
         session.flush()
     return row.value
+
+
+def digest_row(session: Session, user_id: int, week: str) -> DigestRow | None:
+    return session.scalar(select(DigestRow).where(DigestRow.user_id == user_id, DigestRow.week == week))
+
+
+def save_digest_draft(
+    session: Session, user_id: int, week: str, *, message_id: str, subject: str, recipient: str, message: bytes
+) -> DigestRow:
+    """Queue the week's digest, or refresh a queued or failed draft with newer content.
+
+    A digest that is sent (or being sent) is returned untouched: one email per user and week.
+    """
+    row = digest_row(session, user_id, week)
+    if row is None:
+        try:
+            # a savepoint, so losing the race to another process leaves the outer transaction usable
+            with session.begin_nested():
+                row = DigestRow(
+                    user_id=user_id,
+                    week=week,
+                    message_id=message_id,
+                    subject=subject,
+                    recipient=recipient,
+                    message=message,
+                    status="queued",
+                    attempts=0,
+                )
+                session.add(row)
+            return row
+        except IntegrityError:
+            row = digest_row(session, user_id, week)
+            if row is None:
+                raise
+    if row.status in ("queued", "failed"):
+        row.message_id, row.subject, row.recipient, row.message = message_id, subject, recipient, message
+        row.status = "queued"
+        row.updated_at = datetime.now(UTC)
+        session.flush()
+    return row
+
+
+def queued_digests(session: Session, user_id: int) -> list[DigestRow]:
+    return list(
+        session.scalars(
+            select(DigestRow)
+            .where(DigestRow.user_id == user_id, DigestRow.status == "queued")
+            .order_by(DigestRow.week, DigestRow.id)
+        )
+    )
+
+
+def claim_digest(session: Session, digest_id: int) -> bool:
+    """Mark a queued digest as being sent; False when another process got it first or it was sent."""
+    result = session.execute(
+        update(DigestRow)
+        .where(DigestRow.id == digest_id, DigestRow.status == "queued")
+        .values(status="sending", attempts=DigestRow.attempts + 1, updated_at=datetime.now(UTC))
+        .execution_options(synchronize_session=False)
+    )
+    return bool(getattr(result, "rowcount", 0) == 1)
+
+
+def finish_digest(session: Session, digest_id: int, *, status: str, error: str | None = None) -> None:
+    """Record how a claimed send ended: sent, queued again (retry later) or failed, with the error."""
+    row = session.get(DigestRow, digest_id)
+    if row is None:
+        return
+    now = datetime.now(UTC)
+    row.status = status
+    row.last_error = error
+    row.updated_at = now
+    if status == "sent":
+        row.sent_at = now
+    session.flush()
+
+
+def requeue_stale_digests(session: Session, user_id: int, claimed_before: datetime) -> int:
+    """Queue again digests whose sending process died mid-send (they may or may not have arrived)."""
+    rows = session.scalars(
+        select(DigestRow).where(
+            DigestRow.user_id == user_id, DigestRow.status == "sending", DigestRow.updated_at < claimed_before
+        )
+    ).all()
+    for row in rows:
+        row.status = "queued"
+        row.last_error = "the previous attempt was interrupted before it finished; sending again"
+        row.updated_at = datetime.now(UTC)
+    session.flush()
+    return len(rows)

@@ -1,0 +1,20 @@
+"""The weekly digest: built from candidates (pure), rendered to HTML and text, queued and mailed."""
+
+from harvester.digest.build import build_digest, one_line, previous_week, safe_url
+from harvester.digest.model import IMPACT_PROMPT, CandidateInput, Digest, DigestEntry, Evidence, Links
+from harvester.digest.render import render_html, render_text
+
+__all__ = [
+    "IMPACT_PROMPT",
+    "CandidateInput",
+    "Digest",
+    "DigestEntry",
+    "Evidence",
+    "Links",
+    "build_digest",
+    "one_line",
+    "previous_week",
+    "render_html",
+    "render_text",
+    "safe_url",
+]

@@ -1,0 +1,113 @@
+"""Building the weekly digest from candidates: pure, so it is tested without a database or SMTP."""
+
+from __future__ import annotations
+
+import unicodedata
+from collections.abc import Callable, Sequence
+from datetime import UTC, date, datetime, timedelta, tzinfo
+from urllib.parse import urlsplit
+
+from harvester.digest.model import CandidateInput, Digest, DigestEntry, Evidence, Links
+from harvester.links import LinkAction
+from harvester.timeutil import iso_week_label, iso_week_window
+
+# (candidate public id, action) -> signed URL; injected so the builder needs no secret or clock
+LinkMaker = Callable[[str, LinkAction], str]
+
+KIND_LABELS = {
+    "pull_request": "Pull request",
+    "review": "Review",
+    "ticket": "Ticket",
+    "event": "Meeting",
+    "commit": "Commit",
+}
+# long enough for any drafted title; harvested text has no upper bound and an email should
+TITLE_LIMIT = 200
+SUMMARY_LIMIT = 400
+
+
+def build_digest(
+    *,
+    user: str,
+    week: str,
+    candidates: Sequence[CandidateInput],
+    earlier: Sequence[CandidateInput],
+    link: LinkMaker,
+    review_page: str,
+) -> Digest:
+    """The digest for `week`: its pending candidates, then older pending ones apart, oldest first.
+
+    Every harvested string is flattened to one clean line here; the templates still escape it.
+    """
+    monday = _monday(week)
+    return Digest(
+        user=user,
+        week=week,
+        period=f"{monday:%a %d %b} – {monday + timedelta(days=6):%a %d %b %Y}",
+        entries=tuple(_entry(c, link, 0) for c in candidates),
+        earlier=tuple(
+            _entry(c, link, (monday - _monday(c.week)).days // 7)
+            for c in sorted(earlier, key=lambda c: (c.week, c.public_id))
+        ),
+        review_page=review_page,
+    )
+
+
+def previous_week(now: datetime, zone: tzinfo) -> str:
+    """The ISO week that ended most recently in the user's timezone: the digest's default."""
+    return iso_week_label(now.astimezone(zone) - timedelta(days=7), zone)
+
+
+def one_line(text: str, limit: int = TITLE_LIMIT) -> str:
+    """Text safe for one line of an email: no line breaks or control characters, bounded length."""
+    cleaned = "".join(" " if unicodedata.category(ch)[0] in "CZ" else ch for ch in text)
+    flat = " ".join(cleaned.split())
+    return flat if len(flat) <= limit else flat[: limit - 1].rstrip() + "…"
+
+
+def safe_url(url: str) -> str:
+    """The URL if it is a plain http(s) link; anything else (javascript:, data:) is dropped."""
+    url = url.strip()
+    if not url or any(unicodedata.category(ch)[0] in "CZ" for ch in url):
+        return ""
+    try:
+        parts = urlsplit(url)
+    except ValueError:
+        return ""
+    return url if parts.scheme in ("http", "https") and parts.netloc else ""
+
+
+def _monday(week: str) -> date:
+    # a week label names calendar dates; any zone gives the same Monday
+    return iso_week_window(week, UTC).start.date()
+
+
+def _entry(candidate: CandidateInput, link: LinkMaker, age_weeks: int) -> DigestEntry:
+    evidence = tuple(
+        Evidence(
+            kind=KIND_LABELS.get(a.kind, a.kind),
+            title=one_line(a.title) or a.id,
+            url=safe_url(a.url),
+            where=one_line(a.repo or a.source, 100),
+            day=a.occurred_at.date(),
+        )
+        for a in candidate.activities
+    )
+    title = one_line(candidate.title) or (evidence[0].title if evidence else candidate.public_id)
+    metrics = tuple(dict.fromkeys(one_line(str(m.get("text", "")), 80) for m in candidate.metrics if m.get("text")))
+    return DigestEntry(
+        public_id=candidate.public_id,
+        week=candidate.week,
+        title=title,
+        summary=one_line(candidate.summary, SUMMARY_LIMIT),
+        section=one_line(candidate.section, 60),
+        why=one_line(candidate.why, SUMMARY_LIMIT),
+        metrics=metrics,
+        evidence=evidence,
+        links=Links(
+            approve=link(candidate.public_id, "approve"),
+            reject=link(candidate.public_id, "reject"),
+            review=link(candidate.public_id, "review"),
+        ),
+        age_weeks=max(age_weeks, 0),
+    )

@@ -1,0 +1,87 @@
+"""The weekly digest as plain data: what the templates render and what tests inspect."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import date
+from typing import Any
+
+from harvester.records import Activity
+
+IMPACT_PROMPT = "What changed for users or the business? A number helps."
+
+
+@dataclass(frozen=True)
+class CandidateInput:
+    """One stored candidate and its activities, as the builder needs them (no database types)."""
+
+    public_id: str
+    week: str
+    title: str
+    summary: str
+    section: str
+    why: str
+    metrics: tuple[dict[str, Any], ...]
+    activities: tuple[Activity, ...]
+
+
+@dataclass(frozen=True)
+class Evidence:
+    """One linked item; `url` is empty unless it is an http(s) link safe to put in an href."""
+
+    kind: str
+    title: str
+    url: str
+    where: str
+    day: date
+
+
+@dataclass(frozen=True)
+class Links:
+    approve: str
+    reject: str
+    review: str
+
+
+@dataclass(frozen=True)
+class DigestEntry:
+    public_id: str
+    week: str
+    title: str
+    summary: str
+    section: str
+    why: str
+    metrics: tuple[str, ...]
+    evidence: tuple[Evidence, ...]
+    links: Links
+    # whole weeks since the candidate's week; 0 for this week's candidates
+    age_weeks: int = 0
+
+    @property
+    def age(self) -> str:
+        if self.age_weeks <= 0:
+            return "this week"
+        return "1 week old" if self.age_weeks == 1 else f"{self.age_weeks} weeks old"
+
+
+@dataclass(frozen=True)
+class Digest:
+    user: str
+    week: str
+    period: str
+    entries: tuple[DigestEntry, ...]
+    earlier: tuple[DigestEntry, ...]
+    review_page: str
+    impact_prompt: str = IMPACT_PROMPT
+
+    @property
+    def to_review(self) -> int:
+        return len(self.entries) + len(self.earlier)
+
+    @property
+    def subject(self) -> str:
+        return f"Your wins for {self.week}: {self.to_review} to review"
+
+    @property
+    def empty(self) -> bool:
+        return self.to_review == 0

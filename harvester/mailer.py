@@ -1,0 +1,148 @@
+"""Email: composing a MIME message safely and handing it to an SMTP server.
+
+Composition uses the stdlib `EmailMessage` with the SMTP policy, which folds long headers and
+refuses header values containing line breaks, so no harvested or configured text can add a header.
+Sending classifies every failure once: `permanent` when the server refused this message itself
+(retrying sends the same refusal), otherwise retriable (server down, timeout, login refused).
+"""
+
+from __future__ import annotations
+
+import re
+import smtplib
+import ssl
+from collections.abc import Sequence
+from datetime import datetime
+from email import policy
+from email.message import EmailMessage
+from email.utils import format_datetime, getaddresses, parseaddr
+
+from harvester.config import EmailSettings
+from harvester.errors import BragError
+
+DEFAULT_DOMAIN = "brag-harvester.local"
+# long enough for a slow submission server, short enough that `brag digest --send` does not hang
+SMTP_TIMEOUT_SECONDS = 30.0
+
+
+class MailError(BragError):
+    """Sending failed; `permanent` says whether the same message can ever succeed as it is."""
+
+    def __init__(self, message: str, *, permanent: bool = False) -> None:
+        self.permanent = permanent
+        super().__init__(message)
+
+
+def address_domain(address: str) -> str:
+    domain = parseaddr(address)[1].rpartition("@")[2].strip().lower()
+    return domain if re.fullmatch(r"[a-z0-9.-]+\.[a-z0-9-]+", domain) else DEFAULT_DOMAIN
+
+
+def stable_message_id(kind: str, week: str, user: str, domain: str) -> str:
+    """The same id for the same user and week, so mail clients and re-sends agree it is one message."""
+    local = re.sub(r"[^A-Za-z0-9._-]+", "-", f"{kind}-{week}-{user}").strip("-.")
+    return f"<{local}@{domain}>"
+
+
+def compose_message(
+    *,
+    subject: str,
+    sender: str,
+    recipient: str,
+    text: str,
+    html: str,
+    message_id: str,
+    unsubscribe: Sequence[str] = (),
+) -> EmailMessage:
+    """A multipart/alternative message (text first, HTML preferred); Date is added when sent."""
+    message = EmailMessage(policy=policy.SMTP)
+    message["Subject"] = subject
+    message["From"] = sender
+    message["To"] = recipient
+    message["Message-ID"] = message_id
+    if unsubscribe:
+        message["List-Unsubscribe"] = ", ".join(f"<{target}>" for target in unsubscribe)
+        # RFC 8058: mailbox providers show a one-click unsubscribe that POSTs to the https target
+        message["List-Unsubscribe-Post"] = "List-Unsubscribe=One-Click"
+    message["Auto-Submitted"] = "auto-generated"
+    message.set_content(text, subtype="plain", charset="utf-8")
+    message.add_alternative(html, subtype="html", charset="utf-8")
+    return message
+
+
+def with_date(raw: bytes, when: datetime) -> bytes:
+    """The stored message with its Date header, stamped at each attempt rather than at drafting."""
+    return f"Date: {format_datetime(when)}\r\n".encode("ascii") + raw
+
+
+def send_raw(
+    raw: bytes,
+    settings: EmailSettings,
+    *,
+    recipients: Sequence[str] | None = None,
+    timeout: float = SMTP_TIMEOUT_SECONDS,
+    tls_context: ssl.SSLContext | None = None,
+) -> None:
+    """Deliver one message to the configured SMTP server, or raise `MailError` saying what failed."""
+    envelope_from = parseaddr(settings.from_)[1]
+    envelope_to = [address for _, address in getaddresses(list(recipients or [settings.to])) if address]
+    where = f"{settings.smtp_host}:{settings.smtp_port}"
+    context = tls_context or ssl.create_default_context()
+    try:
+        with _connect(settings, timeout, context) as smtp:
+            if settings.smtp_user:
+                password = settings.smtp_password.reveal() if settings.smtp_password else ""
+                smtp.login(settings.smtp_user, password)
+            smtp.sendmail(envelope_from, envelope_to, raw)
+    except smtplib.SMTPAuthenticationError as exc:
+        raise MailError(
+            f"the SMTP server {where} refused the login for {settings.smtp_user!r}: {_reply(exc)}; "
+            "check [email] smtp_user and smtp_password"
+        ) from None
+    except smtplib.SMTPNotSupportedError as exc:
+        raise MailError(
+            f"the SMTP server {where} does not support what [email] asks for ({exc}); "
+            "check smtp_security (starttls | ssl | none) and smtp_port"
+        ) from None
+    except smtplib.SMTPRecipientsRefused as exc:
+        codes = [code for code, _ in exc.recipients.values()]
+        raise MailError(
+            f"the SMTP server {where} refused the recipient(s) {', '.join(exc.recipients)}: "
+            + "; ".join(f"{code} {text.decode(errors='replace')}" for code, text in exc.recipients.values()),
+            permanent=all(code >= 500 for code in codes),
+        ) from None
+    except (smtplib.SMTPSenderRefused, smtplib.SMTPDataError) as exc:
+        refused = f"the SMTP server {where} refused the message: {_reply(exc)}"
+        raise MailError(refused, permanent=exc.smtp_code >= 500) from None
+    except TimeoutError:
+        raise MailError(f"the SMTP server {where} did not answer within {timeout:g} s; will retry") from None
+    except ssl.SSLError as exc:
+        raise MailError(
+            f"TLS with the SMTP server {where} failed ({exc.reason or exc}); check smtp_security and smtp_port "
+            "(465 is usually ssl, 587 starttls)"
+        ) from None
+    except (smtplib.SMTPException, OSError) as exc:
+        reason = str(exc) or type(exc).__name__
+        raise MailError(f"cannot deliver through the SMTP server {where}: {reason}; will retry") from None
+
+
+def _connect(settings: EmailSettings, timeout: float, context: ssl.SSLContext) -> smtplib.SMTP:
+    # the EHLO name: smtplib's default (socket.getfqdn) can wait seconds on a DNS lookup
+    helo = address_domain(settings.from_)
+    if settings.smtp_security == "ssl":
+        return smtplib.SMTP_SSL(
+            settings.smtp_host, settings.smtp_port, local_hostname=helo, timeout=timeout, context=context
+        )
+    smtp = smtplib.SMTP(settings.smtp_host, settings.smtp_port, local_hostname=helo, timeout=timeout)
+    if settings.smtp_security == "starttls":
+        try:
+            smtp.starttls(context=context)
+        except BaseException:
+            smtp.close()
+            raise
+    return smtp
+
+
+def _reply(exc: smtplib.SMTPResponseException) -> str:
+    text = exc.smtp_error.decode(errors="replace") if isinstance(exc.smtp_error, bytes) else str(exc.smtp_error)
+    return f"{exc.smtp_code} {text}"
