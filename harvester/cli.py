@@ -308,6 +308,36 @@ def doc(
 
 
 @app.command()
+def digest(
+    week: Annotated[str | None, typer.Option(help="ISO week like 2026-W46; default: the week that just ended")] = None,
+    send: Annotated[
+        bool, typer.Option("--send", help="queue the week's digest and email it, with any digest still queued")
+    ] = False,
+    retry: Annotated[bool, typer.Option("--retry", help="only email digests still queued after a failure")] = False,
+    output: Annotated[Path | None, typer.Option("--output", help="write the digest as HTML to this file")] = None,
+) -> None:
+    """The weekly digest of candidates to review: a preview, an HTML file, or an email (never sent twice)."""
+    from harvester import digest_command
+
+    if sum((send, retry, output is not None)) > 1:
+        raise typer.BadParameter("choose one of --send, --retry and --output")
+    code = 0
+    with user_errors():
+        app_ = open_app()
+        try:
+            label = digest_command.resolve_week(app_, week)
+        except ValueError as exc:
+            raise typer.BadParameter(str(exc), param_hint="--week") from None
+        if send or retry:
+            code = digest_command.send(console, app_, label, draft_week=send)
+        elif output is not None:
+            digest_command.write_html(console, digest_command.draft(app_, label), output)
+        else:
+            digest_command.preview(console, digest_command.draft(app_, label))
+    raise typer.Exit(code)
+
+
+@app.command()
 def demo() -> None:
     """Run the whole product against local sandbox servers, offline, in a throwaway database."""
     from harvester.demo import run_demo
