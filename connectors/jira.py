@@ -359,7 +359,15 @@ class JiraConnector:
             return TransientError(SOURCE, f"server error {status} after {RETRIES} retries")
         return SourceError(SOURCE, f"unexpected answer {status}: {message}")
 
-    def _auth_error(self, cloud: bool | None) -> SourceAuthError:
+    def _auth_error(self, cloud: bool | None) -> SourceError:
+        if cloud is None:
+            cloud = self._probe_cloud()
+        if self._pat is not None and (cloud or self.cloud_url):
+            return SourceConfigError(
+                SOURCE,
+                f"{self.server} is Jira Cloud, which does not accept personal access tokens",
+                fix=CLOUD_AUTH_FIX + " and remove [jira] pat",
+            )
         if self._pat is not None:
             return SourceAuthError(SOURCE, "the personal access token was refused (401)", fix=SERVER_AUTH_FIX)
         if cloud is False:
@@ -384,6 +392,15 @@ class JiraConnector:
             "the credentials were refused (401)",
             fix=f"for Cloud: {CLOUD_AUTH_FIX}; for Server/Data Center: {SERVER_AUTH_FIX}",
         )
+
+    def _probe_cloud(self) -> bool | None:
+        """Whether the server is Cloud, asked without credentials (serverInfo is public): only to explain a 401."""
+        try:
+            answer = requests.get(f"{self.server}/rest/api/2/serverInfo", timeout=self.timeout)
+            deployment = answer.json().get("deploymentType") if answer.ok else None
+        except (requests.RequestException, ValueError, AttributeError):
+            return None
+        return None if deployment is None else deployment == "Cloud"
 
 
 def looks_like_password(secret: str) -> bool:
