@@ -29,6 +29,8 @@ class Evidence:
     title: str
     url: str
     day: date
+    # the harvesting source (github, jira, google_calendar); exports count entries per source
+    source: str = ""
 
 
 @dataclass(frozen=True)
@@ -72,7 +74,13 @@ def entries(session: Session, user_id: int, zone: tzinfo) -> list[BragEntry]:
         if not activities:
             continue
         evidence = tuple(
-            Evidence(KIND_LABELS.get(a.kind, a.kind), a.title, safe_url(a.url), a.occurred_at.astimezone(zone).date())
+            Evidence(
+                KIND_LABELS.get(a.kind, a.kind),
+                a.title,
+                safe_url(a.url),
+                a.occurred_at.astimezone(zone).date(),
+                a.source,
+            )
             for a in activities
         )
         result.append(

@@ -1,0 +1,191 @@
+"""Summaries of a period (a quarter, a half year, a promotion cycle) as a plain document model.
+
+Pure: it takes brag-doc entries and returns data the renderers in `harvester.renderers` lay out,
+so what a manager reads is decided (and tested) here, once, for every format.
+"""
+
+from __future__ import annotations
+
+import re
+from collections import Counter
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
+from datetime import date, timedelta
+
+from harvester.bragdoc import BragEntry
+from harvester.clustering import SECTIONS
+
+_QUARTER = re.compile(r"^(\d{4})-?Q([1-4])$", re.IGNORECASE)
+_NUMBER = re.compile(r"\d")
+_WORD = re.compile(r"[a-z][a-z0-9+#-]{2,}")
+
+SOURCE_LABELS = {"github": "GitHub", "jira": "Jira", "google_calendar": "Google Calendar"}
+
+# words that say nothing about what the work was about; titles are mostly PR and ticket titles
+_STOPWORD_TEXT = """
+the and for with from into onto that this these those when then than not but are was were has have had
+add adds added adding fix fixes fixed fixing update updates updated remove removes removed use uses make
+makes new old more less all any some our your their its via per out off after before bump bumps
+support supports refactor cleanup change changes changed move moves moved improve improves improved
+meeting review reviews sync weekly daily
+"""
+_STOPWORDS = frozenset(_STOPWORD_TEXT.split())
+TOP_THEMES = 5
+
+
+@dataclass(frozen=True)
+class Period:
+    """Whole days [start, end): what the summary covers, and how its title names it."""
+
+    label: str
+    start: date
+    end: date
+
+    def contains(self, day: date) -> bool:
+        return self.start <= day < self.end
+
+    @property
+    def last_day(self) -> date:
+        return self.end - timedelta(days=1)
+
+
+def quarter_period(label: str) -> Period:
+    """`2026Q4` (or `2026-Q4`) as the days of that quarter."""
+    match = _QUARTER.match(label.strip())
+    if not match:
+        raise ValueError(f"{label!r} is not a quarter like 2026Q4")
+    year, quarter = int(match.group(1)), int(match.group(2))
+    start = date(year, 3 * quarter - 2, 1)
+    end = date(year + 1, 1, 1) if quarter == 4 else date(year, 3 * quarter + 1, 1)
+    return Period(f"{year}Q{quarter}", start, end)
+
+
+def quarter_of(day: date) -> Period:
+    return quarter_period(f"{day.year}Q{(day.month - 1) // 3 + 1}")
+
+
+def range_period(first: date, last: date) -> Period:
+    """An inclusive range of days, the way people say it: "from 2026-01-01 to 2026-06-30"."""
+    if last < first:
+        raise ValueError(f"the range ends ({last}) before it starts ({first})")
+    return Period(f"{first.isoformat()} – {last.isoformat()}", first, last + timedelta(days=1))
+
+
+@dataclass(frozen=True)
+class Footnote:
+    """One piece of evidence, numbered once per document; the same link cited twice keeps its number."""
+
+    number: int
+    kind: str
+    title: str
+    url: str
+    day: date
+
+
+@dataclass(frozen=True)
+class Item:
+    title: str
+    day: date
+    impact: str | None
+    metrics: tuple[str, ...]
+    footnotes: tuple[Footnote, ...]
+
+
+@dataclass(frozen=True)
+class SectionPart:
+    name: str
+    items: tuple[Item, ...]
+
+
+@dataclass(frozen=True)
+class Overview:
+    total: int
+    by_section: tuple[tuple[str, int], ...]
+    by_source: tuple[tuple[str, int], ...]
+    themes: tuple[str, ...]
+    missing_impact: int
+
+    @property
+    def missing_impact_note(self) -> str:
+        """The nudge at the top of the summary; empty when every entry has its impact."""
+        if not self.missing_impact:
+            return ""
+        if self.missing_impact == 1:
+            return "1 entry has no impact yet"
+        return f"{self.missing_impact} entries have no impact yet"
+
+
+@dataclass(frozen=True)
+class ExportDocument:
+    title: str
+    period: Period
+    overview: Overview
+    sections: tuple[SectionPart, ...]
+    footnotes: tuple[Footnote, ...]
+
+    @property
+    def empty(self) -> bool:
+        return self.overview.total == 0
+
+
+def impact_rank(entry: BragEntry) -> tuple[int, int, int, str]:
+    """Sort key for "in order of impact", strongest first.
+
+    An impact statement with a number in it (or measured metrics) reads strongest, then any
+    impact statement, then none; among equals, more evidence first, then the newer entry.
+    """
+    has_impact = bool(entry.impact and entry.impact.strip())
+    has_numbers = bool(entry.metrics) or bool(entry.impact and _NUMBER.search(entry.impact))
+    tier = 0 if has_impact and has_numbers else 1 if has_impact else 2
+    return (tier, -len(entry.evidence), -entry.day.toordinal(), entry.title.casefold())
+
+
+def themes(entries: Iterable[BragEntry], limit: int = TOP_THEMES) -> tuple[str, ...]:
+    """The words that recur across entry titles (in at least two entries), most frequent first."""
+    counts: Counter[str] = Counter()
+    for entry in entries:
+        counts.update({word for word in _WORD.findall(entry.title.casefold()) if word not in _STOPWORDS})
+    recurring = [(word, n) for word, n in counts.items() if n >= 2]
+    recurring.sort(key=lambda pair: (-pair[1], pair[0]))
+    return tuple(word for word, _ in recurring[:limit])
+
+
+def _section_order(names: Iterable[str]) -> list[str]:
+    present = set(names)
+    return [s for s in SECTIONS if s in present] + sorted(present - set(SECTIONS))
+
+
+def build(entries: Sequence[BragEntry], period: Period, title: str | None = None) -> ExportDocument:
+    """The summary of `period`: the approved entries whose day falls in it, overview first."""
+    chosen = [e for e in entries if period.contains(e.day)]
+    numbers: dict[tuple[str, str], Footnote] = {}
+    sections = []
+    for name in _section_order(e.section for e in chosen):
+        items = []
+        for entry in sorted((e for e in chosen if e.section == name), key=impact_rank):
+            notes = []
+            for evidence in entry.evidence:
+                key = (evidence.url, "") if evidence.url else (evidence.kind, evidence.title)
+                if key not in numbers:
+                    numbers[key] = Footnote(len(numbers) + 1, evidence.kind, evidence.title, evidence.url, evidence.day)
+                if numbers[key] not in notes:
+                    notes.append(numbers[key])
+            items.append(Item(entry.title, entry.day, entry.impact, entry.metrics, tuple(notes)))
+        sections.append(SectionPart(name, tuple(items)))
+    sources: Counter[str] = Counter(
+        SOURCE_LABELS.get(evidence.source, evidence.source or "other") for e in chosen for evidence in e.evidence
+    )
+    overview = Overview(
+        total=len(chosen),
+        by_section=tuple((part.name, len(part.items)) for part in sections),
+        by_source=tuple(sorted(sources.items(), key=lambda pair: (-pair[1], pair[0]))),
+        themes=themes(chosen),
+        missing_impact=sum(1 for e in chosen if not (e.impact and e.impact.strip())),
+    )
+    return ExportDocument(
+        title=title or f"Summary of {period.label}",
+        period=period,
+        overview=overview,
+        sections=tuple(sections),
+        footnotes=tuple(numbers.values()),
+    )

@@ -1,0 +1,49 @@
+"""An export document as Markdown, with GitHub-style numbered footnotes for the evidence."""
+
+from __future__ import annotations
+
+from harvester.bragdoc import md
+from harvester.export import ExportDocument, Footnote, Overview
+
+
+def _counts(pairs: tuple[tuple[str, int], ...]) -> str:
+    return ", ".join(f"{md(name)} {count}" for name, count in pairs)
+
+
+def _overview(overview: Overview) -> list[str]:
+    lines = [f"- **{overview.total}** {'entry' if overview.total == 1 else 'entries'}"]
+    if overview.by_section:
+        lines.append(f"- By section: {_counts(overview.by_section)}")
+    if overview.by_source:
+        lines.append(f"- Evidence by source: {_counts(overview.by_source)}")
+    if overview.themes:
+        lines.append(f"- Top themes: {md(', '.join(overview.themes))}")
+    if overview.missing_impact_note:
+        lines.append(f"- **{overview.missing_impact_note}**: add it with `brag review`")
+    return lines
+
+
+def _footnote(note: Footnote) -> str:
+    text = f"{note.kind}: {md(note.title)} ({note.day.isoformat()})"
+    return f"[^{note.number}]: {text} <{note.url}>" if note.url else f"[^{note.number}]: {text}"
+
+
+def render_markdown(document: ExportDocument) -> str:
+    lines = [f"# {md(document.title)}", "", f"_{md(document.period.label)}_", "", "## Overview", ""]
+    lines += _overview(document.overview)
+    lines.append("")
+    if document.empty:
+        lines += ["No approved entries in this period.", ""]
+    for part in document.sections:
+        lines += [f"## {md(part.name)}", ""]
+        for item in part.items:
+            refs = "".join(f"[^{note.number}]" for note in item.footnotes)
+            lines.append(f"- **{md(item.title)}** ({item.day.isoformat()}){refs}")
+            lines.append(f"  - Impact: {md(item.impact)}" if item.impact else "  - Impact: _not written yet_")
+            if item.metrics:
+                lines.append(f"  - Numbers: {md('; '.join(item.metrics))}")
+        lines.append("")
+    if document.footnotes:
+        lines += ["## Evidence", ""]
+        lines += [_footnote(note) for note in document.footnotes]
+    return "\n".join(lines).rstrip() + "\n"
