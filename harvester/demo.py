@@ -13,10 +13,13 @@ from rich.console import Console
 from rich.markup import escape
 
 from harvester.app import App
-from harvester.config import LoadedConfig, parse_settings
+from harvester.config import EmailSettings, LoadedConfig, parse_settings
+from harvester.digest import previous_week
+from harvester.digest.outbox import deliver_queued, load_digest, queue_digest
 from harvester.sandbox.github import DEFAULT_TOKEN, GitHubSandbox
 from harvester.sandbox.google_calendar import GoogleCalendarSandbox
 from harvester.sandbox.scenario import Scenario
+from harvester.sandbox.smtp import SmtpSink
 from harvester.store import repository
 from harvester.sync import SourceResult
 from harvester.terminal import activity_table, candidate_table
@@ -75,8 +78,10 @@ def run_demo(console: Console, workdir: Path | None = None) -> int:
             members = repository.candidate_members(session, [row.id for row in rows])
         console.print(f"  {sum(w.candidates for w in weeks)} candidates in {len(weeks)} weeks")
         console.print(candidate_table(rows, members))
+        console.print("\n[bold]4. Digest[/] emailed to a local SMTP server")
+        mailed = _digest(console, app, workdir)
         console.print(f"\nTry: brag --config <your file> activities --format jsonl   (demo data stays in {workdir})")
-        return 0 if all(r.ok for r in first + second) else 1
+        return 0 if mailed and all(r.ok for r in first + second) else 1
 
 
 def _summary(console: Console, results: list[SourceResult], requests: Mapping[str, int]) -> None:
@@ -87,3 +92,41 @@ def _summary(console: Console, results: list[SourceResult], requests: Mapping[st
             f"  {result.source}: {counts.new} new, {counts.updated} updated, {counts.unchanged} unchanged "
             f"({requests.get(result.source, 0)} API requests) — {state}"
         )
+
+
+def _digest(console: Console, app: App, workdir: Path) -> bool:
+    """Queue last week's digest, deliver it to a local SMTP sink, and save the HTML that arrived."""
+    week = previous_week(app.now(), app.zone)
+    base_url = app.config.settings.web.base_url
+    with SmtpSink() as sink:
+        email = EmailSettings.model_validate(
+            {
+                "to": "you@example.com",
+                "from": "Brag Harvester <brag@example.com>",
+                "smtp_host": sink.host,
+                "smtp_port": sink.port,
+                "smtp_security": "none",
+            }
+        )
+        with app.sessions.begin() as session:
+            digest = load_digest(
+                session, user_id=app.user_id, user_name=app.config.settings.user.name, week=week, base_url=base_url
+            )
+            if not digest.empty:
+                queue_digest(session, app.user_id, digest, email, base_url)
+        deliveries = deliver_queued(app.sessions, app.user_id, email)
+        received = sink.messages()
+    if not received:
+        errors = "; ".join(d.error or d.status for d in deliveries) or "nothing to review"
+        console.print(f"  no digest delivered ({escape(errors)})")
+        return digest.empty
+    message = received[-1]
+    html_part = message.get_body(preferencelist=("html",))
+    path = workdir / f"digest-{week}.html"
+    path.write_text(html_part.get_content() if html_part is not None else "", encoding="utf-8")
+    console.print(f"  SMTP server on {sink.host}:{sink.port} received: {escape(str(message['Subject']))}")
+    console.print(f"  Message-ID {escape(str(message['Message-ID']))}; HTML saved to {path}", soft_wrap=True)
+    first = (digest.entries or digest.earlier)[0]
+    console.print(f"  Review page: {base_url}/ (start it with `brag serve`)")
+    console.print(f"  Review link for {first.public_id}: {first.links.review}", soft_wrap=True, highlight=False)
+    return True
