@@ -1,0 +1,154 @@
+"""What each review page shows, read from the store into plain values the templates render."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+from datetime import datetime, timedelta, tzinfo
+
+from sqlalchemy.orm import Session
+
+from harvester.bragdoc import KIND_LABELS, safe_url
+from harvester.clustering import SECTIONS
+from harvester.records import Activity
+from harvester.store import repository
+from harvester.store.models import CandidateRow
+from harvester.timeutil import iso_week_label, iso_week_window
+
+
+@dataclass(frozen=True)
+class Evidence:
+    activity_id: str
+    kind: str
+    title: str
+    # empty when the harvested url is not plain http(s): a `javascript:` link must never be clickable
+    url: str
+    when: str
+    repo: str
+
+
+@dataclass(frozen=True)
+class CandidateView:
+    public_id: str
+    week: str
+    state: str
+    title: str
+    summary: str
+    section: str
+    why: str
+    impact: str
+    metrics: tuple[str, ...]
+    evidence: tuple[Evidence, ...]
+    # "2 weeks ago" for a pending candidate of an earlier week, else empty
+    age: str
+
+
+@dataclass(frozen=True)
+class Choice:
+    public_id: str
+    label: str
+
+
+@dataclass(frozen=True)
+class WeekPage:
+    week: str
+    first_day: str
+    last_day: str
+    previous_week: str
+    next_week: str | None
+    candidates: tuple[CandidateView, ...]
+    earlier: tuple[CandidateView, ...]
+    merge_choices: tuple[Choice, ...]
+
+    @property
+    def pending(self) -> int:
+        return sum(1 for c in (*self.candidates, *self.earlier) if c.state == "pending")
+
+
+def valid_week(label: str, zone: tzinfo) -> bool:
+    try:
+        iso_week_window(label, zone)
+    except ValueError:
+        return False
+    return True
+
+
+def default_week(session: Session, user_id: int, now: datetime, zone: tzinfo) -> str:
+    """The most recent week with something still to review; this week when nothing is pending."""
+    pending = repository.candidate_rows(session, user_id, states=["pending"])
+    return max((row.week for row in pending), default=iso_week_label(now, zone))
+
+
+def week_page(session: Session, user_id: int, week: str, now: datetime, zone: tzinfo) -> WeekPage:
+    window = iso_week_window(week, zone)
+    this_week = iso_week_label(now, zone)
+    shown = [row for row in repository.candidate_rows(session, user_id, weeks=[week]) if row.state != "merged"]
+    earlier = [row for row in repository.candidate_rows(session, user_id, states=["pending"]) if row.week < week]
+    # merging is offered with this week's candidates and anything still pending elsewhere
+    others = [row for row in repository.candidate_rows(session, user_id, states=["pending"]) if row.week != week]
+    views = candidate_views(session, [*shown, *earlier], this_week, zone)
+    next_week = iso_week_label(window.start + timedelta(days=7), zone)
+    return WeekPage(
+        week=week,
+        first_day=f"{window.start:%a %d %b}",
+        last_day=f"{window.end - timedelta(days=1):%a %d %b %Y}",
+        previous_week=iso_week_label(window.start - timedelta(days=7), zone),
+        next_week=next_week if next_week <= this_week else None,
+        candidates=tuple(views[row.public_id] for row in shown),
+        earlier=tuple(views[row.public_id] for row in earlier),
+        merge_choices=tuple(
+            Choice(row.public_id, f"{row.week} · {row.title} ({row.public_id})")
+            for row in sorted([*shown, *others], key=lambda r: (r.week, r.id), reverse=True)
+        ),
+    )
+
+
+def single_candidate(
+    session: Session, user_id: int, public_id: str, now: datetime, zone: tzinfo
+) -> CandidateView | None:
+    row = repository.candidate_by_public_id(session, user_id, public_id)
+    if row is None:
+        return None
+    return candidate_views(session, [row], iso_week_label(now, zone), zone)[row.public_id]
+
+
+def candidate_views(
+    session: Session, rows: Sequence[CandidateRow], this_week: str, zone: tzinfo
+) -> dict[str, CandidateView]:
+    members = repository.candidate_members(session, [row.id for row in rows])
+    return {row.public_id: _view(row, members[row.id], this_week, zone) for row in rows}
+
+
+def _view(row: CandidateRow, items: Sequence[Activity], this_week: str, zone: tzinfo) -> CandidateView:
+    return CandidateView(
+        public_id=row.public_id,
+        week=row.week,
+        state=row.state,
+        # a split-out candidate has no draft until the next re-clustering: its item's title stands in
+        title=row.title or (items[0].title if items else row.public_id),
+        summary=row.summary,
+        section=row.section if row.section in SECTIONS else SECTIONS[0],
+        why=row.why,
+        impact=row.impact or "",
+        metrics=tuple(str(metric.get("text", "")) for metric in row.metrics if metric.get("text")),
+        evidence=tuple(
+            Evidence(
+                activity_id=item.id,
+                kind=KIND_LABELS.get(item.kind, item.kind),
+                title=item.title,
+                url=safe_url(item.url),
+                when=f"{item.occurred_at.astimezone(zone):%a %d %b %H:%M}",
+                repo=item.repo,
+            )
+            for item in items
+        ),
+        age=_age(row.week, this_week, zone) if row.state == "pending" else "",
+    )
+
+
+def _age(week: str, this_week: str, zone: tzinfo) -> str:
+    days = (iso_week_window(this_week, zone).start - iso_week_window(week, zone).start).days
+    weeks = round(days / 7)
+    if weeks <= 0:
+        return ""
+    return "last week" if weeks == 1 else f"{weeks} weeks ago"

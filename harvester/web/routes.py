@@ -1,0 +1,171 @@
+"""The review pages: GETs only read, every POST changes one thing and redirects (POST-redirect-GET)."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+
+from flask import Blueprint, abort, flash, make_response, redirect, render_template, request, url_for
+from flask.typing import ResponseReturnValue
+from markupsafe import Markup
+from werkzeug.wrappers import Response
+
+from harvester import bragdoc, links
+from harvester.clustering import SECTIONS
+from harvester.review import ReviewError, ReviewService, Snapshot
+from harvester.store import repository
+from harvester.web.pages import default_week, single_candidate, valid_week, week_page
+from harvester.web.server import context
+
+pages = Blueprint("pages", __name__)
+EDIT_FIELDS = ("title", "summary", "impact", "section")
+Action = Callable[[ReviewService], Snapshot]
+
+
+@pages.get("/")
+def home() -> ResponseReturnValue:
+    ctx = context()
+    with ctx.app.sessions() as session:
+        week = default_week(session, ctx.app.user_id, ctx.now(), ctx.app.zone)
+    return redirect(url_for("pages.week", week=week))
+
+
+@pages.get("/week/<week>")
+def week(week: str) -> ResponseReturnValue:
+    ctx = context()
+    if not valid_week(week, ctx.app.zone):
+        abort(404, description=f"{week!r} is not an ISO week like 2026-W46.")
+    with ctx.app.sessions() as session:
+        page = week_page(session, ctx.app.user_id, week, ctx.now(), ctx.app.zone)
+    return render_template("week.html", page=page, sections=SECTIONS)
+
+
+@pages.get("/doc")
+def doc() -> ResponseReturnValue:
+    ctx = context()
+    with ctx.app.sessions() as session:
+        entries = bragdoc.entries(session, ctx.app.user_id, ctx.app.zone)
+    # bragdoc renders through its own autoescaping templates; its output is trusted markup
+    html = Markup(bragdoc.render_html(entries, standalone=False))
+    return render_template("doc.html", doc=html, count=len(entries))
+
+
+@pages.get("/doc.md")
+def doc_markdown() -> ResponseReturnValue:
+    ctx = context()
+    with ctx.app.sessions() as session:
+        entries = bragdoc.entries(session, ctx.app.user_id, ctx.app.zone)
+    return bragdoc.render_markdown(entries), 200, {"Content-Type": "text/markdown; charset=utf-8"}
+
+
+@pages.post("/candidates/<public_id>/approve")
+def approve(public_id: str) -> Response:
+    return _act(public_id, lambda review: review.approve(public_id, **_edits()), "Approved")
+
+
+@pages.post("/candidates/<public_id>/edit")
+def edit(public_id: str) -> Response:
+    return _act(public_id, lambda review: review.edit(public_id, **_edits()), "Saved")
+
+
+@pages.post("/candidates/<public_id>/reject")
+def reject(public_id: str) -> Response:
+    return _act(public_id, lambda review: review.reject(public_id), "Rejected")
+
+
+@pages.post("/candidates/<public_id>/merge")
+def merge(public_id: str) -> Response:
+    other = request.form.get("other", "")
+    return _act(public_id, lambda review: review.merge(public_id, other), f"Merged {other} into")
+
+
+@pages.post("/candidates/<public_id>/split")
+def split(public_id: str) -> Response:
+    activity_id = request.form.get("activity_id", "")
+    return _act(public_id, lambda review: review.split(public_id, activity_id), f"Split {activity_id} out of")
+
+
+@pages.post("/undo")
+def undo() -> Response:
+    ctx = context()
+    try:
+        with ctx.app.sessions.begin() as session:
+            done = ReviewService(session, ctx.app.user_id).undo()
+    except ReviewError as exc:
+        flash(str(exc), "error")
+    else:
+        flash(f"Undone: {done}.", "ok")
+    return redirect(_back())
+
+
+@pages.get("/r/<token>")
+def review_link(token: str) -> ResponseReturnValue:
+    """Where email links land: shows what the link would do; only the button's POST does it."""
+    link = _read_link(token)
+    ctx = context()
+    with ctx.app.sessions() as session:
+        candidate = single_candidate(session, ctx.app.user_id, link.candidate, ctx.now(), ctx.app.zone)
+    if candidate is None:
+        return _message(
+            "This candidate is gone",
+            f"{link.candidate} no longer exists: it was re-grouped or undone. "
+            "Open the review page to see this week's candidates.",
+            404,
+        )
+    return render_template("confirm.html", link=link, token=token, candidate=candidate, sections=SECTIONS)
+
+
+@pages.post("/r/<token>")
+def confirm_link(token: str) -> ResponseReturnValue:
+    link = _read_link(token)
+    public_id = link.candidate
+    if link.action == "approve":
+        return _act(public_id, lambda review: review.approve(public_id, **_edits()), "Approved")
+    if link.action == "reject":
+        return _act(public_id, lambda review: review.reject(public_id), "Rejected")
+    return redirect(url_for("pages.home"))
+
+
+def _read_link(token: str) -> links.ReviewLink:
+    """The link the token names, or a page saying why not (400 forged or damaged, 410 expired)."""
+    ctx = context()
+    try:
+        link = links.read_token(ctx.link_secret, token)
+    except links.LinkExpired as exc:
+        abort(make_response(_message("This link has expired", f"{exc}.", 410)))
+    except links.LinkError as exc:
+        abort(make_response(_message("This link does not work", f"{exc}.", 400)))
+    if link.user != ctx.user_name:
+        abort(make_response(_message("This link is for someone else", "It was sent to another user.", 400)))
+    return link
+
+
+def _message(heading: str, message: str, status: int) -> ResponseReturnValue:
+    return render_template("message.html", heading=heading, message=message), status
+
+
+def _edits() -> dict[str, str | None]:
+    """The edit fields the form sent; a field the form did not carry is left as it was."""
+    return {name: request.form[name] for name in EDIT_FIELDS if name in request.form}
+
+
+def _act(public_id: str, action: Action, verb: str) -> Response:
+    ctx = context()
+    try:
+        with ctx.app.sessions.begin() as session:
+            result = action(ReviewService(session, ctx.app.user_id))
+            row = repository.candidate_by_public_id(session, ctx.app.user_id, result.public_id)
+            week = row.week if row is not None else None
+    except ReviewError as exc:
+        flash(str(exc), "error")
+        return redirect(_back())
+    flash(f"{verb} {public_id}: {result.title or result.public_id}.", "ok")
+    landing = _back(default=url_for("pages.week", week=week) if week else None)
+    return redirect(f"{landing}#c-{result.public_id}")
+
+
+def _back(default: str | None = None) -> str:
+    """Where to land after a POST: the page the form came from, if it is one of ours."""
+    target = request.form.get("next", "")
+    if target.startswith("/") and not target.startswith("//") and "\\" not in target:
+        return target.split("#", 1)[0]
+    return default or url_for("pages.home")

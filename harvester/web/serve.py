@@ -1,0 +1,73 @@
+"""Running the review site on a real WSGI server, in the foreground (`brag serve`) or a thread (tests, demo)."""
+
+from __future__ import annotations
+
+import threading
+from collections.abc import Callable
+from datetime import datetime
+from types import TracebackType
+
+from rich.console import Console
+from werkzeug.serving import make_server
+
+from harvester.app import App
+from harvester.web.server import create_app
+
+DEFAULT_HOST = "127.0.0.1"
+DEFAULT_PORT = 8765
+
+
+class ReviewServer:
+    """The review site bound to host:port (port 0 picks a free one); `with` serves it from a thread."""
+
+    def __init__(
+        self,
+        app: App,
+        host: str = DEFAULT_HOST,
+        port: int = DEFAULT_PORT,
+        *,
+        now: Callable[[], datetime] | None = None,
+    ) -> None:
+        # werkzeug's threaded server: one user and a handful of requests; each request opens its own session
+        self._server = make_server(host, port, create_app(app, now=now), threaded=True)
+        self._thread: threading.Thread | None = None
+
+    @property
+    def url(self) -> str:
+        host, port = self._server.server_address[:2]
+        host = str(host)
+        return f"http://[{host}]:{port}" if ":" in host else f"http://{host}:{port}"
+
+    def serve_forever(self) -> None:
+        try:
+            self._server.serve_forever()
+        finally:
+            self._server.server_close()
+
+    def __enter__(self) -> ReviewServer:
+        self._thread = threading.Thread(target=self._server.serve_forever, name="review-server", daemon=True)
+        self._thread.start()
+        return self
+
+    def __exit__(
+        self, kind: type[BaseException] | None, error: BaseException | None, traceback: TracebackType | None
+    ) -> None:
+        self._server.shutdown()
+        if self._thread is not None:
+            self._thread.join()
+        self._server.server_close()
+
+
+def serve(app: App, console: Console, host: str = DEFAULT_HOST, port: int = DEFAULT_PORT) -> None:
+    """Serve until interrupted, after printing where."""
+    server = ReviewServer(app, host, port)
+    console.print(f"Review page: {server.url}   (Ctrl-C to stop)", highlight=False, soft_wrap=True)
+    if host not in ("127.0.0.1", "localhost", "::1"):
+        console.print(
+            "[yellow]warning:[/] the review page has no login; anyone who can reach this address can review.",
+            highlight=False,
+        )
+    try:
+        server.serve_forever()
+    except KeyboardInterrupt:
+        console.print("Stopped.")

@@ -1,0 +1,112 @@
+"""The review web app: a Flask app over one user's store, built in-process by `create_app`."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass
+from datetime import datetime
+
+from flask import Flask, current_app, render_template, request, session
+from flask.typing import ResponseReturnValue
+from werkzeug.exceptions import HTTPException
+from werkzeug.wrappers import Response
+
+from harvester import links
+from harvester.app import App
+from harvester.store import repository
+from harvester.web.csrf import FIELD, SECRET_NAME, CsrfError, CsrfGuard
+
+SESSION_SECRET_NAME = "web-session"
+# every page is our own markup: no inline script, no framing (the confirmation page must not be
+# clickjacked), and no referrer so a review-link token never leaks to the sites evidence links open
+SECURITY_HEADERS = {
+    "Content-Security-Policy": (
+        "default-src 'self'; script-src 'self'; style-src 'self'; img-src 'self' data:; "
+        "form-action 'self'; frame-ancestors 'none'; base-uri 'none'"
+    ),
+    "Referrer-Policy": "no-referrer",
+    "X-Content-Type-Options": "nosniff",
+    "Cache-Control": "no-store",
+}
+
+
+@dataclass(frozen=True)
+class Context:
+    """What every request needs: the app (store, user, zone), the CSRF guard and the link secret."""
+
+    app: App
+    csrf: CsrfGuard
+    link_secret: str
+    user_name: str
+    now: Callable[[], datetime]
+
+
+def context() -> Context:
+    found: Context = current_app.extensions["brag"]
+    return found
+
+
+def create_app(app: App, *, now: Callable[[], datetime] | None = None) -> Flask:
+    """The review site for `app`'s user; `now` lets tests pin the current week."""
+    with app.sessions.begin() as session:
+        csrf_secret = repository.app_secret(session, SECRET_NAME)
+        link_secret = repository.app_secret(session, links.SECRET_NAME)
+        session_secret = repository.app_secret(session, SESSION_SECRET_NAME)
+    web = Flask(__name__)
+    web.secret_key = session_secret
+    web.config.update(
+        SESSION_COOKIE_NAME="brag_session",
+        SESSION_COOKIE_SAMESITE="Lax",
+        SESSION_COOKIE_HTTPONLY=True,
+        TEMPLATES_AUTO_RELOAD=False,
+    )
+    # Flask turns autoescaping on for .html templates; all harvested text is untrusted
+    web.jinja_env.autoescape = True
+    web.extensions["brag"] = Context(
+        app=app,
+        csrf=CsrfGuard(csrf_secret),
+        link_secret=link_secret,
+        user_name=app.config.settings.user.name,
+        now=now or app.now,
+    )
+    web.jinja_env.globals["csrf_token"] = _csrf_token
+    web.jinja_env.globals["csrf_field"] = FIELD
+    web.before_request(_check_csrf)
+    web.after_request(_security_headers)
+    web.register_error_handler(HTTPException, _error_page)
+
+    from harvester.web.routes import pages
+
+    web.register_blueprint(pages)
+    return web
+
+
+def _csrf_token() -> str:
+    return context().csrf.token(session)
+
+
+def _check_csrf() -> ResponseReturnValue | None:
+    """Every state-changing request (any POST) must carry this browser's CSRF token."""
+    if request.method != "POST":
+        return None
+    try:
+        context().csrf.check(session, request.form.get(FIELD))
+    except CsrfError as exc:
+        body = render_template(
+            "message.html",
+            heading="This form could not be accepted",
+            message=f"{exc}. Nothing was changed. Reload the page and try again.",
+        )
+        return body, 400
+    return None
+
+
+def _security_headers(response: Response) -> Response:
+    for name, value in SECURITY_HEADERS.items():
+        response.headers.setdefault(name, value)
+    return response
+
+
+def _error_page(error: HTTPException) -> ResponseReturnValue:
+    body = render_template("message.html", heading=f"{error.code} {error.name}", message=error.description or "")
+    return body, error.code or 500

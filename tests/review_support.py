@@ -1,0 +1,107 @@
+"""A small reviewed week for the review tests: real activities, clustered by the real pipeline."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+from zoneinfo import ZoneInfo
+
+from sqlalchemy.orm import Session, sessionmaker
+
+from harvester.app import App
+from harvester.candidates import recluster_weeks
+from harvester.clustering import load_pipeline
+from harvester.config import LoadedConfig, parse_settings
+from harvester.records import Activity
+from harvester.store import repository
+
+ZONE = ZoneInfo("Europe/Berlin")
+# Monday of 2026-W46 and of the week before, mid-morning in Berlin
+WEEK = "2026-W46"
+EARLIER_WEEK = "2026-W45"
+MONDAY = datetime(2026, 11, 9, 9, 0, tzinfo=UTC)
+XSS_TITLE = "<script>alert(1)</script> Fix the login\nform"
+XSS_URL = "javascript:alert(document.cookie)"
+# Friday of 2026-W47: W46 is last week, W45 the week before
+NOW = datetime(2026, 11, 20, 12, 0, tzinfo=UTC)
+
+
+def _pr(number: int, title: str, when: datetime, body: str = "", url: str | None = None) -> Activity:
+    return Activity(
+        id=f"github:acme/shop#{number}",
+        source="github",
+        kind="pull_request",
+        title=title,
+        body=body,
+        url=url or f"https://github.com/acme/shop/pull/{number}",
+        occurred_at=when,
+        repo="acme/shop",
+    )
+
+
+def _ticket(key: str, title: str, when: datetime) -> Activity:
+    return Activity(
+        id=f"jira:{key}",
+        source="jira",
+        kind="ticket",
+        title=title,
+        url=f"https://acme.atlassian.net/browse/{key}",
+        occurred_at=when,
+        extra={"key": key},
+    )
+
+
+ACTIVITIES = (
+    # one ticket and the two pull requests that name it: a candidate of three items
+    _ticket("PAY-12", "Retry failed card payments", MONDAY),
+    _pr(101, "PAY-12 retry card payments on timeout", MONDAY + timedelta(hours=3), "Cuts failures from 4% to 1%"),
+    _pr(102, "PAY-12 add retry metrics dashboard", MONDAY + timedelta(days=1)),
+    # unrelated work, each alone
+    _pr(103, XSS_TITLE, MONDAY + timedelta(days=2), url=XSS_URL),
+    _ticket("OPS-7", "Rotate the staging database credentials", MONDAY + timedelta(days=3)),
+    # a week earlier, never reviewed
+    _pr(90, "Upgrade the search index to v8", MONDAY - timedelta(days=6)),
+)
+
+
+@dataclass(frozen=True)
+class Seeded:
+    """Public ids of the seeded candidates, found by one of their items."""
+
+    payments: str
+    xss: str
+    credentials: str
+    earlier: str
+
+
+def seed(sessions: sessionmaker[Session], user_id: int) -> Seeded:
+    with sessions.begin() as session:
+        repository.upsert_activities(session, user_id, ACTIVITIES)
+    recluster_weeks(sessions, user_id, ZONE, [EARLIER_WEEK, WEEK], load_pipeline(None))
+    with sessions() as session:
+        return Seeded(
+            payments=candidate_holding(session, user_id, "jira:PAY-12"),
+            xss=candidate_holding(session, user_id, "github:acme/shop#103"),
+            credentials=candidate_holding(session, user_id, "jira:OPS-7"),
+            earlier=candidate_holding(session, user_id, "github:acme/shop#90"),
+        )
+
+
+def candidate_holding(session: Session, user_id: int, activity_id: str) -> str:
+    """The public id of the live candidate that holds an activity."""
+    rows = [r for r in repository.candidate_rows(session, user_id) if r.state != "merged"]
+    members = repository.candidate_members(session, [r.id for r in rows])
+    (found,) = [r.public_id for r in rows if activity_id in {a.id for a in members[r.id]}]
+    return found
+
+
+def open_app(database_url: str) -> App:
+    settings = parse_settings({"database": {"url": database_url}, "user": {"name": "me", "timezone": "Europe/Berlin"}})
+    return App.open(LoadedConfig(settings=settings, path=None))
+
+
+def config_file(tmp_path: Path, database_url: str) -> Path:
+    path = tmp_path / "brag.toml"
+    path.write_text(f'[database]\nurl = "{database_url}"\n[user]\nname = "me"\ntimezone = "Europe/Berlin"\n')
+    return path

@@ -1,0 +1,284 @@
+"""The review web page in-process (Flask's test client) against a seeded store."""
+
+from __future__ import annotations
+
+import re
+import time
+from collections.abc import Iterator
+
+import itsdangerous.timed
+import pytest
+from flask import Flask
+from flask.testing import FlaskClient
+from sqlalchemy import select
+
+from harvester import links
+from harvester.app import App
+from harvester.review import ReviewService
+from harvester.store import repository
+from harvester.store.models import LinkConstraint
+from harvester.web import create_app
+from review_support import NOW, XSS_URL, Seeded, candidate_holding, open_app, seed
+
+PAYMENTS_PR = "github:acme/shop#102"
+
+
+@pytest.fixture
+def app_(database_url: str) -> App:
+    return open_app(database_url)
+
+
+@pytest.fixture
+def seeded(app_: App) -> Seeded:
+    return seed(app_.sessions, app_.user_id)
+
+
+@pytest.fixture
+def web(app_: App, seeded: Seeded) -> Flask:
+    return create_app(app_, now=lambda: NOW)
+
+
+@pytest.fixture
+def client(web: Flask) -> Iterator[FlaskClient]:
+    with web.test_client() as client:
+        yield client
+
+
+def csrf(client: FlaskClient, path: str = "/week/2026-W46") -> str:
+    page = client.get(path).get_data(as_text=True)
+    match = re.search(r'name="csrf_token" value="([^"]+)"', page)
+    assert match, page
+    return match.group(1)
+
+
+def state(app_: App, public_id: str) -> tuple[str, str | None, str]:
+    with app_.sessions() as session:
+        row = repository.candidate_by_public_id(session, app_.user_id, public_id)
+        assert row is not None
+        return row.state, row.impact, row.section
+
+
+def items(app_: App, public_id: str) -> list[str]:
+    with app_.sessions() as session:
+        return list(ReviewService(session, app_.user_id).snapshot(public_id).activity_ids)
+
+
+def link_token(app_: App, public_id: str, action: links.LinkAction, user: str = "me") -> str:
+    with app_.sessions.begin() as session:
+        secret = repository.app_secret(session, links.SECRET_NAME)
+    return links.make_token(secret, links.ReviewLink(user=user, candidate=public_id, action=action))
+
+
+def test_home_opens_the_latest_week_with_pending_candidates(client: FlaskClient) -> None:
+    response = client.get("/")
+    assert response.status_code == 302
+    assert response.headers["Location"].endswith("/week/2026-W46")
+
+
+def test_week_page_escapes_harvested_text(client: FlaskClient, seeded: Seeded) -> None:
+    response = client.get("/week/2026-W46")
+    page = response.get_data(as_text=True)
+    assert response.status_code == 200
+    assert "<script>alert(1)</script>" not in page
+    assert "&lt;script&gt;alert(1)&lt;/script&gt; Fix the login" in page
+    assert XSS_URL not in page
+    assert "script-src 'self'" in response.headers["Content-Security-Policy"]
+    assert response.headers["Referrer-Policy"] == "no-referrer"
+
+
+def test_week_page_shows_evidence_metrics_why_and_earlier_pending(client: FlaskClient, seeded: Seeded) -> None:
+    page = client.get("/week/2026-W46").get_data(as_text=True)
+    assert f'id="c-{seeded.payments}"' in page
+    assert 'href="https://github.com/acme/shop/pull/101"' in page
+    assert "from 4% to 1%" in page
+    assert "same ticket PAY-12" in page
+    assert f'value="{PAYMENTS_PR}"' in page
+    earlier = page.split("Still pending from earlier weeks", 1)[1]
+    assert f'id="c-{seeded.earlier}"' in earlier and "2 weeks ago" in earlier
+
+
+def test_unknown_week_is_404(client: FlaskClient) -> None:
+    assert client.get("/week/2026-W99").status_code == 404
+
+
+def test_approve_with_edited_impact(client: FlaskClient, app_: App, seeded: Seeded) -> None:
+    response = client.post(
+        f"/candidates/{seeded.payments}/approve",
+        data={
+            "csrf_token": csrf(client),
+            "next": "/week/2026-W46",
+            "title": "Card payment retries",
+            "impact": "Failed checkouts down from 4% to 1%",
+            "section": "Projects",
+        },
+    )
+    assert response.status_code == 302
+    assert response.headers["Location"].endswith(f"/week/2026-W46#c-{seeded.payments}")
+    assert state(app_, seeded.payments) == ("approved", "Failed checkouts down from 4% to 1%", "Projects")
+    page = client.get("/week/2026-W46").get_data(as_text=True)
+    assert f"Approved {seeded.payments}: Card payment retries." in page
+
+
+def test_reject(client: FlaskClient, app_: App, seeded: Seeded) -> None:
+    client.post(f"/candidates/{seeded.credentials}/reject", data={"csrf_token": csrf(client)})
+    assert state(app_, seeded.credentials)[0] == "rejected"
+
+
+def test_edit_keeps_the_candidate_pending(client: FlaskClient, app_: App, seeded: Seeded) -> None:
+    client.post(
+        f"/candidates/{seeded.credentials}/edit",
+        data={"csrf_token": csrf(client), "impact": "No more shared passwords", "section": "Company building"},
+    )
+    assert state(app_, seeded.credentials) == ("pending", "No more shared passwords", "Company building")
+
+
+def test_merge_moves_the_other_candidates_items(client: FlaskClient, app_: App, seeded: Seeded) -> None:
+    client.post(f"/candidates/{seeded.credentials}/merge", data={"csrf_token": csrf(client), "other": seeded.earlier})
+    assert state(app_, seeded.earlier)[0] == "merged"
+    assert set(items(app_, seeded.credentials)) == {"jira:OPS-7", "github:acme/shop#90"}
+    page = client.get("/week/2026-W46").get_data(as_text=True)
+    assert f'id="c-{seeded.earlier}"' not in page
+
+
+def test_split_takes_an_item_out(client: FlaskClient, app_: App, seeded: Seeded) -> None:
+    response = client.post(
+        f"/candidates/{seeded.payments}/split", data={"csrf_token": csrf(client), "activity_id": PAYMENTS_PR}
+    )
+    with app_.sessions() as session:
+        alone = candidate_holding(session, app_.user_id, PAYMENTS_PR)
+    assert alone != seeded.payments
+    assert response.headers["Location"].endswith(f"#c-{alone}")
+    assert PAYMENTS_PR not in items(app_, seeded.payments)
+    assert f'id="c-{alone}"' in client.get("/week/2026-W46").get_data(as_text=True)
+
+
+def test_review_error_is_shown_and_changes_nothing(client: FlaskClient, app_: App, seeded: Seeded) -> None:
+    response = client.post(
+        f"/candidates/{seeded.credentials}/split",
+        data={"csrf_token": csrf(client), "activity_id": "jira:OPS-7", "next": "/week/2026-W46"},
+        follow_redirects=True,
+    )
+    assert "has only one item; there is nothing to split" in response.get_data(as_text=True)
+    assert items(app_, seeded.credentials) == ["jira:OPS-7"]
+
+
+def test_undo_puts_back_the_last_action(client: FlaskClient, app_: App, seeded: Seeded) -> None:
+    token = csrf(client)
+    client.post(f"/candidates/{seeded.payments}/approve", data={"csrf_token": token, "impact": "x"})
+    response = client.post("/undo", data={"csrf_token": token, "next": "/week/2026-W46"}, follow_redirects=True)
+    assert f"Undone: approved {seeded.payments}." in response.get_data(as_text=True)
+    assert state(app_, seeded.payments) == ("pending", None, "Projects")
+    again = client.post("/undo", data={"csrf_token": token}, follow_redirects=True)
+    assert "nothing to undo" in again.get_data(as_text=True)
+
+
+@pytest.mark.parametrize("token", [None, "", "forged.token.value"])
+def test_post_without_a_valid_csrf_token_is_refused(
+    client: FlaskClient, app_: App, seeded: Seeded, token: str | None
+) -> None:
+    csrf(client)  # the browser has a session, the form lacks its token
+    data = {"impact": "sneaky"} if token is None else {"impact": "sneaky", "csrf_token": token}
+    response = client.post(f"/candidates/{seeded.payments}/approve", data=data)
+    assert response.status_code == 400
+    assert "Nothing was changed" in response.get_data(as_text=True)
+    assert state(app_, seeded.payments) == ("pending", None, "Projects")
+    assert client.post("/undo", data=data).status_code == 400
+
+
+def test_csrf_token_from_another_browser_is_refused(web: Flask, app_: App, seeded: Seeded) -> None:
+    with web.test_client() as attacker, web.test_client() as victim:
+        token = csrf(attacker)
+        csrf(victim)
+        response = victim.post(f"/candidates/{seeded.payments}/reject", data={"csrf_token": token})
+    assert response.status_code == 400
+    assert state(app_, seeded.payments)[0] == "pending"
+
+
+def test_get_never_changes_state(client: FlaskClient, app_: App, seeded: Seeded) -> None:
+    assert client.get(f"/candidates/{seeded.payments}/approve").status_code == 405
+    for action in ("approve", "reject", "review"):
+        response = client.get(f"/r/{link_token(app_, seeded.payments, action)}")  # type: ignore[arg-type]
+        assert response.status_code == 200
+    assert state(app_, seeded.payments) == ("pending", None, "Projects")
+
+
+def test_approve_link_shows_a_confirmation_form(client: FlaskClient, app_: App, seeded: Seeded) -> None:
+    token = link_token(app_, seeded.payments, "approve")
+    page = client.get(f"/r/{token}").get_data(as_text=True)
+    assert "Approve this accomplishment?" in page
+    assert f'action="/r/{token}"' in page
+    assert 'name="impact"' in page and 'name="title"' in page
+
+
+def test_confirming_a_link_changes_state(client: FlaskClient, app_: App, seeded: Seeded) -> None:
+    approve = link_token(app_, seeded.payments, "approve")
+    response = client.post(
+        f"/r/{approve}",
+        data={"csrf_token": csrf(client, f"/r/{approve}"), "impact": "Saved 30 support tickets a week"},
+    )
+    assert response.status_code == 302
+    assert state(app_, seeded.payments) == ("approved", "Saved 30 support tickets a week", "Projects")
+    reject = link_token(app_, seeded.credentials, "reject")
+    client.post(f"/r/{reject}", data={"csrf_token": csrf(client, f"/r/{reject}")})
+    assert state(app_, seeded.credentials)[0] == "rejected"
+
+
+def test_confirming_a_link_needs_csrf(client: FlaskClient, app_: App, seeded: Seeded) -> None:
+    token = link_token(app_, seeded.payments, "approve")
+    assert client.post(f"/r/{token}", data={"impact": "x"}).status_code == 400
+    assert state(app_, seeded.payments)[0] == "pending"
+
+
+def test_expired_link_is_410(client: FlaskClient, app_: App, seeded: Seeded, monkeypatch: pytest.MonkeyPatch) -> None:
+    past = int(time.time()) - links.LINK_MAX_AGE_SECONDS - 60
+    with monkeypatch.context() as patch:
+        patch.setattr(itsdangerous.timed.TimestampSigner, "get_timestamp", lambda self: past)
+        token = link_token(app_, seeded.payments, "approve")
+    response = client.get(f"/r/{token}")
+    assert response.status_code == 410
+    assert "expired" in response.get_data(as_text=True)
+    assert client.post(f"/r/{token}", data={"csrf_token": csrf(client)}).status_code == 410
+    assert state(app_, seeded.payments)[0] == "pending"
+
+
+def test_forged_or_foreign_links_are_400(client: FlaskClient, app_: App, seeded: Seeded) -> None:
+    token = link_token(app_, seeded.payments, "approve")
+    forged = links.make_token("not-our-secret", links.ReviewLink("me", seeded.payments, "approve"))
+    for bad in (token[:-4], forged, "nonsense", link_token(app_, seeded.payments, "approve", user="someone")):
+        response = client.get(f"/r/{bad}")
+        assert response.status_code == 400, bad
+        assert "This link" in response.get_data(as_text=True)
+
+
+def test_link_to_a_vanished_candidate(client: FlaskClient, app_: App) -> None:
+    response = client.get(f"/r/{link_token(app_, 'c-000000000000', 'approve')}")
+    assert response.status_code == 404
+    assert "no longer exists" in response.get_data(as_text=True)
+
+
+def test_redirect_after_post_stays_on_this_site(client: FlaskClient, seeded: Seeded) -> None:
+    response = client.post(
+        f"/candidates/{seeded.credentials}/reject", data={"csrf_token": csrf(client), "next": "//evil.example/"}
+    )
+    assert response.headers["Location"].startswith("/week/2026-W46")
+
+
+def test_doc_page_lists_approved_entries(client: FlaskClient, app_: App, seeded: Seeded) -> None:
+    client.post(
+        f"/candidates/{seeded.xss}/approve",
+        data={"csrf_token": csrf(client), "impact": "Login works for <b>everyone</b>"},
+    )
+    page = client.get("/doc").get_data(as_text=True)
+    assert "Login works for &lt;b&gt;everyone&lt;/b&gt;" in page
+    assert "<script>alert(1)</script>" not in page
+    markdown = client.get("/doc.md")
+    assert markdown.headers["Content-Type"].startswith("text/markdown")
+    assert "Login works for" in markdown.get_data(as_text=True)
+
+
+def test_split_and_merge_record_constraints(client: FlaskClient, app_: App, seeded: Seeded) -> None:
+    token = csrf(client)
+    client.post(f"/candidates/{seeded.payments}/split", data={"csrf_token": token, "activity_id": PAYMENTS_PR})
+    with app_.sessions() as session:
+        kinds = {row.kind for row in session.scalars(select(LinkConstraint))}
+    assert kinds == {"cannot"}
