@@ -10,6 +10,7 @@ import itsdangerous.timed
 import pytest
 from flask import Flask
 from flask.testing import FlaskClient
+from review_support import NOW, XSS_URL, Seeded, candidate_holding, open_app, seed
 from sqlalchemy import select
 
 from harvester import links
@@ -18,7 +19,6 @@ from harvester.review import ReviewService
 from harvester.store import repository
 from harvester.store.models import LinkConstraint
 from harvester.web import create_app
-from review_support import NOW, XSS_URL, Seeded, candidate_holding, open_app, seed
 
 PAYMENTS_PR = "github:acme/shop#102"
 
