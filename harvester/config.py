@@ -177,6 +177,35 @@ class WebSettings(Section):
         return value.rstrip("/")
 
 
+OFF = "off"
+
+
+def _cron(value: str) -> str:
+    if value.strip().lower() == OFF:
+        return OFF
+    from apscheduler.triggers.cron import CronTrigger
+
+    try:
+        CronTrigger.from_crontab(value)
+    except ValueError as exc:
+        raise ValueError(f'expected a cron expression like "0 18 * * *", or "off" ({exc})') from None
+    return " ".join(value.split())
+
+
+class ScheduleSettings(Section):
+    """When `brag run` does each job: cron expressions (minute hour day month weekday) in [user].timezone."""
+
+    harvest: str = Field(default="0 18 * * *", description='harvest every source; "off" disables')
+    digest: str = Field(default="0 16 * * fri", description="email the week's digest (needs [email])")
+    quarterly: str = Field(default="0 9 * * fri", description="the quarter's summary; acts only in its last week")
+    exports_dir: Path | None = Field(default=None, description="where the quarterly summary is written")
+
+    _check_cron = field_validator("harvest", "digest", "quarterly")(_cron)
+
+    def resolved_exports_dir(self) -> Path:
+        return (self.exports_dir or Path(platformdirs.user_data_dir(APP_NAME)) / "exports").expanduser()
+
+
 class Settings(BaseSettings):
     """The whole configuration file; a source is enabled by its section being present."""
 
@@ -190,6 +219,7 @@ class Settings(BaseSettings):
     nlp: NlpSettings = NlpSettings()
     email: EmailSettings | None = None
     web: WebSettings = WebSettings()
+    schedule: ScheduleSettings = ScheduleSettings()
 
     @classmethod
     def settings_customise_sources(
@@ -302,6 +332,7 @@ __all__ = [
     "GoogleCalendarSettings",
     "JiraSettings",
     "LoadedConfig",
+    "ScheduleSettings",
     "Settings",
     "WebSettings",
     "find_config_path",
