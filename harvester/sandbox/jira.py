@@ -241,7 +241,6 @@ class JiraSandbox(SandboxServer):
                     "id": field_id,
                     "key": field_id,
                     "name": name,
-                    "untranslatedName": name,
                     "custom": True,
                     "orderable": True,
                     "navigable": True,
