@@ -134,7 +134,9 @@ def merge(target: Snapshot, other: Snapshot) -> Outcome:
     return Outcome(
         "merge",
         changed=(
-            replace(target, activity_ids=items),
+            # the merged group is the user's decision: locked like an edit, so re-clustering keeps it
+            # whole and, across weeks, the other week no longer claims the moved items
+            replace(target, activity_ids=items, edited=True),
             replace(other, state="merged", merged_into=target.public_id, activity_ids=()),
         ),
         constraints=constraints,

@@ -1,0 +1,226 @@
+"""The review state machine: pure transitions on snapshots, then ReviewService on the store."""
+
+from __future__ import annotations
+
+from dataclasses import replace
+
+import pytest
+from review_support import EARLIER_WEEK, WEEK, ZONE, Seeded, candidate_holding, seed
+from sqlalchemy.orm import Session, sessionmaker
+
+from harvester.candidates import recluster_weeks
+from harvester.clustering import load_pipeline
+from harvester.review import ReviewError, ReviewService, Snapshot, approve, edit, merge, reject, split
+from harvester.store import repository
+
+PENDING = Snapshot(
+    public_id="c-1",
+    state="pending",
+    title="Retry failed card payments",
+    summary="2 PRs, 1 ticket",
+    section="Projects",
+    impact=None,
+    edited=False,
+    merged_into=None,
+    activity_ids=("jira:PAY-12", "gh#101", "gh#102"),
+)
+OTHER = replace(PENDING, public_id="c-2", title="Rotate credentials", activity_ids=("jira:OPS-7",))
+MERGED = replace(OTHER, state="merged", merged_into="c-1", activity_ids=())
+
+
+def test_approve_as_drafted() -> None:
+    outcome = approve(PENDING)
+    assert outcome.changed == (replace(PENDING, state="approved"),)
+    assert outcome.constraints == () and outcome.created == ()
+
+
+def test_approve_with_edits_strips_them_and_marks_edited() -> None:
+    (approved,) = approve(PENDING, title="  Card retries ", impact=" Failures 4% → 1% ", section="Learning").changed
+    assert (approved.state, approved.title, approved.impact, approved.section) == (
+        "approved",
+        "Card retries",
+        "Failures 4% → 1%",
+        "Learning",
+    )
+    assert approved.edited
+
+
+def test_blank_impact_clears_it() -> None:
+    (approved,) = approve(replace(PENDING, impact="old"), impact="   ").changed
+    assert approved.impact is None
+
+
+@pytest.mark.parametrize(
+    ("edits", "message"),
+    [
+        ({"section": "Hobbies"}, "unknown section 'Hobbies'"),
+        ({"title": "  "}, "the title cannot be empty"),
+    ],
+)
+def test_approve_refuses_bad_edits(edits: dict[str, str], message: str) -> None:
+    with pytest.raises(ReviewError, match=message):
+        approve(PENDING, **edits)
+
+
+def test_edit_keeps_the_state_and_locks() -> None:
+    (edited,) = edit(PENDING, impact="Fewer failed checkouts").changed
+    assert (edited.state, edited.impact, edited.edited) == ("pending", "Fewer failed checkouts", True)
+    (still_rejected,) = edit(replace(PENDING, state="rejected"), title="New").changed
+    assert still_rejected.state == "rejected"
+
+
+def test_reject_and_change_of_mind() -> None:
+    (rejected,) = reject(PENDING).changed
+    assert rejected.state == "rejected"
+    assert approve(rejected).changed[0].state == "approved"
+
+
+def test_a_merged_candidate_cannot_be_acted_on() -> None:
+    for action in (approve, reject, edit):
+        with pytest.raises(ReviewError, match="it was merged into c-1"):
+            action(MERGED)
+    with pytest.raises(ReviewError, match="merged into c-1"):
+        merge(PENDING, MERGED)
+    with pytest.raises(ReviewError, match="merged into c-1"):
+        split(MERGED, "jira:OPS-7")
+
+
+def test_merge_moves_items_and_asks_to_keep_them_together() -> None:
+    outcome = merge(PENDING, OTHER)
+    target, other = outcome.changed
+    assert target.activity_ids == ("jira:PAY-12", "gh#101", "gh#102", "jira:OPS-7")
+    assert target.edited
+    assert (other.state, other.merged_into, other.activity_ids) == ("merged", "c-1", ())
+    assert outcome.constraints == (("must", "jira:PAY-12", "jira:OPS-7"),)
+
+
+def test_merge_into_itself_is_refused() -> None:
+    with pytest.raises(ReviewError, match="into itself"):
+        merge(PENDING, PENDING)
+
+
+def test_split_takes_one_item_out_and_keeps_it_apart() -> None:
+    outcome = split(PENDING, "gh#102", "c-new")
+    (rest,) = outcome.changed
+    (alone,) = outcome.created
+    assert rest.activity_ids == ("jira:PAY-12", "gh#101")
+    assert (alone.public_id, alone.state, alone.activity_ids, alone.section) == (
+        "c-new",
+        "pending",
+        ("gh#102",),
+        "Projects",
+    )
+    assert outcome.constraints == (("cannot", "gh#102", "jira:PAY-12"), ("cannot", "gh#102", "gh#101"))
+
+
+def test_split_refuses_unknown_items_and_single_item_candidates() -> None:
+    with pytest.raises(ReviewError, match="gh#999 is not in c-1; its items are: jira:PAY-12, gh#101, gh#102"):
+        split(PENDING, "gh#999")
+    with pytest.raises(ReviewError, match="c-2 has only one item"):
+        split(OTHER, "jira:OPS-7")
+
+
+def test_snapshot_round_trips_through_json() -> None:
+    assert Snapshot.from_json(PENDING.to_json()) == PENDING
+
+
+@pytest.fixture
+def seeded(sessions: sessionmaker[Session], user_id: int) -> Seeded:
+    return seed(sessions, user_id)
+
+
+def review(session: Session, user_id: int) -> ReviewService:
+    return ReviewService(session, user_id)
+
+
+def test_service_approve_then_undo(sessions: sessionmaker[Session], user_id: int, seeded: Seeded) -> None:
+    with sessions.begin() as session:
+        review(session, user_id).approve(seeded.payments, impact="Failures 4% → 1%")
+    with sessions.begin() as session:
+        row = repository.candidate_by_public_id(session, user_id, seeded.payments)
+        assert row is not None and row.state == "approved" and row.reviewed_at is not None
+        assert review(session, user_id).undo() == f"approved {seeded.payments}"
+    with sessions() as session:
+        assert review(session, user_id).snapshot(seeded.payments).state == "pending"
+        row = repository.candidate_by_public_id(session, user_id, seeded.payments)
+        assert row is not None and row.impact is None and row.reviewed_at is None
+
+
+def test_undo_goes_back_one_action_at_a_time(sessions: sessionmaker[Session], user_id: int, seeded: Seeded) -> None:
+    with sessions.begin() as session:
+        service = review(session, user_id)
+        service.reject(seeded.xss)
+        service.approve(seeded.credentials)
+        assert service.undo() == f"approved {seeded.credentials}"
+        assert service.undo() == f"rejected {seeded.xss}"
+        with pytest.raises(ReviewError, match="nothing to undo"):
+            service.undo()
+
+
+def test_unknown_candidate_names_the_listing_command(sessions: sessionmaker[Session], user_id: int) -> None:
+    with sessions() as session, pytest.raises(ReviewError, match="no candidate 'c-nope'; `brag candidates`"):
+        review(session, user_id).approve("c-nope")
+
+
+def test_service_merge_records_must_link_and_undo_removes_it(
+    sessions: sessionmaker[Session], user_id: int, seeded: Seeded
+) -> None:
+    with sessions.begin() as session:
+        review(session, user_id).merge(seeded.payments, seeded.xss)
+        assert repository.link_constraints(session, user_id) == ([("github:acme/shop#103", "jira:PAY-12")], [])
+        review(session, user_id).undo()
+        assert repository.link_constraints(session, user_id) == ([], [])
+        assert review(session, user_id).snapshot(seeded.xss).activity_ids == ("github:acme/shop#103",)
+
+
+def test_service_split_creates_a_candidate_and_undo_deletes_it(
+    sessions: sessionmaker[Session], user_id: int, seeded: Seeded
+) -> None:
+    with sessions.begin() as session:
+        alone = review(session, user_id).split(seeded.payments, "github:acme/shop#102")
+        assert alone.activity_ids == ("github:acme/shop#102",)
+        row = repository.candidate_by_public_id(session, user_id, alone.public_id)
+        assert row is not None and row.week == WEEK
+        assert sorted(repository.link_constraints(session, user_id)[1]) == [
+            ("github:acme/shop#101", "github:acme/shop#102"),
+            ("github:acme/shop#102", "jira:PAY-12"),
+        ]
+        review(session, user_id).undo()
+        assert repository.candidate_by_public_id(session, user_id, alone.public_id) is None
+        assert repository.link_constraints(session, user_id) == ([], [])
+        assert len(review(session, user_id).snapshot(seeded.payments).activity_ids) == 3
+
+
+def recluster(sessions: sessionmaker[Session], user_id: int) -> None:
+    recluster_weeks(sessions, user_id, ZONE, [EARLIER_WEEK, WEEK], load_pipeline(None))
+
+
+def holder(sessions: sessionmaker[Session], user_id: int, activity_id: str) -> str:
+    with sessions() as session:
+        return candidate_holding(session, user_id, activity_id)
+
+
+def test_reclustering_keeps_a_split_apart(sessions: sessionmaker[Session], user_id: int, seeded: Seeded) -> None:
+    with sessions.begin() as session:
+        alone = review(session, user_id).split(seeded.payments, "github:acme/shop#102").public_id
+    recluster(sessions, user_id)
+    # the ticket key still links the split-out PR to the others; the cannot-link wins
+    assert holder(sessions, user_id, "github:acme/shop#102") == alone
+    assert holder(sessions, user_id, "github:acme/shop#101") == seeded.payments
+
+
+def test_reclustering_keeps_a_merge_together(sessions: sessionmaker[Session], user_id: int, seeded: Seeded) -> None:
+    with sessions.begin() as session:
+        review(session, user_id).merge(seeded.payments, seeded.xss)
+    recluster(sessions, user_id)
+    assert holder(sessions, user_id, "github:acme/shop#103") == seeded.payments
+
+
+def test_reclustering_keeps_a_merge_across_weeks(sessions: sessionmaker[Session], user_id: int, seeded: Seeded) -> None:
+    with sessions.begin() as session:
+        review(session, user_id).merge(seeded.credentials, seeded.earlier)
+    recluster(sessions, user_id)
+    assert holder(sessions, user_id, "github:acme/shop#90") == seeded.credentials
+    with sessions() as session:
+        row = repository.candidate_by_public_id(session, user_id, seeded.earlier)
+        assert row is not None and row.state == "merged"
