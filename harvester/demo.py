@@ -18,7 +18,9 @@ from harvester.digest import previous_week
 from harvester.digest.outbox import deliver_queued, load_digest, queue_digest
 from harvester.sandbox.github import DEFAULT_TOKEN, GitHubSandbox
 from harvester.sandbox.google_calendar import GoogleCalendarSandbox
+from harvester.sandbox.jira import DEFAULT_API_TOKEN, JiraSandbox
 from harvester.sandbox.scenario import Scenario
+from harvester.sandbox.server import SandboxServer
 from harvester.sandbox.smtp import SmtpSink
 from harvester.store import repository
 from harvester.sync import SourceResult
@@ -33,7 +35,11 @@ def run_demo(console: Console, workdir: Path | None = None) -> int:
     zone = system_timezone()
     zone_name = getattr(zone, "key", None)
     scenario = Scenario.generate(weeks=DEMO_WEEKS)
-    with GitHubSandbox(scenario) as github, GoogleCalendarSandbox(scenario) as calendar:
+    with (
+        GitHubSandbox(scenario) as github,
+        GoogleCalendarSandbox(scenario) as calendar,
+        JiraSandbox(scenario, time_zone=zone_name or "UTC") as jira,
+    ):
         # an expired access token whose token_uri is the sandbox: the first harvest refreshes and saves it
         token_file = workdir / "google-token.json"
         token_file.write_text(json.dumps(calendar.authorized_user_info(expired=True)))
@@ -43,6 +49,7 @@ def run_demo(console: Console, workdir: Path | None = None) -> int:
                 "database": {"url": f"sqlite:///{workdir / 'brag.db'}"},
                 "user": {"timezone": zone_name} if zone_name else {},
                 "github": {"token": DEFAULT_TOKEN, "base_url": github.base_url},
+                "jira": {"server": jira.base_url, "email": scenario.email, "token": DEFAULT_API_TOKEN},
                 "google_calendar": {
                     "token_file": str(token_file),
                     "api_endpoint": calendar.calendar_url(),
@@ -54,18 +61,20 @@ def run_demo(console: Console, workdir: Path | None = None) -> int:
         console.rule("[bold]Brag Harvester demo")
         console.print(f"Sandbox GitHub at {github.base_url}, serving {scenario.name} (@{scenario.login}).")
         console.print(f"Sandbox Google Calendar at {calendar.calendar_url()}.")
+        console.print(f"Sandbox Jira Cloud at {jira.base_url}.")
         console.print(f"Throwaway database: {workdir / 'brag.db'}\n")
 
         since = app.now() - timedelta(weeks=DEMO_WEEKS)
         console.print(f"[bold]1. Harvest[/] the last {DEMO_WEEKS} weeks")
         first = app.harvest(since=since)
-        _summary(console, first, {"github": len(github.requests), "google_calendar": len(calendar.requests)})
+        _summary(console, first, _request_counts(github, calendar, jira))
 
         console.print("\n[bold]2. Harvest again[/] (no --since: continues from the saved cursor)")
         github.clear_log()
         calendar.clear_log()
+        jira.clear_log()
         second = app.harvest()
-        _summary(console, second, {"github": len(github.requests), "google_calendar": len(calendar.requests)})
+        _summary(console, second, _request_counts(github, calendar, jira))
 
         with app.sessions() as session:
             records = repository.list_activities(session, app.user_id)
@@ -130,3 +139,7 @@ def _digest(console: Console, app: App, workdir: Path) -> bool:
     console.print(f"  Review page: {base_url}/ (start it with `brag serve`)")
     console.print(f"  Review link for {first.public_id}: {first.links.review}", soft_wrap=True, highlight=False)
     return True
+
+
+def _request_counts(github: SandboxServer, calendar: SandboxServer, jira: SandboxServer) -> dict[str, int]:
+    return {"github": len(github.requests), "google_calendar": len(calendar.requests), "jira": len(jira.requests)}
