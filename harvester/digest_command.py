@@ -75,9 +75,8 @@ def send(console: Console, app_: App, week: str, *, draft_week: bool = True) -> 
                 row = queue_digest(session, app_.user_id, digest, settings, app_.config.settings.web.base_url)
                 sent_at = row.sent_at if row.status == "sent" else None
             if sent_at is not None:
-                console.print(
-                    f"The {week} digest was already sent ({sent_at:%Y-%m-%d %H:%M} UTC); not sending it again."
-                )
+                when = f"{sent_at:%Y-%m-%d %H:%M} UTC"
+                console.print(f"The {week} digest was already sent ({when}); not sending it again.", soft_wrap=True)
     deliveries = deliver_queued(app_.sessions, app_.user_id, settings)
     report(console, deliveries, settings.to)
     return EXIT_NOT_SENT if any(d.status != "sent" for d in deliveries) else 0
@@ -88,7 +87,7 @@ def report(console: Console, deliveries: list[Delivery], recipient: str) -> None
         console.print("No digest waiting to be sent.")
     for delivery in deliveries:
         if delivery.status == "sent":
-            console.print(f"Sent the {delivery.week} digest to {escape(recipient)}.")
+            console.print(f"Sent the {delivery.week} digest to {escape(recipient)}.", soft_wrap=True)
         elif delivery.status == "queued":
             console.print(
                 f"[yellow]The {delivery.week} digest is still queued[/]: {escape(delivery.error or '')}\n"

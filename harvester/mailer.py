@@ -114,7 +114,10 @@ def send_raw(
     except (smtplib.SMTPSenderRefused, smtplib.SMTPDataError) as exc:
         refused = f"the SMTP server {where} refused the message: {_reply(exc)}"
         raise MailError(refused, permanent=exc.smtp_code >= 500) from None
-    except TimeoutError:
+    except (TimeoutError, smtplib.SMTPServerDisconnected) as exc:
+        # smtplib reports a read timeout as a disconnect, with the TimeoutError as its context
+        if not isinstance(exc, TimeoutError) and not isinstance(exc.__context__, TimeoutError):
+            raise MailError(f"the SMTP server {where} closed the connection: {exc}; will retry") from None
         raise MailError(f"the SMTP server {where} did not answer within {timeout:g} s; will retry") from None
     except ssl.SSLError as exc:
         raise MailError(

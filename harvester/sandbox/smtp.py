@@ -9,6 +9,7 @@ from __future__ import annotations
 import socket
 import ssl
 import threading
+import warnings
 from dataclasses import dataclass
 from email import message_from_bytes, policy
 from email.message import EmailMessage
@@ -61,6 +62,14 @@ class _Authenticator:
         return AuthResult(success=ok, handled=False, auth_data=auth_data.login if ok else None)
 
 
+class _Controller(Controller):
+    def factory(self) -> Any:
+        # aiosmtpd warns on every connection when a login is taken without TLS; the sink does that on purpose
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore", UserWarning)
+            return super().factory()  # type: ignore[no-untyped-call]
+
+
 def free_port(host: str = "127.0.0.1") -> int:
     with socket.socket() as probe:
         probe.bind((host, 0))
@@ -97,7 +106,7 @@ class SmtpSink:
             )
         if starttls is not None:
             options.update(tls_context=starttls)
-        self._controller = Controller(
+        self._controller = _Controller(
             _Handler(self),
             hostname=host,
             port=self.port,
