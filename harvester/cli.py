@@ -5,12 +5,12 @@ from __future__ import annotations
 import json
 import logging
 import sys
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from datetime import datetime
 from enum import StrEnum
 from pathlib import Path
-from typing import Annotated
+from typing import Annotated, TypeVar
 
 import typer
 from rich.console import Console
@@ -27,8 +27,10 @@ from rich.progress import (
 from rich.table import Table
 
 from harvester.app import App
+from harvester.clustering import SECTIONS
 from harvester.config import load_config
 from harvester.errors import BragError, ConfigError
+from harvester.review import ReviewService
 from harvester.store import repository
 from harvester.sync import Progress as HarvestProgress
 from harvester.sync import SourceResult
@@ -44,6 +46,8 @@ app = typer.Typer(
 )
 console = Console()
 err_console = Console(stderr=True)
+
+T = TypeVar("T")
 
 EXIT_SOURCE_FAILED = 1
 EXIT_CONFIG = 2
@@ -337,13 +341,103 @@ def digest(
     raise typer.Exit(code)
 
 
+CandidateArg = Annotated[str, typer.Argument(metavar="ID", help="candidate id, as `brag candidates` lists it")]
+
+
+def _review(action: Callable[[ReviewService], T]) -> T:
+    """One review action in its own transaction; a ReviewError ends the command with its message (exit 1)."""
+    with user_errors():
+        app_ = open_app()
+        with app_.sessions.begin() as session:
+            return action(ReviewService(session, app_.user_id))
+
+
 @app.command()
-def demo() -> None:
+def approve(
+    candidate: CandidateArg,
+    title: Annotated[str | None, typer.Option(help="replace the drafted title")] = None,
+    summary: Annotated[str | None, typer.Option(help="replace the drafted summary")] = None,
+    impact: Annotated[str | None, typer.Option(help="what changed for users or the business, in your words")] = None,
+    section: Annotated[str | None, typer.Option(help=f"brag-doc section: {', '.join(SECTIONS)}")] = None,
+) -> None:
+    """Approve a candidate into the brag doc, optionally rewording it."""
+    done = _review(lambda r: r.approve(candidate, title=title, summary=summary, impact=impact, section=section))
+    console.print(f"Approved {done.public_id}: {escape(done.title)}", highlight=False, soft_wrap=True)
+
+
+@app.command()
+def reject(candidate: CandidateArg) -> None:
+    """Reject a candidate: it stays out of the brag doc and the digest."""
+    done = _review(lambda r: r.reject(candidate))
+    console.print(f"Rejected {done.public_id}: {escape(done.title)}", highlight=False, soft_wrap=True)
+
+
+@app.command()
+def merge(
+    target: Annotated[str, typer.Argument(metavar="ID", help="the candidate to keep")],
+    other: Annotated[str, typer.Argument(metavar="OTHER_ID", help="the candidate whose items move into ID")],
+) -> None:
+    """Merge OTHER_ID into ID; later re-clustering keeps their items together."""
+    done = _review(lambda r: r.merge(target, other))
+    console.print(f"Merged {escape(other)} into {done.public_id}: {escape(done.title)}", highlight=False)
+
+
+@app.command()
+def split(
+    candidate: CandidateArg,
+    activity_id: Annotated[str, typer.Argument(help="the item to take out (`brag candidates --format json`)")],
+) -> None:
+    """Take one item out of a candidate into its own; later re-clustering keeps them apart."""
+    done = _review(lambda r: r.split(candidate, activity_id))
+    console.print(f"Split {escape(activity_id)} out of {escape(candidate)} into {done.public_id}", highlight=False)
+
+
+@app.command()
+def undo() -> None:
+    """Undo the most recent review action (from the terminal, the web page or an email link)."""
+    done = _review(lambda r: r.undo())
+    console.print(f"Undone: {escape(done)}", highlight=False)
+
+
+@app.command()
+def review() -> None:
+    """Walk the pending candidates one by one: approve, reject, merge, split, undo, skip."""
+    from harvester.review_terminal import run_review
+
+    with user_errors():
+        app_ = open_app()
+        run_review(console, app_.sessions, app_.user_id, app_.zone)
+
+
+@app.command()
+def serve(
+    host: Annotated[str, typer.Option(help="address to listen on; the page has no login, so keep it local")] = (
+        "127.0.0.1"
+    ),
+    port: Annotated[int, typer.Option(help="port to listen on")] = 8765,
+) -> None:
+    """Serve the review page, where the digest's links lead."""
+    from harvester.web import serve as serve_web
+
+    with user_errors():
+        app_ = open_app()
+        try:
+            serve_web(app_, console, host, port)
+        except OSError as exc:
+            raise BragError(f"cannot listen on {host}:{port}: {exc.strerror or exc}") from None
+
+
+@app.command()
+def demo(
+    serve: Annotated[
+        bool, typer.Option("--serve", help="afterwards, keep the review page running on the demo database")
+    ] = False,
+) -> None:
     """Run the whole product against local sandbox servers, offline, in a throwaway database."""
     from harvester.demo import run_demo
 
     with user_errors():
-        code = run_demo(console)
+        code = run_demo(console, serve=serve)
     raise typer.Exit(code)
 
 

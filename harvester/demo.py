@@ -26,12 +26,16 @@ from harvester.store import repository
 from harvester.sync import SourceResult
 from harvester.terminal import activity_table, candidate_table
 from harvester.timeutil import system_timezone
+from harvester.web.serve import available_port
+from harvester.web.serve import serve as serve_review_page
 
 DEMO_WEEKS = 4
 
 
-def run_demo(console: Console, workdir: Path | None = None) -> int:
+def run_demo(console: Console, workdir: Path | None = None, *, serve: bool = False) -> int:
     workdir = workdir or Path(tempfile.mkdtemp(prefix="brag-demo-"))
+    # the digest's links must point where the page will be served
+    review_port = available_port() if serve else None
     zone = system_timezone()
     zone_name = getattr(zone, "key", None)
     scenario = Scenario.generate(weeks=DEMO_WEEKS)
@@ -55,6 +59,7 @@ def run_demo(console: Console, workdir: Path | None = None) -> int:
                     "api_endpoint": calendar.calendar_url(),
                     "skip": ["standup", "lunch"],
                 },
+                **({"web": {"base_url": f"http://127.0.0.1:{review_port}"}} if review_port else {}),
             }
         )
         app = App.open(LoadedConfig(settings=settings, path=None))
@@ -90,7 +95,11 @@ def run_demo(console: Console, workdir: Path | None = None) -> int:
         console.print("\n[bold]4. Digest[/] emailed to a local SMTP server")
         mailed = _digest(console, app, workdir)
         console.print(f"\nTry: brag --config <your file> activities --format jsonl   (demo data stays in {workdir})")
-        return 0 if mailed and all(r.ok for r in first + second) else 1
+        code = 0 if mailed and all(r.ok for r in first + second) else 1
+        if review_port is not None:
+            console.print("\n[bold]5. Review[/] in your browser: open the review link above, or the page below")
+            serve_review_page(app, console, port=review_port)
+        return code
 
 
 def _summary(console: Console, results: list[SourceResult], requests: Mapping[str, int]) -> None:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import socket
 import threading
 from collections.abc import Callable
 from datetime import datetime
@@ -56,6 +57,18 @@ class ReviewServer:
         if self._thread is not None:
             self._thread.join()
         self._server.server_close()
+
+
+def available_port(preferred: int = DEFAULT_PORT, host: str = DEFAULT_HOST) -> int:
+    """`preferred` when nothing listens there, else any free port (the demo's links follow it)."""
+    for port in (preferred, 0):
+        with socket.socket() as probe:
+            try:
+                probe.bind((host, port))
+            except OSError:
+                continue
+            return int(probe.getsockname()[1])
+    raise OSError(f"no free port on {host}")
 
 
 def serve(app: App, console: Console, host: str = DEFAULT_HOST, port: int = DEFAULT_PORT) -> None:

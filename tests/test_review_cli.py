@@ -1,0 +1,137 @@
+"""The review commands in-process through typer's runner: plain commands and the interactive walk."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+from review_support import Seeded, config_file, open_app, seed
+from typer.testing import CliRunner
+
+from harvester.app import App
+from harvester.cli import app
+from harvester.review import ReviewService
+from harvester.store import repository
+
+runner = CliRunner()
+
+
+@pytest.fixture
+def app_(database_url: str) -> App:
+    return open_app(database_url)
+
+
+@pytest.fixture
+def seeded(app_: App) -> Seeded:
+    return seed(app_.sessions, app_.user_id)
+
+
+@pytest.fixture
+def config(tmp_path: Path, database_url: str, monkeypatch: pytest.MonkeyPatch) -> str:
+    monkeypatch.delenv("BRAG_CONFIG", raising=False)
+    return str(config_file(tmp_path, database_url))
+
+
+def brag(config: str, *args: str, input: str | None = None) -> tuple[int, str]:
+    result = runner.invoke(app, ["--config", config, *args], input=input)
+    return result.exit_code, result.output
+
+
+def state(app_: App, public_id: str) -> tuple[str, str | None, str]:
+    with app_.sessions() as session:
+        row = repository.candidate_by_public_id(session, app_.user_id, public_id)
+        assert row is not None
+        return row.state, row.impact, row.title
+
+
+def items(app_: App, public_id: str) -> tuple[str, ...]:
+    with app_.sessions() as session:
+        return ReviewService(session, app_.user_id).snapshot(public_id).activity_ids
+
+
+def test_approve_with_title_and_impact(config: str, app_: App, seeded: Seeded) -> None:
+    code, output = brag(config, "approve", seeded.payments, "--title", "Card retries", "--impact", "Failures 4% → 1%")
+    assert code == 0, output
+    assert output.strip() == f"Approved {seeded.payments}: Card retries"
+    assert state(app_, seeded.payments) == ("approved", "Failures 4% → 1%", "Card retries")
+
+
+def test_approve_prints_harvested_markup_literally(config: str, seeded: Seeded) -> None:
+    code, output = brag(config, "approve", seeded.xss, "--title", "[bold]Login[/bold] fix")
+    assert code == 0 and "[bold]Login[/bold] fix" in output
+
+
+def test_review_errors_exit_1_with_the_message(config: str, app_: App, seeded: Seeded) -> None:
+    code, output = brag(config, "approve", "c-nope")
+    assert code == 1 and "no candidate 'c-nope'; `brag candidates` lists them" in output
+    code, output = brag(config, "approve", seeded.payments, "--section", "Hobbies")
+    assert code == 1 and "unknown section 'Hobbies'" in output
+    assert state(app_, seeded.payments)[0] == "pending"
+
+
+def test_reject(config: str, app_: App, seeded: Seeded) -> None:
+    code, output = brag(config, "reject", seeded.credentials)
+    assert code == 0 and output.startswith(f"Rejected {seeded.credentials}")
+    assert state(app_, seeded.credentials)[0] == "rejected"
+
+
+def test_merge_and_split(config: str, app_: App, seeded: Seeded) -> None:
+    code, output = brag(config, "merge", seeded.payments, seeded.xss)
+    assert code == 0, output
+    assert state(app_, seeded.xss)[0] == "merged"
+    assert "github:acme/shop#103" in items(app_, seeded.payments)
+    code, output = brag(config, "split", seeded.payments, "github:acme/shop#103")
+    assert code == 0, output
+    assert "github:acme/shop#103" not in items(app_, seeded.payments)
+    code, output = brag(config, "merge", seeded.payments, seeded.payments)
+    assert code == 1 and "into itself" in output
+
+
+def test_undo(config: str, app_: App, seeded: Seeded) -> None:
+    brag(config, "reject", seeded.credentials)
+    code, output = brag(config, "undo")
+    assert code == 0 and output.strip() == f"Undone: rejected {seeded.credentials}"
+    assert state(app_, seeded.credentials)[0] == "pending"
+    code, output = brag(config, "undo")
+    assert code == 1 and "nothing to undo" in output
+
+
+def pending_order(app_: App) -> list[str]:
+    with app_.sessions() as session:
+        return [row.public_id for row in repository.candidate_rows(session, app_.user_id, states=["pending"])]
+
+
+def test_review_walks_pending_candidates(config: str, app_: App, seeded: Seeded) -> None:
+    first, second, third, *_ = pending_order(app_)
+    # approve the first with an impact (Enter keeps the title), reject the second, skip the third, quit
+    code, output = brag(config, "review", input="a\nSearch is 3x faster\n\nr\nn\nq\n")
+    assert code == 0, output
+    assert state(app_, first)[:2] == ("approved", "Search is 3x faster")
+    assert state(app_, second)[0] == "rejected"
+    assert state(app_, third)[0] == "pending"
+    assert "1 approved, 1 rejected, 1 left for later" in output
+
+
+def test_review_shows_harvested_text_literally(config: str, seeded: Seeded) -> None:
+    code, output = brag(config, "review", input="n\nn\nn\nn\n")
+    assert code == 0
+    assert "<script>alert(1)</script> Fix the login" in output
+    assert "Nothing left to review" not in output and "That was the last one." in output
+
+
+def test_review_split_merge_and_undo(config: str, app_: App, seeded: Seeded) -> None:
+    order = pending_order(app_)
+    assert order[0] == seeded.earlier
+    # on the first candidate: merge the credentials candidate in, split it back out (item 2), undo the split
+    script = f"m\n{seeded.credentials}\ns\n2\nu\nq\n"
+    code, output = brag(config, "review", input=script)
+    assert code == 0, output
+    assert f"Merged {seeded.credentials} into {seeded.earlier}" in output
+    assert "Undone: split" in output
+    assert set(items(app_, seeded.earlier)) == {"github:acme/shop#90", "jira:OPS-7"}
+
+
+def test_review_reports_errors_and_carries_on(config: str, seeded: Seeded) -> None:
+    code, output = brag(config, "review", input="m\nc-nope\nq\n")
+    assert code == 0
+    assert "error: no candidate 'c-nope'" in output
