@@ -77,22 +77,25 @@ def agglomerate(
     for a, b in cannot_link:
         ga, gb = group_of[a], group_of[b]
         blocked[ga, gb] = blocked[gb, ga] = True
-    alive = np.ones(count, dtype=bool)
-    while True:
-        average = sums / np.outer(sizes, sizes)
-        average[blocked | ~alive[:, None] | ~alive[None, :]] = -np.inf
+    average = sums / np.outer(sizes, sizes)
+    average[blocked] = -np.inf
+    while count > 1:
         best = int(np.argmax(average))
         a, b = divmod(best, count)
         if average[a, b] < threshold:
             break
-        # merge b into a: sums add up, so average linkage stays exact
+        # merge b into a: sums add up, so average linkage stays exact; only row and column a change
         sums[a, :] += sums[b, :]
         sums[:, a] += sums[:, b]
         sizes[a] += sizes[b]
         blocked[a, :] |= blocked[b, :]
         blocked[:, a] |= blocked[:, b]
         blocked[a, a] = True
-        alive[b] = False
+        blocked[b, :] = blocked[:, b] = True
+        row = sums[a, :] / (sizes[a] * sizes)
+        row[blocked[a, :]] = -np.inf
+        average[a, :] = average[:, a] = row
+        average[b, :] = average[:, b] = -np.inf
         members[a].extend(members[b])
         members[b] = []
     return sorted((sorted(m) for m in members if m), key=lambda m: m[0])

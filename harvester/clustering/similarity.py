@@ -9,7 +9,6 @@ here; the output is a probability, so the grouping threshold reads as one.
 
 from __future__ import annotations
 
-import math
 import re
 from collections import Counter
 from collections.abc import Sequence
@@ -46,18 +45,24 @@ def pair_probabilities(features: Sequence[ActivityFeatures], signals: dict[str, 
 
 def pair_signals(features: Sequence[ActivityFeatures]) -> dict[str, Matrix]:
     """Each signal as an n×n matrix in [0, 1], keyed as in the weights."""
-    text = _tfidf([f.terms for f in features])
-    both = _tfidf([f.terms + f.path_terms for f in features])
-    files = _jaccard([f.files for f in features])
+    vocabulary: dict[str, int] = {}
+    text_counts = _counts([f.terms for f in features], vocabulary)
+    path_counts = _counts([f.path_terms for f in features], vocabulary)
+    width = len(vocabulary)
+    text = _tfidf(_widen(text_counts, width))
+    both = _tfidf(_widen(text_counts, width) + _widen(path_counts, width))
+    files = _incidence([f.files for f in features])
     timestamps = np.array([f.activity.occurred_at.timestamp() for f in features])
     hours = np.abs(timestamps[:, None] - timestamps[None, :]) / 3600.0
+    shared_file = (files @ files.T > 0).astype(np.float64)
+    np.fill_diagonal(shared_file, 0.0)
     return {
         "text": np.clip(text @ text.T, 0.0, 1.0),
         "text_and_paths": np.clip(both @ both.T, 0.0, 1.0),
-        "directories": _jaccard([f.dirs for f in features]),
+        "directories": _jaccard(_incidence([f.dirs for f in features])),
         "title": _title_matches([f.activity.title for f in features]),
         "close_in_time": np.exp(-hours / TIME_SCALE_HOURS),
-        "shared_file": (files > 0).astype(np.float64),
+        "shared_file": shared_file,
     }
 
 
@@ -80,45 +85,63 @@ def shared_terms(features: Sequence[ActivityFeatures], limit: int = 3) -> list[s
     return [t for _, _, t in sorted(shared, reverse=True)[:limit]]
 
 
-def _tfidf(bags: Sequence[Sequence[str]]) -> Matrix:
+def _counts(bags: Sequence[Sequence[str]], vocabulary: dict[str, int]) -> Matrix:
+    """Term counts, one row per bag, columns numbered in `vocabulary` (which grows)."""
+    columns = [vocabulary.setdefault(term, len(vocabulary)) for bag in bags for term in bag]
+    width = max(1, len(vocabulary))
+    rows = np.repeat(np.arange(len(bags)), [len(bag) for bag in bags])
+    flat = np.bincount(rows * width + np.asarray(columns, dtype=np.int64), minlength=len(bags) * width)
+    return flat.reshape(len(bags), width).astype(np.float64)
+
+
+def _widen(matrix: Matrix, width: int) -> Matrix:
+    if matrix.shape[1] == max(1, width):
+        return matrix
+    return np.pad(matrix, ((0, 0), (0, max(1, width) - matrix.shape[1])))
+
+
+def _tfidf(counts: Matrix) -> Matrix:
     """Row-normalised TF-IDF with sublinear tf; idf from this window only."""
-    n = len(bags)
-    df = Counter(t for bag in bags for t in set(bag))
-    vocabulary = {t: i for i, t in enumerate(df)}
-    matrix = np.zeros((n, max(1, len(vocabulary))))
-    for row, bag in enumerate(bags):
-        for term, count in Counter(bag).items():
-            # a term in every item of the window tells them apart no better than nothing
-            matrix[row, vocabulary[term]] = (1.0 + math.log(count)) * math.log((n + 1) / (df[term] + 0.5))
+    n = counts.shape[0]
+    present = counts > 0
+    # a term in every item of the window tells them apart no better than nothing
+    idf = np.log((n + 1) / (present.sum(axis=0) + 0.5))
+    matrix = np.where(present, 1.0 + np.log(np.maximum(counts, 1.0)), 0.0) * idf
     norms = np.linalg.norm(matrix, axis=1, keepdims=True)
     norms[norms == 0] = 1.0
     return np.asarray(matrix / norms, dtype=np.float64)
 
 
-def _jaccard(sets: Sequence[frozenset[str]]) -> Matrix:
-    n = len(sets)
-    result = np.zeros((n, n))
-    for i in range(n):
-        if not sets[i]:
-            continue
-        for j in range(i + 1, n):
-            if sets[j]:
-                common = len(sets[i] & sets[j])
-                if common:
-                    result[i, j] = result[j, i] = common / len(sets[i] | sets[j])
+def _incidence(sets: Sequence[frozenset[str]]) -> Matrix:
+    """One row per set, one column per distinct member, 1 where the member is in the set."""
+    vocabulary: dict[str, int] = {}
+    return np.asarray(np.minimum(_counts([sorted(s) for s in sets], vocabulary), 1.0), dtype=np.float64)
+
+
+def _jaccard(incidence: Matrix) -> Matrix:
+    common = incidence @ incidence.T
+    sizes = incidence.sum(axis=1)
+    union = sizes[:, None] + sizes[None, :] - common
+    result: Matrix = np.divide(common, union, out=np.zeros_like(common), where=union > 0)
+    np.fill_diagonal(result, 0.0)
     return result
 
 
 def _title_matches(titles: Sequence[str]) -> Matrix:
     """1 when one title's words start the other's: a ticket summary reused as a commit title,
     or "Access Control Management (more tests)" after "Access Control Management"."""
-    cores = [title_key(_TRAILING_NOTE.sub("", _TRAILING_NOTE.sub("", t))).split() for t in titles]
+    cores = [tuple(title_key(_TRAILING_NOTE.sub("", _TRAILING_NOTE.sub("", t))).split()) for t in titles]
     n = len(titles)
     result = np.zeros((n, n))
-    for i in range(n):
-        for j in range(i + 1, n):
-            short, long = sorted((cores[i], cores[j]), key=len)
-            if short and long[: len(short)] == short:
-                score = 1.0 if len(short) >= MIN_TITLE_WORDS else SHORT_TITLE_MATCH
-                result[i, j] = result[j, i] = score
+    holders: dict[tuple[str, ...], list[int]] = {}
+    for i, core in enumerate(cores):
+        if core:
+            holders.setdefault(core, []).append(i)
+    for j, core in enumerate(cores):
+        # every title that is a prefix of this one, itself included
+        for length in range(1, len(core) + 1):
+            for i in holders.get(core[:length], ()):
+                if i != j:
+                    score = 1.0 if length >= MIN_TITLE_WORDS else SHORT_TITLE_MATCH
+                    result[i, j] = result[j, i] = score
     return result
