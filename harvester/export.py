@@ -18,6 +18,8 @@ from harvester.clustering import SECTIONS
 _QUARTER = re.compile(r"^(\d{4})-?Q([1-4])$", re.IGNORECASE)
 _NUMBER = re.compile(r"\d")
 _WORD = re.compile(r"[a-z][a-z0-9+#-]{2,}")
+# control characters: invisible, refused by XML (DOCX) and drawn as missing glyphs in a PDF
+_CONTROL = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\x7f]")
 
 SOURCE_LABELS = {"github": "GitHub", "jira": "Jira", "google_calendar": "Google Calendar"}
 
@@ -150,6 +152,11 @@ def themes(entries: Iterable[BragEntry], limit: int = TOP_THEMES) -> tuple[str, 
     return tuple(word for word, _ in recurring[:limit])
 
 
+def clean(text: str) -> str:
+    """Harvested text on one line, without control characters; escaping is each renderer's job."""
+    return " ".join(_CONTROL.sub("", text).split())
+
+
 def _section_order(names: Iterable[str]) -> list[str]:
     present = set(names)
     return [s for s in SECTIONS if s in present] + sorted(present - set(SECTIONS))
@@ -167,23 +174,27 @@ def build(entries: Sequence[BragEntry], period: Period, title: str | None = None
             for evidence in entry.evidence:
                 key = (evidence.url, "") if evidence.url else (evidence.kind, evidence.title)
                 if key not in numbers:
-                    numbers[key] = Footnote(len(numbers) + 1, evidence.kind, evidence.title, evidence.url, evidence.day)
+                    numbers[key] = Footnote(
+                        len(numbers) + 1, clean(evidence.kind), clean(evidence.title), evidence.url, evidence.day
+                    )
                 if numbers[key] not in notes:
                     notes.append(numbers[key])
-            items.append(Item(entry.title, entry.day, entry.impact, entry.metrics, tuple(notes)))
-        sections.append(SectionPart(name, tuple(items)))
+            impact = clean(entry.impact) if entry.impact else None
+            metrics = tuple(clean(m) for m in entry.metrics)
+            items.append(Item(clean(entry.title), entry.day, impact or None, metrics, tuple(notes)))
+        sections.append(SectionPart(clean(name), tuple(items)))
     sources: Counter[str] = Counter(
         SOURCE_LABELS.get(evidence.source, evidence.source or "other") for e in chosen for evidence in e.evidence
     )
     overview = Overview(
         total=len(chosen),
-        by_section=tuple((part.name, len(part.items)) for part in sections),
+        by_section=tuple((clean(part.name), len(part.items)) for part in sections),
         by_source=tuple(sorted(sources.items(), key=lambda pair: (-pair[1], pair[0]))),
         themes=themes(chosen),
         missing_impact=sum(1 for e in chosen if not (e.impact and e.impact.strip())),
     )
     return ExportDocument(
-        title=title or f"Summary of {period.label}",
+        title=clean(title) if title else f"Summary of {period.label}",
         period=period,
         overview=overview,
         sections=tuple(sections),

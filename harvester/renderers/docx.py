@@ -104,8 +104,9 @@ def render_docx(document: ExportDocument) -> bytes:
             line.paragraph_format.left_indent = Pt(18)
             line.paragraph_format.first_line_indent = Pt(-18)
             line.add_run(f"[{note.number}]\t")
-            line.add_run(plain(f"{note.kind}: {note.title} ({note.day.isoformat()}) "))
+            line.add_run(plain(f"{note.kind}: {note.title} ({note.day.isoformat()})"))
             if note.url:
+                line.add_run(" ")
                 _hyperlink(line, note.url, plain(note.url))
 
     out = io.BytesIO()
