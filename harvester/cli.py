@@ -7,7 +7,7 @@ import logging
 import sys
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
-from datetime import datetime
+from datetime import date, datetime
 from enum import StrEnum
 from pathlib import Path
 from typing import Annotated, TypeVar
@@ -30,6 +30,7 @@ from harvester.app import App
 from harvester.clustering import SECTIONS
 from harvester.config import load_config
 from harvester.errors import BragError, ConfigError
+from harvester.renderers import ExportFormat
 from harvester.review import ReviewService
 from harvester.store import repository
 from harvester.sync import Progress as HarvestProgress
@@ -425,6 +426,106 @@ def serve(
             serve_web(app_, console, host, port)
         except OSError as exc:
             raise BragError(f"cannot listen on {host}:{port}: {exc.strerror or exc}") from None
+
+
+def _day(text: str | None, option: str) -> date | None:
+    if text is None:
+        return None
+    try:
+        return date.fromisoformat(text.strip())
+    except ValueError:
+        raise typer.BadParameter(f"{text!r} is not a date like 2026-07-01", param_hint=option) from None
+
+
+@app.command()
+def export(
+    quarter: Annotated[str | None, typer.Option(help="a quarter like 2026Q4")] = None,
+    from_: Annotated[str | None, typer.Option("--from", help="first day, inclusive (instead of --quarter)")] = None,
+    to: Annotated[str | None, typer.Option("--to", help="last day, inclusive (instead of --quarter)")] = None,
+    format: Annotated[ExportFormat, typer.Option("--format", help="md, html, pdf or docx")] = ExportFormat.md,
+    output: Annotated[Path | None, typer.Option("--output", help="write to this file instead of the terminal")] = None,
+) -> None:
+    """A summary of a quarter (or any range of days) a manager can read in five minutes."""
+    from harvester import bragdoc
+    from harvester.export import build, quarter_period, range_period
+    from harvester.renderers import render
+
+    if quarter is not None and (from_ is not None or to is not None):
+        raise typer.BadParameter("use either --quarter or --from/--to", param_hint="--quarter")
+    if quarter is None and (from_ is None or to is None):
+        raise typer.BadParameter("give --quarter 2026Q4, or both --from and --to", param_hint="--quarter")
+    if format in (ExportFormat.pdf, ExportFormat.docx) and output is None:
+        raise typer.BadParameter(f"{format.value} is a binary file: give --output FILE", param_hint="--output")
+    try:
+        if quarter is not None:
+            period = quarter_period(quarter)
+        else:
+            first, last = _day(from_, "--from"), _day(to, "--to")
+            assert first is not None and last is not None
+            period = range_period(first, last)
+    except ValueError as exc:
+        raise typer.BadParameter(str(exc), param_hint="--quarter" if quarter else "--to") from None
+    with user_errors():
+        app_ = open_app()
+        with app_.sessions() as session:
+            document = build(bragdoc.entries(session, app_.user_id, app_.zone), period)
+        data = render(document, format)
+    if output is None:
+        sys.stdout.write(data.decode("utf-8"))
+        return
+    output.write_bytes(data)
+    note = f" ({document.overview.missing_impact_note})" if document.overview.missing_impact_note else ""
+    console.print(
+        f"Wrote {document.overview.total} entries of {escape(period.label)} to {escape(str(output))}{note}",
+        soft_wrap=True,
+    )
+
+
+@app.command()
+def run() -> None:
+    """The long-running service: harvest, digest and quarterly summary at the [schedule] times."""
+    from harvester.scheduler import serve
+
+    # a service logs what it does; --verbose adds debug detail
+    logging.getLogger().setLevel(min(logging.getLogger().level, logging.INFO))
+    with user_errors():
+        serve(load_config(state.config_path))
+
+
+@app.command()
+def schedule() -> None:
+    """The scheduled jobs, when each runs next (in your timezone) and how its last run ended."""
+    from harvester.scheduler import clock, schedule_rows
+
+    with user_errors():
+        app_ = open_app()
+        rows, disabled = schedule_rows(app_, clock())
+    table = Table(title=f"Schedule ({app_.zone})", title_justify="left")
+    for column in ("job", "cron", "next run", "last run"):
+        table.add_column(column)
+    for row in rows:
+        upcoming = f"{row.next_run.astimezone(app_.zone):%a %Y-%m-%d %H:%M}" if row.next_run else "never"
+        if row.overdue:
+            upcoming = f"overdue: runs when `brag run` starts; then {upcoming}"
+        table.add_row(row.job, row.cron, upcoming, escape(row.last_run))
+    for job, reason in disabled.items():
+        table.add_row(job, "off", escape(reason), "")
+    console.print(table)
+
+
+@app.command()
+def health() -> None:
+    """Exit 0 if the configuration loads and the database answers, 1 otherwise (container healthchecks)."""
+    from sqlalchemy import text
+
+    try:
+        app_ = open_app()
+        with app_.sessions() as session:
+            session.execute(text("SELECT 1"))
+    except Exception as exc:
+        err_console.print(f"unhealthy: {escape(str(exc))}", highlight=False, soft_wrap=True)
+        raise typer.Exit(1) from None
+    console.print("ok")
 
 
 @app.command()
