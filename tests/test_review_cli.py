@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import socket
 from pathlib import Path
 
 import pytest
@@ -135,3 +136,13 @@ def test_review_reports_errors_and_carries_on(config: str, seeded: Seeded) -> No
     code, output = brag(config, "review", input="m\nc-nope\nq\n")
     assert code == 0
     assert "error: no candidate 'c-nope'" in output
+
+
+def test_serve_says_when_the_port_is_taken(config: str) -> None:
+    with socket.socket() as taken:
+        taken.bind(("127.0.0.1", 0))
+        taken.listen()
+        port = taken.getsockname()[1]
+        code, output = brag(config, "serve", "--port", str(port))
+    assert code == 1
+    assert f"cannot listen on 127.0.0.1:{port}" in output

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import logging
 import socket
 import threading
 from collections.abc import Callable
@@ -29,6 +30,12 @@ class ReviewServer:
         *,
         now: Callable[[], datetime] | None = None,
     ) -> None:
+        # werkzeug logs every request at INFO unless its logger has a level; follow the app's (-v shows them)
+        access_log = logging.getLogger("werkzeug")
+        if access_log.level == logging.NOTSET:
+            access_log.setLevel(max(logging.getLogger().getEffectiveLevel(), logging.INFO))
+        if port:
+            _ensure_free(host, port)
         # werkzeug's threaded server: one user and a handful of requests; each request opens its own session
         self._server = make_server(host, port, create_app(app, now=now), threaded=True)
         self._thread: threading.Thread | None = None
@@ -57,6 +64,13 @@ class ReviewServer:
         if self._thread is not None:
             self._thread.join()
         self._server.server_close()
+
+
+def _ensure_free(host: str, port: int) -> None:
+    """Raise OSError if host:port is taken; werkzeug would print its own message and exit the process."""
+    family = socket.getaddrinfo(host, port, type=socket.SOCK_STREAM)[0][0]
+    with socket.create_server((host, port), family=family):
+        pass
 
 
 def available_port(preferred: int = DEFAULT_PORT, host: str = DEFAULT_HOST) -> int:
