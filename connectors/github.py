@@ -35,7 +35,7 @@ from harvester.errors import RateLimitError, SourceAuthError, SourceConfigError,
 from harvester.records import Activity
 from harvester.secrets import Secret
 from harvester.sources import Batch, Cursor
-from harvester.timeutil import Window
+from harvester.timeutil import Window, parse_api_time, utc_z
 
 log = logging.getLogger(__name__)
 
@@ -241,8 +241,8 @@ class GitHubConnector:
             while True:
                 variables = {
                     "login": login,
-                    "from": _iso(start),
-                    "to": _iso(end - timedelta(seconds=1)),
+                    "from": utc_z(start),
+                    "to": utc_z(end - timedelta(seconds=1)),
                     "first": REVIEWS_PAGE_SIZE,
                     "after": after,
                 }
@@ -327,7 +327,7 @@ def pull_request_query(login: str, window: Window) -> str:
     """The search query for PRs by `login` merged in [start, end); `merged:A..B` is inclusive, to the second."""
     first = _ceil_second(window.start)
     last = _ceil_second(window.end) - timedelta(seconds=1)
-    return PULL_REQUEST_QUERY.format(login=login, first=_iso(first), last=_iso(last))
+    return PULL_REQUEST_QUERY.format(login=login, first=utc_z(first), last=utc_z(last))
 
 
 def split_window(window: Window, parts: int) -> list[Window]:
@@ -341,7 +341,7 @@ def split_window(window: Window, parts: int) -> list[Window]:
 def pull_request_activity(item: Mapping[str, Any]) -> Activity | None:
     """One search result item as an activity; None for items that are not merged pull requests."""
     pull = item.get("pull_request") or {}
-    merged_at = _parse_time(pull.get("merged_at"))
+    merged_at = parse_api_time(pull.get("merged_at"))
     if merged_at is None:
         return None
     repo = repo_from_url(str(item.get("repository_url") or ""))
@@ -374,7 +374,7 @@ def review_activity(node: Mapping[str, Any], login: str) -> Activity | None:
     review = node.get("pullRequestReview") or {}
     pull = node.get("pullRequest") or {}
     author = (pull.get("author") or {}).get("login") or ""
-    occurred_at = _parse_time(review.get("submittedAt") or node.get("occurredAt"))
+    occurred_at = parse_api_time(review.get("submittedAt") or node.get("occurredAt"))
     if occurred_at is None or author == login:
         return None
     repo = (pull.get("repository") or {}).get("nameWithOwner") or ""
@@ -407,18 +407,6 @@ def repo_from_url(url: str) -> str:
     return "/".join(tail.split("/")[:2])
 
 
-def _parse_time(value: Any) -> datetime | None:
-    if not value:
-        return None
-    if isinstance(value, datetime):
-        return value if value.tzinfo else value.replace(tzinfo=UTC)
-    return datetime.fromisoformat(str(value).replace("Z", "+00:00"))
-
-
 def _ceil_second(moment: datetime) -> datetime:
     floor = moment.replace(microsecond=0)
     return floor if floor == moment else floor + timedelta(seconds=1)
-
-
-def _iso(moment: datetime) -> str:
-    return moment.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%SZ")

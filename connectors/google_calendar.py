@@ -30,7 +30,7 @@ import time
 from collections.abc import Callable, Generator, Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass, field
-from datetime import UTC, datetime, timedelta
+from datetime import datetime, timedelta
 from pathlib import Path
 from typing import Any, ClassVar
 
@@ -46,7 +46,7 @@ from harvester.config import Settings
 from harvester.errors import RateLimitError, SourceAuthError, SourceConfigError, SourceError, TransientError
 from harvester.records import Activity
 from harvester.sources import Batch, Cursor
-from harvester.timeutil import Window
+from harvester.timeutil import Window, parse_api_time, utc_z
 
 log = logging.getLogger(__name__)
 
@@ -93,8 +93,8 @@ class CalendarState:
             return None
         return cls(
             sync_token=data.get("sync_token"),
-            time_min=_parse_time(data.get("time_min")),
-            horizon=_parse_time(data.get("horizon")),
+            time_min=parse_api_time(data.get("time_min")),
+            horizon=parse_api_time(data.get("horizon")),
             pending=dict(data.get("pending") or {}),
         )
 
@@ -223,7 +223,7 @@ class GoogleCalendarConnector:
             params["syncToken"] = sync_token
         else:
             # timeMin is exclusive and has whole seconds: a second earlier keeps an event ending at the start
-            params["timeMin"] = _rfc3339(state.time_min - timedelta(seconds=1))
+            params["timeMin"] = utc_z(state.time_min - timedelta(seconds=1))
         page_token: str | None = None
         while True:
             with self._classified(calendar):
@@ -344,8 +344,8 @@ def event_activity(
     """One event as an activity; None when it is not a meeting the user organized or accepted."""
     if not qualifies(item, skip):
         return None
-    start = _parse_time((item.get("start") or {}).get("dateTime"))
-    end = _parse_time((item.get("end") or {}).get("dateTime"))
+    start = parse_api_time((item.get("start") or {}).get("dateTime"))
+    end = parse_api_time((item.get("end") or {}).get("dateTime"))
     if start is None or end is None:
         return None
     private = item.get("visibility") in PRIVATE_VISIBILITY
@@ -417,14 +417,3 @@ def _reason(exc: HttpError) -> str:
 
 def _message(exc: HttpError) -> str:
     return str(_error_body(exc).get("message") or exc.resp.reason or "")
-
-
-def _parse_time(value: Any) -> datetime | None:
-    if not value:
-        return None
-    moment = datetime.fromisoformat(str(value).replace("Z", "+00:00"))
-    return moment if moment.tzinfo else moment.replace(tzinfo=UTC)
-
-
-def _rfc3339(moment: datetime) -> str:
-    return moment.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%SZ")

@@ -88,3 +88,18 @@ def iso_week_window(label: str, zone: tzinfo) -> Window:
 
 def utc(moment: datetime) -> datetime:
     return moment.astimezone(UTC)
+
+
+def parse_api_time(value: object) -> datetime | None:
+    """An ISO 8601 timestamp from an API (a trailing Z allowed); naive values are taken as UTC."""
+    if not value:
+        return None
+    if isinstance(value, datetime):
+        return value if value.tzinfo else value.replace(tzinfo=UTC)
+    moment = datetime.fromisoformat(str(value).replace("Z", "+00:00"))
+    return moment if moment.tzinfo else moment.replace(tzinfo=UTC)
+
+
+def utc_z(moment: datetime) -> str:
+    """RFC 3339 in UTC with a Z and whole seconds, the form GitHub and Google accept everywhere."""
+    return moment.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
