@@ -282,3 +282,10 @@ def test_split_and_merge_record_constraints(client: FlaskClient, app_: App, seed
     with app_.sessions() as session:
         kinds = {row.kind for row in session.scalars(select(LinkConstraint))}
     assert kinds == {"cannot"}
+
+
+def test_requests_for_another_host_are_refused(client: FlaskClient, app_: App, seeded: Seeded) -> None:
+    # dns rebinding: a page on evil.example re-pointed at 127.0.0.1 still says Host: evil.example
+    response = client.get("/week/2026-W46", headers={"Host": "evil.example:8765"})
+    assert response.status_code == 400
+    assert client.get("/week/2026-W46", headers={"Host": "127.0.0.1:8765"}).status_code == 200

@@ -37,7 +37,8 @@ class ReviewServer:
         if port:
             _ensure_free(host, port)
         # werkzeug's threaded server: one user and a handful of requests; each request opens its own session
-        self._server = make_server(host, port, create_app(app, now=now), threaded=True)
+        hosts = () if host in ("0.0.0.0", "::", "") else (host,)
+        self._server = make_server(host, port, create_app(app, now=now, hosts=hosts), threaded=True)
         self._thread: threading.Thread | None = None
 
     @property

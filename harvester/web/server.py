@@ -2,13 +2,14 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from datetime import datetime
+from urllib.parse import urlsplit
 
 from flask import Flask, current_app, render_template, request, session
 from flask.typing import ResponseReturnValue
-from werkzeug.exceptions import HTTPException
+from werkzeug.exceptions import HTTPException, SecurityError
 from werkzeug.wrappers import Response
 
 from harvester import links
@@ -17,6 +18,7 @@ from harvester.store import repository
 from harvester.web.csrf import FIELD, SECRET_NAME, CsrfError, CsrfGuard
 
 SESSION_SECRET_NAME = "web-session"
+LOOPBACK_HOSTS = ("127.0.0.1", "localhost", "::1")
 # every page is our own markup: no inline script, no framing (the confirmation page must not be
 # clickjacked), and no referrer so a review-link token never leaks to the sites evidence links open
 SECURITY_HEADERS = {
@@ -46,8 +48,11 @@ def context() -> Context:
     return found
 
 
-def create_app(app: App, *, now: Callable[[], datetime] | None = None) -> Flask:
-    """The review site for `app`'s user; `now` lets tests pin the current week."""
+def create_app(app: App, *, now: Callable[[], datetime] | None = None, hosts: Iterable[str] = ()) -> Flask:
+    """The review site for `app`'s user; `now` lets tests pin the current week.
+
+    Only requests addressed to loopback, to `[web] base_url`'s host or to `hosts` are answered.
+    """
     with app.sessions.begin() as session:
         csrf_secret = repository.app_secret(session, SECRET_NAME)
         link_secret = repository.app_secret(session, links.SECRET_NAME)
@@ -59,6 +64,10 @@ def create_app(app: App, *, now: Callable[[], datetime] | None = None) -> Flask:
         SESSION_COOKIE_SAMESITE="Lax",
         SESSION_COOKIE_HTTPONLY=True,
         TEMPLATES_AUTO_RELOAD=False,
+        # a page on another site can rebind its own name to 127.0.0.1 and read ours; its Host header gives it away
+        TRUSTED_HOSTS=sorted(
+            {*LOOPBACK_HOSTS, *hosts, urlsplit(app.config.settings.web.base_url).hostname or ""} - {""}
+        ),
     )
     # Flask turns autoescaping on for .html templates; all harvested text is untrusted
     web.jinja_env.autoescape = True
@@ -108,5 +117,8 @@ def _security_headers(response: Response) -> Response:
 
 
 def _error_page(error: HTTPException) -> ResponseReturnValue:
+    if isinstance(error, SecurityError):
+        # an untrusted Host: there is no URL adapter to build the page's links with, and no page is owed
+        return "400 Bad Request: this address is not served here.", 400, {"Content-Type": "text/plain"}
     body = render_template("message.html", heading=f"{error.code} {error.name}", message=error.description or "")
     return body, error.code or 500
