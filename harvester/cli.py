@@ -415,13 +415,20 @@ def serve(
     host: Annotated[str, typer.Option(help="address to listen on; the page has no login, so keep it local")] = (
         "127.0.0.1"
     ),
-    port: Annotated[int, typer.Option(help="port to listen on")] = 8765,
+    port: Annotated[
+        int | None, typer.Option(help="port to listen on (default: the one in [web] base_url, else 8765)")
+    ] = None,
 ) -> None:
     """Serve the review page, where the digest's links lead."""
+    from urllib.parse import urlsplit
+
     from harvester.web import serve as serve_web
+    from harvester.web.serve import DEFAULT_PORT
 
     with user_errors():
         app_ = open_app()
+        # the emailed links carry base_url's port; listening anywhere else would break them
+        port = port or urlsplit(app_.config.settings.web.base_url).port or DEFAULT_PORT
         try:
             serve_web(app_, console, host, port)
         except OSError as exc:
