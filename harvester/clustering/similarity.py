@@ -9,14 +9,13 @@ here; the output is a probability, so the grouping threshold reads as one.
 
 from __future__ import annotations
 
-import re
 from collections import Counter
 from collections.abc import Sequence
 
 import numpy as np
 import numpy.typing as npt
 
-from harvester.clustering.features import ActivityFeatures, title_key
+from harvester.clustering.features import ActivityFeatures
 
 Matrix = npt.NDArray[np.float64]
 
@@ -33,8 +32,6 @@ TIME_SCALE_HOURS = 3.0
 MIN_TITLE_WORDS = 2
 SHORT_TITLE_MATCH = 0.5
 
-_TRAILING_NOTE = re.compile(r"\s*[(\[][^)\]]*[)\]]\s*$")
-
 
 def pair_probabilities(features: Sequence[ActivityFeatures], signals: dict[str, Matrix] | None = None) -> Matrix:
     """An n×n matrix of same-work probabilities (the diagonal is meaningless)."""
@@ -46,11 +43,9 @@ def pair_probabilities(features: Sequence[ActivityFeatures], signals: dict[str, 
 def pair_signals(features: Sequence[ActivityFeatures]) -> dict[str, Matrix]:
     """Each signal as an n×n matrix in [0, 1], keyed as in the weights."""
     vocabulary: dict[str, int] = {}
-    text_counts = _counts([f.terms for f in features], vocabulary)
-    path_counts = _counts([f.path_terms for f in features], vocabulary)
-    width = len(vocabulary)
-    text = _tfidf(_widen(text_counts, width))
-    both = _tfidf(_widen(text_counts, width) + _widen(path_counts, width))
+    text_counts, path_counts = _counts([[f.terms for f in features], [f.path_terms for f in features]], vocabulary)
+    text = _tfidf(text_counts)
+    both = _tfidf(text_counts + path_counts)
     files = _incidence([f.files for f in features])
     timestamps = np.array([f.activity.occurred_at.timestamp() for f in features])
     hours = np.abs(timestamps[:, None] - timestamps[None, :]) / 3600.0
@@ -60,7 +55,7 @@ def pair_signals(features: Sequence[ActivityFeatures]) -> dict[str, Matrix]:
         "text": np.clip(text @ text.T, 0.0, 1.0),
         "text_and_paths": np.clip(both @ both.T, 0.0, 1.0),
         "directories": _jaccard(_incidence([f.dirs for f in features])),
-        "title": _title_matches([f.activity.title for f in features]),
+        "title": _title_matches([f.title_words for f in features]),
         "close_in_time": np.exp(-hours / TIME_SCALE_HOURS),
         "shared_file": shared_file,
     }
@@ -85,19 +80,16 @@ def shared_terms(features: Sequence[ActivityFeatures], limit: int = 3) -> list[s
     return [t for _, _, t in sorted(shared, reverse=True)[:limit]]
 
 
-def _counts(bags: Sequence[Sequence[str]], vocabulary: dict[str, int]) -> Matrix:
-    """Term counts, one row per bag, columns numbered in `vocabulary` (which grows)."""
-    columns = [vocabulary.setdefault(term, len(vocabulary)) for bag in bags for term in bag]
+def _counts(corpora: Sequence[Sequence[Sequence[str]]], vocabulary: dict[str, int]) -> list[Matrix]:
+    """Term counts of each corpus (one row per bag), all with the columns of `vocabulary`."""
+    columns = [[vocabulary.setdefault(term, len(vocabulary)) for bag in bags for term in bag] for bags in corpora]
     width = max(1, len(vocabulary))
-    rows = np.repeat(np.arange(len(bags)), [len(bag) for bag in bags])
-    flat = np.bincount(rows * width + np.asarray(columns, dtype=np.int64), minlength=len(bags) * width)
-    return flat.reshape(len(bags), width).astype(np.float64)
-
-
-def _widen(matrix: Matrix, width: int) -> Matrix:
-    if matrix.shape[1] == max(1, width):
-        return matrix
-    return np.pad(matrix, ((0, 0), (0, max(1, width) - matrix.shape[1])))
+    result = []
+    for bags, found in zip(corpora, columns, strict=True):
+        rows = np.repeat(np.arange(len(bags)), [len(bag) for bag in bags])
+        flat = np.bincount(rows * width + np.asarray(found, dtype=np.int64), minlength=len(bags) * width)
+        result.append(flat.reshape(len(bags), width).astype(np.float64))
+    return result
 
 
 def _tfidf(counts: Matrix) -> Matrix:
@@ -114,8 +106,8 @@ def _tfidf(counts: Matrix) -> Matrix:
 
 def _incidence(sets: Sequence[frozenset[str]]) -> Matrix:
     """One row per set, one column per distinct member, 1 where the member is in the set."""
-    vocabulary: dict[str, int] = {}
-    return np.asarray(np.minimum(_counts([sorted(s) for s in sets], vocabulary), 1.0), dtype=np.float64)
+    [counts] = _counts([[tuple(s) for s in sets]], {})
+    return np.asarray(np.minimum(counts, 1.0), dtype=np.float64)
 
 
 def _jaccard(incidence: Matrix) -> Matrix:
@@ -127,11 +119,10 @@ def _jaccard(incidence: Matrix) -> Matrix:
     return result
 
 
-def _title_matches(titles: Sequence[str]) -> Matrix:
+def _title_matches(cores: Sequence[tuple[str, ...]]) -> Matrix:
     """1 when one title's words start the other's: a ticket summary reused as a commit title,
     or "Access Control Management (more tests)" after "Access Control Management"."""
-    cores = [tuple(title_key(_TRAILING_NOTE.sub("", _TRAILING_NOTE.sub("", t))).split()) for t in titles]
-    n = len(titles)
+    n = len(cores)
     result = np.zeros((n, n))
     holders: dict[tuple[str, ...], list[int]] = {}
     for i, core in enumerate(cores):
