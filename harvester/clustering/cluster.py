@@ -85,10 +85,11 @@ def cluster_week(
         linked,
         GROUPING_THRESHOLD,
         fixed=fixed,
-        cannot_link=cannot + _different_tickets(refs, linked, activities),
+        cannot_link=cannot + _kept_apart(refs, linked, activities),
     )
     fixed_items = {i for i, f in enumerate(frozen) if f >= 0}
     groups = _attach_events(groups, features, fixed_items=fixed_items, cannot=cannot)
+    groups = _gather_reviews(groups, activities, fixed_items=fixed_items, cannot=cannot)
     linked_group = {i: g for g, group in enumerate(linked) for i in group}
     candidates = []
     for members in groups:
@@ -157,7 +158,32 @@ def _attach_events(
     return sorted((sorted(g) for g in result), key=lambda g: g[0])
 
 
-def _different_tickets(
+def _gather_reviews(
+    groups: list[list[int]],
+    activities: Sequence[Activity],
+    *,
+    fixed_items: set[int],
+    cannot: Sequence[tuple[int, int]],
+) -> list[list[int]]:
+    """Put the reviews that joined no work of the user's into one "reviewed N PRs" group: one
+    review is rarely a brag on its own, and review bodies ("looks good, one note") say nothing
+    about which reviews belong together."""
+    result: list[list[int]] = []
+    reviews: list[int] = []
+    blocked = {pair for a, b in cannot for pair in ((a, b), (b, a))}
+    for group in groups:
+        only_reviews = all(activities[i].kind == "review" for i in group)
+        free = not any(i in fixed_items for i in group)
+        if only_reviews and free and not any((i, j) in blocked for i in group for j in reviews):
+            reviews.extend(group)
+        else:
+            result.append(group)
+    if reviews:
+        result.append(sorted(reviews))
+    return sorted(result, key=lambda g: g[0])
+
+
+def _kept_apart(
     refs: Sequence[dict[str, Relation]], groups: list[list[int]], activities: Sequence[Activity]
 ) -> list[tuple[int, int]]:
     """One item from each pair of groups tied to different tickets: work someone filed under
@@ -169,11 +195,13 @@ def _different_tickets(
         | {"item:" + activities[i].id for i in group if activities[i].kind == "ticket"}
         for group in groups
     ]
+    # reviews of different PRs are gathered after grouping; by similarity a review only joins work
+    only_reviews = [all(activities[i].kind == "review" for i in group) for group in groups]
     return [
         (groups[a][0], groups[b][0])
         for a in range(len(groups))
         for b in range(a + 1, len(groups))
-        if tickets[a] and tickets[b] and not tickets[a] & tickets[b]
+        if (tickets[a] and tickets[b] and not tickets[a] & tickets[b]) or (only_reviews[a] and only_reviews[b])
     ]
 
 
@@ -200,11 +228,12 @@ def _candidate(
     else:
         same = next((c for c in pending if not c.locked and set(c.activity_ids) == set(ids)), None)
         identity, state = (same.id if same else candidate_id(ids)), "pending"
-    seen: set[tuple[str, str, int]] = set()
+    # a ticket and its PR often state the same figure; the candidate lists it once
+    seen: set[tuple[str, str]] = set()
     metrics: list[Metric] = []
     for feature in members:
         for metric in feature.metrics:
-            key = (metric.activity_id, metric.field, metric.start)
+            key = (metric.kind, " ".join(metric.text.lower().split()))
             if key not in seen:
                 seen.add(key)
                 metrics.append(metric)
@@ -215,7 +244,7 @@ def _candidate(
         activity_ids=ids,
         metrics=tuple(metrics),
         section=suggest_section(activities),
-        why=draft_why(link_reasons, shared_terms(members), similar, len(ids)),
+        why=draft_why(link_reasons, shared_terms(members), similar, len(ids), [a.kind for a in activities]),
         state=state,
     )
 

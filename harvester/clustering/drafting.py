@@ -19,6 +19,10 @@ _KIND_ORDER = ("pull_request", "commit", "review", "ticket", "event")
 # which member's title names the work best: a ticket summary is written for people,
 # a commit title for the log
 _TITLE_PREFERENCE = {"ticket": 0, "pull_request": 1, "event": 3, "review": 4, "commit": 2}
+# a review's title is "Reviewed: <the PR's title>" (connectors/github.py review_activity)
+_REVIEW_PREFIX = re.compile(r"^\s*review(?:ed)?\s*:\s*", re.IGNORECASE)
+# a bullet names this many reviewed PRs, then counts the rest
+MAX_NAMED_REVIEWS = 3
 _LEADING_NOISE = re.compile(r"^\s*(?:(?:\[[^\]]*\]|[A-Z][A-Z0-9]{1,9}-\d+:?|#\d+:?|[a-z]+(?:\([^)]*\))?!?:)\s*)+")
 _TRAILING_NOISE = re.compile(r"\s*(?:\((?:wip|#\d+)\)|\.)\s*$", re.IGNORECASE)
 # imperative commit verbs and their past tense, so a title reads as something done
@@ -32,25 +36,60 @@ _PAST = {
     "integrate": "Integrated", "extract": "Extracted", "avoid": "Avoided", "allow": "Allowed",
     "handle": "Handled", "clean": "Cleaned", "drop": "Dropped", "deprecate": "Deprecated",
     "ship": "Shipped", "design": "Designed", "review": "Reviewed", "prevent": "Prevented",
+    "retry": "Retried", "rotate": "Rotated", "cache": "Cached", "batch": "Batched", "cut": "Cut",
+    "tune": "Tuned", "harden": "Hardened", "expose": "Exposed", "restore": "Restored", "revert": "Reverted",
+    "validate": "Validated", "configure": "Configured", "convert": "Converted", "split": "Split",
+    "track": "Tracked", "log": "Logged", "publish": "Published", "release": "Released", "deploy": "Deployed",
+    "test": "Tested", "investigate": "Investigated", "automate": "Automated", "consolidate": "Consolidated",
+    "limit": "Limited", "paginate": "Paginated", "backfill": "Backfilled", "persist": "Persisted",
+    "encrypt": "Encrypted", "sanitize": "Sanitized", "parse": "Parsed", "rewrite": "Rewrote",
+    "rework": "Reworked", "change": "Changed", "set": "Set", "pin": "Pinned", "delete": "Deleted",
+    "expand": "Expanded", "extend": "Extended", "scale": "Scaled", "generate": "Generated",
+    "send": "Sent", "show": "Showed", "hide": "Hid", "render": "Rendered", "load": "Loaded",
+    "fetch": "Fetched", "sync": "Synced", "export": "Exported", "import": "Imported",
+    "translate": "Translated", "ensure": "Ensured", "prepare": "Prepared", "resolve": "Resolved",
+    "correct": "Corrected", "increase": "Increased", "decrease": "Decreased", "lower": "Lowered",
+    "raise": "Raised", "monitor": "Monitored", "measure": "Measured", "profile": "Profiled",
+    "cleanup": "Cleaned up", "tidy": "Tidied", "polish": "Polished", "address": "Addressed",
+    "apply": "Applied", "catch": "Caught", "wire": "Wired", "guard": "Guarded", "deduplicate": "Deduplicated",
 }  # fmt: skip
 
 
 def draft_title(activities: Sequence[Activity], ticket_keys: Sequence[str] = ()) -> str:
     """A brag-doc bullet: what was done, on what ("Added retries to payment webhooks (PAY-12)")."""
-    # among equally preferred kinds, the title most members share names the work
-    votes = Counter(_clean(a.title).lower() for a in activities)
-    best = min(activities, key=lambda a: (_TITLE_PREFERENCE.get(a.kind, 5), -votes[_clean(a.title).lower()]))
-    text = _clean(best.title) or best.title.strip() or "Untitled work"
+    cleaned = [_clean(a.title) for a in activities]
     kinds = {a.kind for a in activities}
     if kinds == {"review"}:
-        count = len(activities)
-        return f"Reviewed {count} PRs: {text}" if count > 1 else f"Reviewed {text}"
+        return _reviews_title(activities)
+    # among equally preferred kinds, the title most members share names the work
+    votes = Counter(c.lower() for c in cleaned)
+    order = sorted(
+        range(len(activities)),
+        key=lambda i: (_TITLE_PREFERENCE.get(activities[i].kind, 5), -votes[cleaned[i].lower()], i),
+    )
+    best = order[0]
+    text = cleaned[best] or activities[best].title.strip() or "Untitled work"
     if kinds != {"event"}:
         text = _past_tense(text)
     keys = list(ticket_keys)
     if keys and not any(k in text for k in keys):
         text += f" ({', '.join(keys[:2])})"
     return text
+
+
+def _reviews_title(reviews: Sequence[Activity]) -> str:
+    """ "Reviewed Refactor invoice PDF rendering", or "Reviewed 2 PRs: Fix flaky test, Add metrics"."""
+    prs: dict[str, str] = {}
+    for review in reviews:
+        title = _clean(_REVIEW_PREFIX.sub("", review.title)) or "a pull request"
+        prs.setdefault(str(review.extra.get("pull_request_url") or title.lower()), title)
+    names = list(dict.fromkeys(prs.values()))
+    if len(prs) == 1:
+        return f"Reviewed {names[0]}"
+    listed = ", ".join(names[:MAX_NAMED_REVIEWS])
+    if len(names) > MAX_NAMED_REVIEWS:
+        listed += f" and {len(names) - MAX_NAMED_REVIEWS} more"
+    return f"Reviewed {len(prs)} PRs: {listed}"
 
 
 def draft_summary(activities: Sequence[Activity]) -> str:
@@ -71,12 +110,16 @@ def draft_summary(activities: Sequence[Activity]) -> str:
     return ", ".join(parts)
 
 
-def draft_why(link_reasons: Sequence[str], terms: Sequence[str], similar: bool, size: int) -> str:
+def draft_why(
+    link_reasons: Sequence[str], terms: Sequence[str], similar: bool, size: int, kinds: Sequence[str] = ()
+) -> str:
     """Why these items are together ("same ticket PAY-12; shared terms: webhook, retry")."""
     if size == 1:
-        return "nothing else this week looked related"
+        return "a review of a teammate's PR" if list(kinds) == ["review"] else "nothing else this week looked related"
     parts = list(dict.fromkeys(link_reasons))[:3]
-    if similar and terms:
+    if kinds and set(kinds) == {"review"}:
+        parts.append("reviews of teammates' PRs this week")
+    elif similar and terms:
         parts.append("shared terms: " + ", ".join(terms))
     elif similar:
         parts.append("similar files and timing")

@@ -41,11 +41,16 @@ _WORD = re.compile(r"[a-z0-9]+")
 # words as the term step sees them: letters, digits and underscores, joined by inner dots and
 # apostrophes so dotted identifiers ("org.apache.Foo") and contractions stay whole
 _TOKEN = re.compile(r"\w+(?:[.'’]\w+)*")
-_URL = re.compile(r"(?:https?://|www\.)\S+", re.IGNORECASE)
+# links and ticket keys are explicit links, handled before similarity; as words they would only
+# repeat the project key ("PAY") in every item
+_NOT_WORDS = re.compile(r"(?i:https?://|www\.)\S+|\b[A-Z][A-Z0-9]{1,9}-\d+\b")
+# a review's title is "Reviewed: <the PR's title>" (connectors/github.py)
+_REVIEW_PREFIX = re.compile(r"^\s*review(?:ed)?\s*:\s*", re.IGNORECASE)
 # everything the metric patterns match has a digit with a unit, sign or arrow next to it, or a
 # currency sign or "x" before one; the matcher is skipped for text without such a place
 _MAYBE_FIGURE = re.compile(r"\d\s*(?:[^\W\d_]|[%×→]|->|=>)|[$€£]\s*\d|\bx\d", re.IGNORECASE)
 _TITLE_NOISE = re.compile(r"^\s*(?:\[[^\]]*\]\s*|[a-z]+(?:\([^)]*\))?!?:\s+)", re.IGNORECASE)
+_TRAILING_NOTE = re.compile(r"\s*[(\[][^)\]]*[)\]]\s*$")
 _CONTENT_POS = frozenset({"NOUN", "PROPN", "VERB", "ADJ", "X", ""})
 
 
@@ -58,15 +63,16 @@ class ActivityFeatures:
     path_terms: tuple[str, ...]
     files: frozenset[str]
     dirs: frozenset[str]
-    title_key: str
+    title_words: tuple[str, ...]
     metrics: tuple[Metric, ...]
 
 
 def extract_features(nlp: Language, activities: Sequence[Activity]) -> list[ActivityFeatures]:
     """Features of each activity, in order; identical titles are tagged once."""
     analyzer = _analyzer(nlp)
-    title_terms = analyzer.title_terms([a.title for a in activities])
-    return [_features(analyzer, a, title_terms[a.title]) for a in activities]
+    titles = [_topic(a) for a in activities]
+    title_terms = analyzer.title_terms(titles)
+    return [_features(analyzer, a, title_terms[t]) for a, t in zip(activities, titles, strict=True)]
 
 
 @functools.cache
@@ -78,6 +84,12 @@ def identifier_parts(word: str) -> tuple[str, ...]:
 def title_key(title: str) -> str:
     """A title reduced to its words, for spotting the same summary on a ticket and its commits."""
     return " ".join(_WORD.findall(_TITLE_NOISE.sub("", title).lower()))
+
+
+def title_words(title: str) -> tuple[str, ...]:
+    """The words of a title without its prefix and up to two trailing notes: "Access Control
+    Management (more tests)" and "Access Control Management" give the same words."""
+    return tuple(title_key(_TRAILING_NOTE.sub("", _TRAILING_NOTE.sub("", title))).split())
 
 
 class _Analyzer:
@@ -96,7 +108,7 @@ class _Analyzer:
         """Terms of untagged text: identifiers whole and in parts, lookup lemmas of other words."""
         terms: list[str] = []
         words = self._words
-        for word in _TOKEN.findall(_URL.sub(" ", text)):
+        for word in _TOKEN.findall(_NOT_WORDS.sub(" ", text)):
             found = words.get(word)
             if found is None:
                 found = words[word] = self._word_terms(word, self._lookup_lemma(word))
@@ -108,7 +120,7 @@ class _Analyzer:
         unique = list(dict.fromkeys(titles))
         if not self.trained:
             return {t: self.text_terms(t) for t in unique}
-        texts = [_URL.sub(" ", t[:TITLE_CHARS]) for t in unique]
+        texts = [_NOT_WORDS.sub(" ", t[:TITLE_CHARS]) for t in unique]
         disabled = [name for name in self.nlp.pipe_names if name not in TAGGING_COMPONENTS]
         with self.nlp.select_pipes(disable=disabled):
             docs = self.nlp.pipe(texts, batch_size=NLP_BATCH_SIZE)
@@ -170,8 +182,17 @@ def _path_features(path: str) -> tuple[str, tuple[str, ...]]:
     return directory, (stem.lower(), *identifier_parts(stem))
 
 
+def _topic(activity: Activity) -> str:
+    """The title words that say what the work is about."""
+    if activity.kind == "review":
+        return _REVIEW_PREFIX.sub("", activity.title)
+    return activity.title
+
+
 def _features(analyzer: _Analyzer, activity: Activity, title_terms: list[str]) -> ActivityFeatures:
-    terms = title_terms + analyzer.text_terms(activity.body[:BODY_CHARS])
+    # a review's body is a verdict ("looks good, one note"), not a topic: its title names the PR
+    body = "" if activity.kind == "review" else activity.body[:BODY_CHARS]
+    terms = title_terms + analyzer.text_terms(body)
     path_terms: list[str] = []
     dirs: set[str] = set()
     paths = activity.paths[:MAX_PATHS]
@@ -189,7 +210,7 @@ def _features(analyzer: _Analyzer, activity: Activity, title_terms: list[str]) -
         path_terms=tuple(path_terms),
         files=frozenset(paths),
         dirs=frozenset(dirs),
-        title_key=title_key(activity.title),
+        title_words=title_words(activity.title),
         metrics=tuple(metrics),
     )
 

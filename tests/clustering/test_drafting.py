@@ -1,0 +1,67 @@
+from __future__ import annotations
+
+from conftest import act
+from spacy.language import Language
+
+from harvester.clustering import cluster_week, extract_features
+from harvester.clustering.drafting import draft_title
+
+
+def review(activity_id: str, pr_title: str, number: int, *, body: str = "", hours: float = 0) -> object:
+    url = f"https://github.com/acme/api/pull/{number}"
+    return act(activity_id, "review", f"Reviewed: {pr_title}", body=body, hours=hours, repo="acme/api",
+               url=url + "#pullrequestreview-1", extra={"pull_request_url": url})  # fmt: skip
+
+
+def test_review_titles_do_not_repeat_reviewed() -> None:
+    one = review("r1", "Refactor invoice PDF rendering", 7)
+    two = review("r2", "Add metrics for queue depth", 8)
+    again = review("r3", "Refactor invoice PDF rendering", 7, hours=2)
+    assert draft_title([one]) == "Reviewed Refactor invoice PDF rendering"  # type: ignore[list-item]
+    assert draft_title([one, two, again]) == (  # type: ignore[list-item]
+        "Reviewed 2 PRs: Refactor invoice PDF rendering, Add metrics for queue depth"
+    )
+
+
+def test_reviews_are_gathered_not_grouped_by_their_verdict_words(nlp: Language) -> None:
+    week = [
+        review("r1", "Fix flaky test in ledger reconciliation", 1, body="Looks good, one note on naming"),
+        review("r2", "Add metrics for queue depth", 2, body="Looks good, one note on naming", hours=1),
+        act("p1", "pull_request", "Add CSV export to the invoices page", repo="acme/web", hours=2,
+            body="Looks good to me, one note", paths=("web/invoices/export.ts",)),
+    ]  # fmt: skip
+    candidates = {frozenset(c.activity_ids): c for c in cluster_week(week, nlp)}  # type: ignore[arg-type]
+    assert set(candidates) == {frozenset({"r1", "r2"}), frozenset({"p1"})}
+    reviews = candidates[frozenset({"r1", "r2"})]
+    assert reviews.title == "Reviewed 2 PRs: Fix flaky test in ledger reconciliation, Add metrics for queue depth"
+    assert reviews.why == "reviews of teammates' PRs this week"
+    assert reviews.section == "Collaboration & mentorship"
+
+
+def test_a_figure_stated_on_the_ticket_and_the_pr_is_listed_once(blank_nlp: Language) -> None:
+    week = [
+        act("p", "pull_request", "PAY-31: Cache merchant settings", body="p99 from 300 ms to 120 ms"),
+        act("t", "ticket", "Reduce p99 latency", body="p99 from 300 ms to 120 ms", url="x/browse/PAY-31"),
+    ]
+    [candidate] = cluster_week(week, blank_nlp)
+    assert [m.text for m in candidate.metrics] == ["p99 from 300 ms to 120 ms"]
+
+
+def test_two_tickets_never_merge_by_similarity(blank_nlp: Language) -> None:
+    week = [
+        act("t1", "ticket", "Lucene index: support reindex", source="jira"),
+        act("t2", "ticket", "Lucene index: support reindex of properties", source="jira", hours=1),
+    ]
+    assert len(cluster_week(week, blank_nlp)) == 2
+
+
+def test_figures_past_the_analysed_part_of_a_long_body_are_found(nlp: Language) -> None:
+    body = "Context. " * 200 + "Builds are 3x faster."
+    [features] = extract_features(nlp, [act("p", "pull_request", "Speed up CI", body=body)])
+    assert [(m.kind, m.field, body[m.start : m.end]) for m in features.metrics] == [("multiplier", "body", "3x")]
+
+
+def test_title_terms_are_lemmas_and_identifier_parts(nlp: Language) -> None:
+    [features] = extract_features(nlp, [act("c", "commit", "Fixes retries in WebhookSender for PAY-12")])
+    assert {"fix", "retry", "webhooksender", "webhook", "sender"} <= set(features.terms)
+    assert "pay" not in features.terms
