@@ -106,7 +106,7 @@ def review_links(message: EmailMessage, base_url: str, secret: str) -> dict[tupl
     html = message.get_body(preferencelist=("html",))
     assert html is not None
     urls = set(re.findall(re.escape(base_url) + r"/r/[A-Za-z0-9_.\-]+", html.get_content()))
-    found = {}
+    found: dict[tuple[str, str], str] = {}
     for url in urls:
         link = links.read_token(secret, url.rsplit("/", 1)[1])
         found[(link.candidate, link.action)] = url

@@ -196,8 +196,9 @@ def test_csrf_token_from_another_browser_is_refused(web: Flask, app_: App, seede
 
 def test_get_never_changes_state(client: FlaskClient, app_: App, seeded: Seeded) -> None:
     assert client.get(f"/candidates/{seeded.payments}/approve").status_code == 405
-    for action in ("approve", "reject", "review"):
-        response = client.get(f"/r/{link_token(app_, seeded.payments, action)}")  # type: ignore[arg-type]
+    actions: tuple[links.LinkAction, ...] = ("approve", "reject", "review")
+    for action in actions:
+        response = client.get(f"/r/{link_token(app_, seeded.payments, action)}")
         assert response.status_code == 200
     assert state(app_, seeded.payments) == ("pending", None, "Projects")
 
