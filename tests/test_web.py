@@ -97,8 +97,9 @@ def test_week_page_shows_evidence_metrics_why_and_earlier_pending(client: FlaskC
     assert f'id="c-{seeded.earlier}"' in earlier and "2 weeks ago" in earlier
 
 
-def test_unknown_week_is_404(client: FlaskClient) -> None:
+def test_unknown_week_is_404_and_other_spellings_redirect(client: FlaskClient) -> None:
     assert client.get("/week/2026-W99").status_code == 404
+    assert client.get("/week/2026W46").headers["Location"] == "/week/2026-W46"
 
 
 def test_approve_with_edited_impact(client: FlaskClient, app_: App, seeded: Seeded) -> None:

@@ -65,12 +65,12 @@ class WeekPage:
         return sum(1 for c in (*self.candidates, *self.earlier) if c.state == "pending")
 
 
-def valid_week(label: str, zone: tzinfo) -> bool:
+def canonical_week(label: str, zone: tzinfo) -> str | None:
+    """The stored form of a week label (2026W46 → 2026-W46), or None if it is not a week."""
     try:
-        iso_week_window(label, zone)
+        return iso_week_label(iso_week_window(label, zone).start, zone)
     except ValueError:
-        return False
-    return True
+        return None
 
 
 def default_week(session: Session, user_id: int, now: datetime, zone: tzinfo) -> str:

@@ -13,7 +13,7 @@ from harvester import bragdoc, links
 from harvester.clustering import SECTIONS
 from harvester.review import ReviewError, ReviewService, Snapshot
 from harvester.store import repository
-from harvester.web.pages import default_week, single_candidate, valid_week, week_page
+from harvester.web.pages import canonical_week, default_week, single_candidate, week_page
 from harvester.web.server import context
 
 pages = Blueprint("pages", __name__)
@@ -32,8 +32,11 @@ def home() -> ResponseReturnValue:
 @pages.get("/week/<week>")
 def week(week: str) -> ResponseReturnValue:
     ctx = context()
-    if not valid_week(week, ctx.app.zone):
+    label = canonical_week(week, ctx.app.zone)
+    if label is None:
         abort(404, description=f"{week!r} is not an ISO week like 2026-W46.")
+    if label != week:
+        return redirect(url_for("pages.week", week=label))
     with ctx.app.sessions() as session:
         page = week_page(session, ctx.app.user_id, week, ctx.now(), ctx.app.zone)
     return render_template("week.html", page=page, sections=SECTIONS)
