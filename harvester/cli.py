@@ -320,6 +320,7 @@ def digest(
     ] = False,
     retry: Annotated[bool, typer.Option("--retry", help="only email digests still queued after a failure")] = False,
     output: Annotated[Path | None, typer.Option("--output", help="write the digest as HTML to this file")] = None,
+    resume: Annotated[bool, typer.Option("--resume", help="mail digests again after unsubscribing")] = False,
 ) -> None:
     """The weekly digest of candidates to review: a preview, an HTML file, or an email (never sent twice)."""
     from harvester import digest_command
@@ -329,6 +330,12 @@ def digest(
     code = 0
     with user_errors():
         app_ = open_app()
+        if resume:
+            with app_.sessions.begin() as session:
+                repository.set_digests_paused(session, app_.user_id, None)
+            console.print("Digest emails are on again.")
+            if not (send or retry):
+                raise typer.Exit(0)
         try:
             label = digest_command.resolve_week(app_, week)
         except ValueError as exc:

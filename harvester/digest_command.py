@@ -78,6 +78,12 @@ def send(console: Console, app_: App, week: str, *, draft_week: bool = True) -> 
                 when = f"{sent_at:%Y-%m-%d %H:%M} UTC"
                 console.print(f"The {week} digest was already sent ({when}); not sending it again.", soft_wrap=True)
     deliveries = deliver_queued(app_.sessions, app_.user_id, settings)
+    if any(d.status == "paused" for d in deliveries):
+        console.print(
+            "Digest emails are paused (you unsubscribed); nothing was mailed. Resume with `brag digest --resume`.",
+            soft_wrap=True,
+        )
+        return EXIT_NOT_SENT
     report(console, deliveries, settings.to)
     return EXIT_NOT_SENT if any(d.status != "sent" for d in deliveries) else 0
 

@@ -59,3 +59,22 @@ def read_token(secret: str, token: str, max_age: int = LINK_MAX_AGE_SECONDS) -> 
     if action not in LINK_ACTIONS or not data.get("c") or not data.get("u"):
         raise LinkError("this review link is not valid")
     return ReviewLink(user=str(data["u"]), candidate=str(data["c"]), action=action)
+
+
+UNSUBSCRIBE_SALT = "brag-harvester.unsubscribe"
+
+
+def unsubscribe_url(base_url: str, secret: str, user: str) -> str:
+    """The List-Unsubscribe target: it names the user and does not expire (old mail must still work)."""
+    token = URLSafeTimedSerializer(secret, salt=UNSUBSCRIBE_SALT).dumps({"u": user})
+    return f"{base_url.rstrip('/')}/unsubscribe/{token}"
+
+
+def read_unsubscribe_token(secret: str, token: str) -> str:
+    try:
+        data = URLSafeTimedSerializer(secret, salt=UNSUBSCRIBE_SALT).loads(token)
+    except BadSignature:
+        raise LinkError("this unsubscribe link is not valid (it may have been cut or altered)") from None
+    if not isinstance(data, dict) or not data.get("u"):
+        raise LinkError("this unsubscribe link is not valid")
+    return str(data["u"])

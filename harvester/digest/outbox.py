@@ -62,7 +62,9 @@ def load_digest(session: Session, *, user_id: int, user_name: str, week: str, ba
     )
 
 
-def message_for(digest: Digest, settings: EmailSettings, base_url: str) -> tuple[str, bytes]:
+def message_for(
+    digest: Digest, settings: EmailSettings, base_url: str, unsubscribe_url: str | None = None
+) -> tuple[str, bytes]:
     """(Message-ID, message bytes without Date) for the digest."""
     message_id = stable_message_id("digest", digest.week, digest.user, address_domain(settings.from_))
     sender_address = parseaddr(settings.from_)[1]
@@ -73,7 +75,10 @@ def message_for(digest: Digest, settings: EmailSettings, base_url: str) -> tuple
         text=render_text(digest),
         html=render_html(digest),
         message_id=message_id,
-        unsubscribe=(f"mailto:{sender_address}?subject=unsubscribe", f"{base_url}/unsubscribe"),
+        unsubscribe=(
+            f"mailto:{sender_address}?subject=unsubscribe",
+            unsubscribe_url or f"{base_url.rstrip('/')}/unsubscribe",
+        ),
     )
     return message_id, message.as_bytes()
 
@@ -83,7 +88,9 @@ def queue_digest(session: Session, user_id: int, digest: Digest, settings: Email
 
     Older digests still waiting are superseded: their pending candidates are in this one.
     """
-    message_id, raw = message_for(digest, settings, base_url)
+    secret = repository.app_secret(session, links.SECRET_NAME)
+    unsubscribe = links.unsubscribe_url(base_url, secret, digest.user)
+    message_id, raw = message_for(digest, settings, base_url, unsubscribe)
     row = repository.save_digest_draft(
         session, user_id, digest.week, message_id=message_id, subject=digest.subject, recipient=settings.to, message=raw
     )
@@ -111,6 +118,10 @@ def deliver_queued(
     with sessions.begin() as session:
         repository.requeue_stale_digests(session, user_id, now - STALE_CLAIM)
         queued = [(row.id, row.week) for row in repository.queued_digests(session, user_id)]
+        paused = repository.digests_paused_at(session, user_id)
+    if paused is not None:
+        # the user unsubscribed: keep the queue as it is, mail nothing until they resume
+        return [Delivery(week, "paused", f"digests are paused since {paused:%Y-%m-%d}") for _, week in queued]
     results = []
     for digest_id, week in queued:
         with sessions.begin() as session:

@@ -56,6 +56,8 @@ class User(Base):
     name: Mapped[str] = mapped_column(String(200), unique=True)
     timezone: Mapped[str | None] = mapped_column(String(64))
     created_at: Mapped[datetime] = mapped_column(default=_now)
+    # set by the digest's unsubscribe link; no digest is mailed while it is set
+    digests_paused_at: Mapped[datetime | None]
 
 
 class ActivityRow(Base):

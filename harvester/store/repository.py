@@ -424,3 +424,16 @@ def requeue_stale_digests(session: Session, user_id: int, claimed_before: dateti
         row.updated_at = datetime.now(UTC)
     session.flush()
     return len(rows)
+
+
+def set_digests_paused(session: Session, user_id: int, paused_at: datetime | None) -> None:
+    """Pause (unsubscribe) or resume the user's digest emails."""
+    user = session.get(User, user_id)
+    if user is not None:
+        user.digests_paused_at = paused_at
+        session.flush()
+
+
+def digests_paused_at(session: Session, user_id: int) -> datetime | None:
+    user = session.get(User, user_id)
+    return user.digests_paused_at if user is not None else None

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Callable
+from datetime import UTC, datetime
 
 from flask import Blueprint, abort, flash, make_response, redirect, render_template, request, url_for
 from flask.typing import ResponseReturnValue
@@ -172,3 +173,41 @@ def _back(default: str | None = None) -> str:
     if target.startswith("/") and not target.startswith("//") and "\\" not in target:
         return target.split("#", 1)[0]
     return default or url_for("pages.home")
+
+
+@pages.get("/unsubscribe/<token>")
+def unsubscribe_page(token: str) -> ResponseReturnValue:
+    """The List-Unsubscribe link: a confirmation page; only the POST (or a mail provider's one-click) acts."""
+    user = _unsubscribe_user(token)
+    if isinstance(user, tuple):
+        return user
+    return render_template("unsubscribe.html", token=token)
+
+
+@pages.post("/unsubscribe/<token>")
+def unsubscribe(token: str) -> ResponseReturnValue:
+    user = _unsubscribe_user(token)
+    if isinstance(user, tuple):
+        return user
+    ctx = context()
+    with ctx.app.sessions.begin() as session:
+        repository.set_digests_paused(session, ctx.app.user_id, datetime.now(UTC))
+    return _message(
+        "Unsubscribed",
+        "No more digest emails will be sent. Your candidates stay here for review; "
+        "run `brag digest --resume` to get the emails again.",
+        200,
+    )
+
+
+def _unsubscribe_user(token: str) -> str | tuple[str, int]:
+    ctx = context()
+    try:
+        user = links.read_unsubscribe_token(ctx.link_secret, token)
+    except links.LinkError as exc:
+        return render_template("message.html", heading="This link does not work", message=str(exc)), 400
+    if user != ctx.app.config.settings.user.name:
+        return render_template(
+            "message.html", heading="This link does not work", message="it belongs to another user of this server"
+        ), 400
+    return user
