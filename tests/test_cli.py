@@ -102,3 +102,14 @@ def test_harvested_markup_is_printed_literally(tmp_path: Path, github: GitHubSan
     runner.invoke(app, ["--config", config, "harvest", "--since", "2026-10-23", "--until", "2026-11-20"])
     listed = runner.invoke(app, ["--config", config, "activities"], env={"COLUMNS": "200"})
     assert "[bold red]PAY-12[/] <script>alert(1)</script>" in listed.output
+
+
+def test_every_command_is_documented_in_the_readme() -> None:
+    import typer.main
+
+    readme = (Path(__file__).resolve().parent.parent / "README.md").read_text()
+    group = typer.main.get_group(app)
+    names = sorted(group.commands)
+    assert names, "no commands registered"
+    missing = [name for name in names if f"brag {name}" not in readme]
+    assert missing == [], f"commands missing from README.md: {missing}"
