@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import functools
 import re
 from collections import Counter
 from collections.abc import Sequence
@@ -126,6 +127,7 @@ def draft_why(
     return "; ".join(parts) if parts else "grouped by you"
 
 
+@functools.lru_cache(maxsize=8192)
 def _clean(title: str) -> str:
     text = _TRAILING_NOISE.sub("", _LEADING_NOISE.sub("", title.strip()))
     text = text.splitlines()[0].strip() if text else ""

@@ -16,7 +16,7 @@ from dataclasses import dataclass
 from spacy.language import Language
 from spacy.tokens import Doc, Token
 
-from harvester.clustering.metrics import find_metrics
+from harvester.clustering.metrics import find_metrics, may_have_metrics
 from harvester.clustering.model import Metric
 from harvester.clustering.nlp import is_trained, lemma_lookup, tag_attributes
 from harvester.records import Activity
@@ -46,9 +46,6 @@ _TOKEN = re.compile(r"\w+(?:[.'’]\w+)*")
 _NOT_WORDS = re.compile(r"(?i:https?://|www\.)\S+|\b[A-Z][A-Z0-9]{1,9}-\d+\b")
 # a review's title is "Reviewed: <the PR's title>" (connectors/github.py)
 _REVIEW_PREFIX = re.compile(r"^\s*review(?:ed)?\s*:\s*", re.IGNORECASE)
-# everything the metric patterns match has a digit with a unit, sign or arrow next to it, or a
-# currency sign or "x" before one; the matcher is skipped for text without such a place
-_MAYBE_FIGURE = re.compile(r"\d\s*(?:[^\W\d_]|[%×→]|->|=>)|[$€£]\s*\d|\bx\d", re.IGNORECASE)
 _TITLE_NOISE = re.compile(r"^\s*(?:\[[^\]]*\]\s*|[a-z]+(?:\([^)]*\))?!?:\s+)", re.IGNORECASE)
 _TRAILING_NOTE = re.compile(r"\s*[(\[][^)\]]*[)\]]\s*$")
 _CONTENT_POS = frozenset({"NOUN", "PROPN", "VERB", "ADJ", "X", ""})
@@ -86,6 +83,7 @@ def title_key(title: str) -> str:
     return " ".join(_WORD.findall(_TITLE_NOISE.sub("", title).lower()))
 
 
+@functools.lru_cache(maxsize=8192)
 def title_words(title: str) -> tuple[str, ...]:
     """The words of a title without its prefix and up to two trailing notes: "Access Control
     Management (more tests)" and "Access Control Management" give the same words."""
@@ -201,7 +199,7 @@ def _features(analyzer: _Analyzer, activity: Activity, title_terms: list[str]) -
         dirs.add(directory)
         path_terms.extend(words)
     metrics: list[Metric] = []
-    if _MAYBE_FIGURE.search(activity.title) or _MAYBE_FIGURE.search(activity.body):
+    if may_have_metrics(activity.title) or may_have_metrics(activity.body):
         text = activity.title + "\n" + activity.body
         metrics = find_metrics(analyzer.nlp.make_doc(text), activity.id, len(activity.title))
     return ActivityFeatures(

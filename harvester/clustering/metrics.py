@@ -39,6 +39,13 @@ _METRIC_NOUNS = _LATENCY_WORDS | {
 }  # fmt: skip
 _ARROWS = {"to", "→", "->", "=>", "⇒"}
 
+# every pattern below has a digit next to a unit, sign, scale or arrow, or a currency sign or "x"
+# before one; text without such a place is not tokenized for the matcher at all
+_UNIT_WORDS = sorted({*_TIME_UNITS, *_CURRENCY_WORDS, *_SCALES, "percent", "pct", "times", "x"}, key=len, reverse=True)
+_MAYBE_FIGURE = re.compile(
+    rf"\d\s*(?:[%×→]|->|=>|(?:{'|'.join(re.escape(u) for u in _UNIT_WORDS)})(?![a-z]))|[$€£]\s*\d|\bx\d",
+    re.IGNORECASE,
+)
 _UNIT_RE = "|".join(sorted((re.escape(u) for u in _TIME_UNITS), key=len, reverse=True))
 _GLUED_TIME = re.compile(rf"^({_NUM})({_UNIT_RE})$", re.IGNORECASE)
 _GLUED_CHANGE = re.compile(rf"^({_NUM})([a-zµ%]*)(?:→|->|=>)({_NUM})([a-zµ%]*)$", re.IGNORECASE)
@@ -86,6 +93,11 @@ def _matcher(vocab: Vocab) -> Matcher:
     matcher.add("money", money + [amount + rate for amount in money[:2] for rate in per])
     matcher.add("change", [[{"TEXT": {"REGEX": _GLUED_CHANGE.pattern}}]])
     return matcher
+
+
+def may_have_metrics(text: str) -> bool:
+    """False when `find_metrics` cannot find anything in `text`: a cheap test before tokenizing."""
+    return _MAYBE_FIGURE.search(text) is not None
 
 
 def find_metrics(doc: Doc, activity_id: str, title_length: int, base: int = 0) -> list[Metric]:

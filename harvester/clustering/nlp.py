@@ -35,6 +35,8 @@ def load_pipeline(model: str | None = DEFAULT_MODEL) -> Language:
             except (OSError, ImportError):
                 continue
             _index_as_sets(nlp)
+            # body words take lookup lemmas (features.py); the table loads here, with the model
+            lemma_lookup(nlp)
             return nlp
     return _blank_pipeline(model)
 
