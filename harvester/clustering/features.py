@@ -120,9 +120,9 @@ class _Analyzer:
             return {t: self.text_terms(t) for t in unique}
         texts = [_NOT_WORDS.sub(" ", t[:TITLE_CHARS]) for t in unique]
         disabled = [name for name in self.nlp.pipe_names if name not in TAGGING_COMPONENTS]
-        with self.nlp.select_pipes(disable=disabled):
-            docs = self.nlp.pipe(texts, batch_size=NLP_BATCH_SIZE)
-            return {title: self._doc_terms(doc) for title, doc in zip(unique, docs, strict=True)}
+        # disabled for this call only: the shared pipeline is not changed under other callers
+        docs = self.nlp.pipe(texts, batch_size=NLP_BATCH_SIZE, disable=disabled)
+        return {title: self._doc_terms(doc) for title, doc in zip(unique, docs, strict=True)}
 
     def _doc_terms(self, doc: Doc) -> list[str]:
         terms: list[str] = []
