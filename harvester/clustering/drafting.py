@@ -62,13 +62,14 @@ def draft_title(activities: Sequence[Activity], ticket_keys: Sequence[str] = ())
     kinds = {a.kind for a in activities}
     if kinds == {"review"}:
         return _reviews_title(activities)
-    # among equally preferred kinds, the title most members share names the work
-    votes = Counter(c.lower() for c in cleaned)
-    order = sorted(
-        range(len(activities)),
-        key=lambda i: (_TITLE_PREFERENCE.get(activities[i].kind, 5), -votes[cleaned[i].lower()], i),
-    )
-    best = order[0]
+    best = 0
+    if len(activities) > 1:
+        # among equally preferred kinds, the title most members share names the work
+        votes = Counter(c.lower() for c in cleaned)
+        best = min(
+            range(len(activities)),
+            key=lambda i: (_TITLE_PREFERENCE.get(activities[i].kind, 5), -votes[cleaned[i].lower()], i),
+        )
     text = cleaned[best] or activities[best].title.strip() or "Untitled work"
     if kinds != {"event"}:
         text = _past_tense(text)
@@ -95,9 +96,12 @@ def _reviews_title(reviews: Sequence[Activity]) -> str:
 
 def draft_summary(activities: Sequence[Activity]) -> str:
     """Counts and sources: "3 PRs in octo/api, 1 ticket, 1 meeting"."""
+    by_kind: dict[str, list[Activity]] = {}
+    for activity in activities:
+        by_kind.setdefault(activity.kind, []).append(activity)
     parts = []
     for kind in _KIND_ORDER:
-        members = [a for a in activities if a.kind == kind]
+        members = by_kind.get(kind)
         if not members:
             continue
         singular, plural = _NOUNS[kind]
