@@ -49,7 +49,7 @@ def is_trained(nlp: Language) -> bool:
 def _index_as_sets(nlp: Language) -> None:
     # the rule lemmatizer asks "is this form a known word?" of lemma_index, which the package ships
     # as lists (57,528 nouns); as sets the answers are the same and the look-up is not a scan
-    # (measured: 140 µs -> 10 µs per distinct word and tag)
+    # (measured on title words: 3.5 ms -> 8 µs per word that reaches the rules)
     if "lemmatizer" not in nlp.pipe_names:
         return
     index = nlp.get_pipe("lemmatizer").lookups.get_table("lemma_index", None)  # type: ignore[attr-defined]
@@ -91,8 +91,8 @@ def lemma_lookup(nlp: Language) -> Table:
 @functools.cache
 def tag_attributes(nlp: Language) -> dict[str, tuple[str, str]]:
     """Fine tag -> (universal POS, morphology) from the attribute ruler's tag map: what the ruler
-    sets on every token, as a dict. Its word-specific rules touch only stop words, which the
-    terms skip anyway."""
+    sets on every token, as a dict. Its word-specific rules (contractions, misspellings, "save"
+    tagged as a preposition...) are left out: they are about function words, which terms skip."""
     if "attribute_ruler" not in nlp.pipe_names:
         return {}
     result: dict[str, tuple[str, str]] = {}
