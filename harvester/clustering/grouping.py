@@ -65,10 +65,15 @@ def agglomerate(
     count = len(groups)
     members = [list(g) for g in groups]
     group_of = {item: g for g, items in enumerate(members) for item in items}
-    membership = np.zeros((count, similarity.shape[0]))
-    for g, items in enumerate(members):
-        membership[g, items] = 1.0
-    sums = membership @ similarity @ membership.T
+    if count == similarity.shape[0] and all(len(items) == 1 for items in members):
+        # nothing is linked yet (most stripped windows): group sums are the item similarities
+        order = [items[0] for items in members]
+        sums = similarity[np.ix_(order, order)].copy()
+    else:
+        membership = np.zeros((count, similarity.shape[0]))
+        for g, items in enumerate(members):
+            membership[g, items] = 1.0
+        sums = membership @ similarity @ membership.T
     sizes = np.array([len(items) for items in members], dtype=np.float64)
     blocked = np.eye(count, dtype=bool)
     for g, is_fixed in enumerate(fixed):
