@@ -72,12 +72,20 @@ _WEIGHTS = {
 
 
 def shared_terms(features: Sequence[ActivityFeatures], limit: int = 3) -> list[str]:
-    """The words most members share, rarest-in-the-group first, for the "why" line."""
+    """The words most members share, for the "why" line: words of the titles first (they name
+    the work; a body adds words like "lost" or "jira"), then the most shared, longer first."""
     if len(features) < 2:
         return []
     counts = Counter(t for f in features for t in set(f.terms))
-    shared = [(n, -len(t), t) for t, n in counts.items() if n >= max(2, len(features) // 2)]
-    return [t for _, _, t in sorted(shared, reverse=True)[:limit]]
+    title_words = {w for f in features for w in f.title_words}
+    shared = [(_in_titles(t, title_words), n, len(t), t) for t, n in counts.items() if n >= max(2, len(features) // 2)]
+    return [t for *_, t in sorted(shared, reverse=True)[:limit]]
+
+
+def _in_titles(term: str, title_words: set[str]) -> bool:
+    # terms are lemmas ("retry") and title words are as written ("retries"): compare their stems
+    stem = term[:-1] if term.endswith(("y", "e")) and len(term) > 3 else term
+    return term in title_words or any(w.startswith(stem) for w in title_words)
 
 
 def _counts(corpora: Sequence[Sequence[Sequence[str]]], vocabulary: dict[str, int]) -> list[Matrix]:
