@@ -5,6 +5,7 @@ from spacy.language import Language
 
 from harvester.clustering import cluster_week, extract_features
 from harvester.clustering.drafting import draft_title
+from harvester.clustering.similarity import shared_terms
 
 
 def review(activity_id: str, pr_title: str, number: int, *, body: str = "", hours: float = 0) -> object:
@@ -65,3 +66,15 @@ def test_title_terms_are_lemmas_and_identifier_parts(nlp: Language) -> None:
     [features] = extract_features(nlp, [act("c", "commit", "Fixes retries in WebhookSender for PAY-12")])
     assert {"fix", "retry", "webhooksender", "webhook", "sender"} <= set(features.terms)
     assert "pay" not in features.terms
+
+
+def test_the_why_line_names_words_of_the_titles_first(blank_nlp: Language) -> None:
+    body = "Merchants lost events when their endpoint was down.\n\nJira: PAY-12"
+    features = extract_features(
+        blank_nlp,
+        [
+            act("p", "pull_request", "Retry failed webhook deliveries with backoff", body=body),
+            act("t", "ticket", "Retry failed webhook deliveries with exponential backoff", body=body),
+        ],
+    )
+    assert shared_terms(features) == ["delivery", "webhook", "backoff"]
