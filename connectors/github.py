@@ -82,6 +82,14 @@ query($login: String!, $from: DateTime!, $to: DateTime!, $first: Int!, $after: S
 """
 
 
+# answers meaning "this server has no (such) GraphQL API": reviews are skipped, PRs still harvested
+REVIEWS_UNAVAILABLE_STATUSES = frozenset({400, 404, 405, 410, 501})
+
+
+class ReviewsUnavailable(SourceError):
+    """The server cannot answer the reviews query; the pull requests can still be harvested."""
+
+
 class BoundedRetry(GithubRetry):
     """PyGithub's retry policy, but never sleeping longer than `max_rate_limit_wait`.
 
@@ -90,7 +98,8 @@ class BoundedRetry(GithubRetry):
     """
 
     def __init__(self, **kwargs: Any) -> None:
-        kwargs.setdefault("status_forcelist", [*range(500, 600), 429])
+        # 501 Not Implemented will not pass by retrying (a server without GraphQL answers it)
+        kwargs.setdefault("status_forcelist", [*(code for code in range(500, 600) if code != 501), 429])
         super().__init__(**kwargs)
 
     def increment(  # type: ignore[override]
@@ -175,9 +184,15 @@ class GitHubConnector:
             login = self.login or github.get_user().login
         # reviews first: they carry no checkpoint, so a failure here never advances the cursor
         if self.reviews:
-            reviews = tuple(self._reviews(github, login, window))
-            if reviews:
-                yield Batch(reviews)
+            try:
+                reviews = tuple(self._reviews(github, login, window))
+            except ReviewsUnavailable as exc:
+                # a GitHub-compatible server without GraphQL still serves the pull requests
+                log.warning("%s", exc)
+                yield Batch(notes=(f"{exc.detail} ({exc.fix})",))
+            else:
+                if reviews:
+                    yield Batch(reviews)
         yield from self._pull_requests(github, login, window)
 
     def _client(self) -> Github:
@@ -300,11 +315,11 @@ class GitHubConnector:
                 f"access denied (403 {message})",
                 fix="check the token's scopes and, for an organisation with SSO, authorise the token for it",
             )
-        if status == 404 and reviews:
-            return SourceConfigError(
+        if reviews and status in REVIEWS_UNAVAILABLE_STATUSES:
+            return ReviewsUnavailable(
                 SOURCE,
-                f"the GraphQL API was not found under {self.base_url}",
-                fix="set [github] reviews = false if your server has no GraphQL API",
+                f"reviews were not harvested: the GraphQL API under {self.base_url} answered {status}",
+                fix="pull requests are harvested as usual; set [github] reviews = false to stop trying",
             )
         if status == 404:
             return SourceConfigError(

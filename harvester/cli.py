@@ -169,6 +169,8 @@ def print_summary(results: list[SourceResult]) -> None:
         table.add_row(result.source, window, str(counts.new), str(counts.updated), str(counts.unchanged), outcome)
     console.print(table)
     for result in results:
+        for note in result.notes:
+            console.print(f"[yellow]{escape(result.source)}:[/] {escape(note)}", soft_wrap=True, highlight=False)
         if not result.ok:
             console.print(
                 f"[red]{escape(result.source)} failed:[/] {escape(result.error or '')}", soft_wrap=True, highlight=False

@@ -47,6 +47,8 @@ class Batch:
     # ids of activities the source says are gone (a cancelled meeting); removed in the same transaction
     deleted: tuple[str, ...] = ()
     expected_total: int | None = None
+    # things the user should know that did not stop the harvest ("reviews were not harvested: ...")
+    notes: tuple[str, ...] = ()
 
 
 @runtime_checkable

@@ -32,6 +32,7 @@ class SourceResult:
     counts: UpsertCounts = field(default_factory=UpsertCounts)
     error: str | None = None
     fix: str | None = None
+    notes: list[str] = field(default_factory=list)
 
     @property
     def ok(self) -> bool:
@@ -124,6 +125,7 @@ class SyncRunner:
                             )
                             stored = advanced
                 result.counts.add(counts)
+                result.notes.extend(batch.notes)
                 if progress is not None:
                     progress(Progress(source, result.counts.total, batch.expected_total))
         except SourceError as exc:

@@ -6,6 +6,7 @@ import itertools
 import math
 import time
 from datetime import UTC, datetime, timedelta
+from pathlib import Path
 
 import pytest
 from support import NOW
@@ -279,3 +280,34 @@ def test_timeouts_are_retried(github: GitHubSandbox) -> None:
     while github.count("/search/issues") < 2 and time.monotonic() < deadline:
         time.sleep(0.05)
     assert github.count("/search/issues") == 2
+
+
+@pytest.mark.parametrize("status", [404, 405, 501])
+def test_server_without_graphql_still_harvests_pull_requests(github: GitHubSandbox, status: int) -> None:
+    """GitHub-compatible servers (and old Enterprise versions) may have no GraphQL: PRs must still come."""
+    connector = GitHubConnector(DEFAULT_TOKEN, base_url=github.base_url)
+    github.inject(status, path_contains="/graphql")
+    batches = harvest(connector, last_weeks())
+    records = activities(batches)
+    assert {r.kind for r in records} == {"pull_request"} and len(records) == 9
+    (note,) = [note for batch in batches for note in batch.notes]
+    assert f"answered {status}" in note and "reviews = false" in note
+    assert batches[-1].checkpoint == Cursor(NOW)
+
+
+def test_summary_shows_the_skipped_reviews(tmp_path: Path, github: GitHubSandbox) -> None:
+    from typer.testing import CliRunner
+
+    from harvester.cli import app
+
+    config = tmp_path / "brag.toml"
+    config.write_text(
+        f'[database]\nurl = "sqlite:///{tmp_path / "b.db"}"\n[user]\ntimezone = "UTC"\n'
+        f'[github]\ntoken = "{DEFAULT_TOKEN}"\nbase_url = "{github.base_url}"\n'
+    )
+    github.inject(404, times=5, path_contains="/graphql")
+    result = CliRunner().invoke(
+        app, ["--config", str(config), "harvest", "--since", "2026-10-23", "--until", "2026-11-20"]
+    )
+    assert result.exit_code == 0, result.output
+    assert "reviews were not harvested" in result.output.replace("\n", " ")
