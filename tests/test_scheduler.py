@@ -72,10 +72,11 @@ def tick(service: ManualScheduler) -> None:
 
 
 @pytest.fixture
-def config_path(tmp_path: Path) -> Path:
+def config_path(tmp_path: Path, database_url: str) -> Path:
+    """The job store lives in the project's database: SQLite, and PostgreSQL in CI."""
     path = tmp_path / "brag.toml"
     path.write_text(
-        f'[database]\nurl = "sqlite:///{tmp_path / "brag.db"}"\n'
+        f'[database]\nurl = "{database_url}"\n'
         '[user]\ntimezone = "Europe/Berlin"\n'
         '[email]\nto = "me@acme.com"\nfrom = "brag@acme.com"\n'
         f'[schedule]\nexports_dir = "{tmp_path / "exports"}"\n'
