@@ -94,7 +94,11 @@ def run_demo(console: Console, workdir: Path | None = None, *, serve: bool = Fal
         console.print(candidate_table(rows, members))
         console.print("\n[bold]4. Digest[/] emailed to a local SMTP server")
         mailed = _digest(console, app, workdir)
-        console.print(f"\nTry: brag --config <your file> activities --format jsonl   (demo data stays in {workdir})")
+        console.print(
+            f"\nDemo data stays in {workdir}. With your own accounts: copy config/brag.example.toml, "
+            "then `brag harvest`, `brag candidates`, `brag review`.",
+            soft_wrap=True,
+        )
         code = 0 if mailed and all(r.ok for r in first + second) else 1
         if review_port is not None:
             console.print("\n[bold]5. Review[/] in your browser: open the review link above, or the page below")
@@ -145,7 +149,7 @@ def _digest(console: Console, app: App, workdir: Path) -> bool:
     console.print(f"  SMTP server on {sink.host}:{sink.port} received: {escape(str(message['Subject']))}")
     console.print(f"  Message-ID {escape(str(message['Message-ID']))}; HTML saved to {path}", soft_wrap=True)
     first = (digest.entries or digest.earlier)[0]
-    console.print(f"  Review page: {base_url}/ (start it with `brag serve`)")
+    console.print(f"  Review page: {base_url}/ (run `brag demo --serve` to click through it)")
     console.print(f"  Review link for {first.public_id}: {first.links.review}", soft_wrap=True, highlight=False)
     return True
 
