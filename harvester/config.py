@@ -50,8 +50,9 @@ class DatabaseSettings(Section):
     @field_validator("url")
     @classmethod
     def _known_dialect(cls, value: str | None) -> str | None:
-        if value is not None and not value.startswith(("sqlite:", "postgresql")):
-            raise ValueError("expected sqlite:///PATH or postgresql+psycopg://USER@HOST/DB")
+        # env:NAME keeps a password-bearing URL out of the file (containers pass it in the environment)
+        if value is not None and not value.startswith(("sqlite:", "postgresql", "env:")):
+            raise ValueError("expected sqlite:///PATH, postgresql+psycopg://USER@HOST/DB or env:NAME")
         return value
 
 
@@ -243,8 +244,11 @@ class LoadedConfig(BaseModel):
     path: Path | None
 
     def database_url(self) -> str:
-        if self.settings.database.url:
-            return self.settings.database.url
+        url = self.settings.database.url
+        if url and url.startswith("env:"):
+            url = Secret(url, key="database.url").reveal()
+        if url:
+            return url
         data_dir = Path(platformdirs.user_data_dir(APP_NAME))
         return f"sqlite:///{data_dir / 'brag.db'}"
 

@@ -154,3 +154,12 @@ def test_secret_from_keyring() -> None:
             Secret("keyring:brag-harvester/nothing").reveal()
     finally:
         keyring.set_keyring(previous)
+
+
+def test_database_url_from_the_environment(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    path = write(tmp_path, '[database]\nurl = "env:BRAG_TEST_DB"\n')
+    monkeypatch.setenv("BRAG_TEST_DB", f"sqlite:///{tmp_path / 'x.db'}")
+    assert load_config(path).database_url() == f"sqlite:///{tmp_path / 'x.db'}"
+    monkeypatch.delenv("BRAG_TEST_DB")
+    with pytest.raises(ConfigError, match="BRAG_TEST_DB"):
+        load_config(path).database_url()
