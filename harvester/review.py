@@ -17,7 +17,9 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from harvester.clustering import SECTIONS, candidate_id
+from harvester.clustering.drafting import draft_summary, draft_title
 from harvester.errors import BragError
+from harvester.records import Activity
 from harvester.store import repository
 from harvester.store.models import CandidateRow, LinkConstraint, ReviewAction
 
@@ -144,8 +146,13 @@ def merge(target: Snapshot, other: Snapshot) -> Outcome:
     )
 
 
-def split(candidate: Snapshot, activity_id: str, new_id: str | None = None) -> Outcome:
-    """Take one item out into a candidate of its own, and never group them again."""
+def split(
+    candidate: Snapshot, activity_id: str, new_id: str | None = None, *, title: str = "", summary: str = ""
+) -> Outcome:
+    """Take one item out into a candidate of its own, and never group them again.
+
+    `title` and `summary` are the new candidate's drafts (the service drafts them from its item).
+    """
     _live(candidate, "split")
     if activity_id not in candidate.activity_ids:
         raise ReviewError(
@@ -157,8 +164,8 @@ def split(candidate: Snapshot, activity_id: str, new_id: str | None = None) -> O
     alone = Snapshot(
         public_id=new_id or candidate_id([activity_id]),
         state="pending",
-        title="",
-        summary="",
+        title=title,
+        summary=summary,
         section=candidate.section,
         impact=None,
         edited=False,
@@ -213,9 +220,20 @@ class ReviewService:
         new_id = candidate_id([activity_id])
         while repository.candidate_by_public_id(self.session, self.user_id, new_id) is not None:
             new_id = candidate_id([activity_id, new_id])
-        outcome = split(self.snapshot(public_id), activity_id, new_id)
+        item = [a for a in self._members(public_id) if a.id == activity_id]
+        outcome = split(
+            self.snapshot(public_id),
+            activity_id,
+            new_id,
+            title=draft_title(item) if item else "",
+            summary=draft_summary(item) if item else "",
+        )
         self._apply(outcome)
         return outcome.created[0]
+
+    def _members(self, public_id: str) -> list[Activity]:
+        row = self._row(public_id)
+        return repository.candidate_members(self.session, [row.id])[row.id]
 
     def undo(self) -> str:
         """Put back what the most recent action changed; returns what was undone."""

@@ -181,6 +181,8 @@ def test_service_split_creates_a_candidate_and_undo_deletes_it(
         assert alone.activity_ids == ("github:acme/shop#102",)
         row = repository.candidate_by_public_id(session, user_id, alone.public_id)
         assert row is not None and row.week == WEEK
+        # drafted from its one item right away, not left blank until the next re-clustering
+        assert row.title and row.summary == "1 PR in acme/shop"
         assert sorted(repository.link_constraints(session, user_id)[1]) == [
             ("github:acme/shop#101", "github:acme/shop#102"),
             ("github:acme/shop#102", "jira:PAY-12"),
