@@ -124,7 +124,7 @@ def _view(row: CandidateRow, items: Sequence[Activity], this_week: str, zone: tz
         public_id=row.public_id,
         week=row.week,
         state=row.state,
-        # a split-out candidate has no draft until the next re-clustering: its item's title stands in
+        # a candidate is never saved without a title, but a blank one must not make an empty heading
         title=row.title or (items[0].title if items else row.public_id),
         summary=row.summary,
         section=row.section if row.section in SECTIONS else SECTIONS[0],
