@@ -12,6 +12,7 @@ API facts this module relies on (docs.github.com/rest/search; PyGithub 2.10 sour
 from __future__ import annotations
 
 import itertools
+import json
 import logging
 import math
 from collections.abc import Iterator, Mapping
@@ -27,6 +28,7 @@ from github.GithubException import (
     RateLimitExceededExceedsMaxWait,
     RateLimitExceededException,
 )
+from github.Requester import Requester
 from urllib3.response import HTTPResponse
 from urllib3.util.retry import Retry
 
@@ -35,7 +37,7 @@ from harvester.errors import RateLimitError, SourceAuthError, SourceConfigError,
 from harvester.records import Activity
 from harvester.secrets import Secret
 from harvester.sources import Batch, Cursor
-from harvester.timeutil import Window, parse_api_time, utc_z
+from harvester.timeutil import Window, parse_api_time, retry_after_seconds, utc_z
 
 log = logging.getLogger(__name__)
 
@@ -82,6 +84,8 @@ query($login: String!, $from: DateTime!, $to: DateTime!, $first: Int!, $after: S
 """
 
 
+# words of GitHub's primary, secondary and abuse rate-limit messages
+RATE_LIMIT_WORDS = ("rate limit", "abuse detection")
 # answers meaning "this server has no (such) GraphQL API": reviews are skipped, PRs still harvested
 REVIEWS_UNAVAILABLE_STATUSES = frozenset({400, 404, 405, 410, 501})
 
@@ -93,14 +97,22 @@ class ReviewsUnavailable(SourceError):
 class BoundedRetry(GithubRetry):
     """PyGithub's retry policy, but never sleeping longer than `max_rate_limit_wait`.
 
-    urllib3 sleeps whatever `Retry-After` says and PyGithub retries a 429 only when that header
-    is present; here a 429 without it waits for the rate-limit reset like a 403 does.
+    GitHub documents the rate-limit signals as headers, not messages (docs.github.com, "rate
+    limits for the REST API"): 403 or 429 with `retry-after`, or with `x-ratelimit-remaining: 0`
+    (wait until `x-ratelimit-reset`); a secondary limit without either means waiting at least a
+    minute. PyGithub recognises a 403 only by GitHub's exact message wording and retries a 429
+    only with `Retry-After`, so the decision is made here from the headers first, and a message
+    that merely mentions a rate limit counts too (GitHub-compatible servers word it differently).
     """
 
     def __init__(self, **kwargs: Any) -> None:
         # 501 Not Implemented will not pass by retrying (a server without GraphQL answers it)
         kwargs.setdefault("status_forcelist", [*(code for code in range(500, 600) if code != 501), 429])
         super().__init__(**kwargs)
+
+    def get_retry_after(self, response: HTTPResponse) -> float | None:  # type: ignore[override]
+        # urllib3 raises InvalidHeader on a value it cannot read and measures an HTTP-date by the local clock
+        return retry_after_seconds(response.headers.get("Retry-After"), date=response.headers.get("Date"))
 
     def increment(  # type: ignore[override]
         self,
@@ -111,26 +123,58 @@ class BoundedRetry(GithubRetry):
         _pool: Any = None,
         _stacktrace: Any = None,
     ) -> Retry:
-        if response is not None and response.status in (403, 429):
-            wait = _requested_wait(response.headers, self.secondary_rate_wait, response.status == 429)
-            if wait is not None and self.max_rate_limit_wait is not None and wait > self.max_rate_limit_wait:
-                raise RateLimitExceededExceedsMaxWait(
-                    response.status, {"message": "rate limit exceeded"}, dict(response.headers), wait=wait
-                )
-            if response.status == 429 and wait is not None and "Retry-After" not in response.headers:
-                retry = Retry.increment(self, method, url, response, error, _pool, _stacktrace)
-                retry.get_backoff_time = lambda: wait  # type: ignore[method-assign]
-                return retry
-        return super().increment(method, url, response, error, _pool, _stacktrace)
+        if response is None:
+            return super().increment(method, url, response, error, _pool, _stacktrace)
+        wait = self.get_retry_after(response)
+        if response.status in (403, 429):
+            content = _json_body(self.get_content(response, url or ""))
+            wait = rate_limit_wait(
+                response.status, response.headers, content.get("message"), self.secondary_rate_wait, wait
+            )
+            if wait is None:
+                # a plain 403 (scopes, SSO): fail now, with the message read above
+                raise Requester.createException(response.status, dict(response.headers), content)
+        if wait is not None and self.max_rate_limit_wait is not None and wait > self.max_rate_limit_wait:
+            raise RateLimitExceededExceedsMaxWait(
+                response.status, {"message": "rate limit exceeded"}, dict(response.headers), wait=wait
+            )
+        if response.status not in (403, 429):
+            return super().increment(method, url, response, error, _pool, _stacktrace)
+        retry = Retry.increment(self, method, url, response, error, _pool, _stacktrace)
+        # urllib3 sleeps Retry-After itself (via get_retry_after); otherwise this backoff
+        retry.get_backoff_time = lambda: wait or 0.0  # type: ignore[method-assign]
+        return retry
 
 
-def _requested_wait(headers: Mapping[str, str], secondary_wait: float, is_429: bool) -> float | None:
-    retry_after = headers.get("Retry-After")
-    if retry_after and retry_after.strip().isdigit():
-        return float(retry_after)
-    if headers.get("X-RateLimit-Remaining") == "0" and (reset := headers.get("X-RateLimit-Reset", "")).isdigit():
-        return max(0.0, int(reset) - datetime.now(UTC).timestamp()) + 1
-    return secondary_wait if is_429 else None
+def rate_limit_wait(
+    status: int,
+    headers: Mapping[str, str],
+    message: object,
+    secondary_wait: float,
+    retry_after: float | None = None,
+    now: datetime | None = None,
+) -> float | None:
+    """Seconds a 403/429 asks us to wait, or None when the 403 is not a rate limit (documented signals)."""
+    if retry_after is not None:
+        return retry_after
+    remaining = str(headers.get("X-RateLimit-Remaining") or "").strip()
+    reset = str(headers.get("X-RateLimit-Reset") or "").strip()
+    if remaining == "0" and reset.isdigit():
+        current = (now or datetime.now(UTC)).timestamp()
+        # plus a second: the reset is given in whole seconds
+        return max(0.0, int(reset) - current) + 1
+    text = str(message or "").lower()
+    if status == 429 or remaining == "0" or any(word in text for word in RATE_LIMIT_WORDS):
+        return secondary_wait
+    return None
+
+
+def _json_body(content: bytes | str | None) -> dict[str, Any]:
+    try:
+        data = json.loads(content or b"null")
+    except (ValueError, UnicodeDecodeError):
+        return {}
+    return data if isinstance(data, dict) else {}
 
 
 class GitHubConnector:
@@ -231,22 +275,27 @@ class GitHubConnector:
                     SEARCH_RESULT_CAP,
                     current,
                 )
-            pages = math.ceil(min(total, SEARCH_RESULT_CAP) / SEARCH_PAGE_SIZE)
-            expected += min(total, SEARCH_RESULT_CAP)
+            wanted = min(total, SEARCH_RESULT_CAP)
+            expected += wanted
             page_items = [item._rawData for item in first_page]
-            for page in range(1, pages + 1):
-                if page > 1:
-                    with self._classified():
-                        page_items = [item._rawData for item in results.get_page(page - 1)]
+            read = len(page_items)
+            page = 0
+            while True:
+                # pages are numbered, so a server that serves fewer than per_page (or sends no Link
+                # header) is read to the end all the same: stop once total_count items or an empty page came
+                done = not page_items or read >= wanted
                 activities = tuple(
                     activity
                     for item in page_items
                     if (activity := pull_request_activity(item)) is not None and current.contains(activity.occurred_at)
                 )
-                checkpoint = Cursor(current.end) if page >= pages else None
-                yield Batch(activities, checkpoint=checkpoint, expected_total=expected)
-            if pages == 0:
-                yield Batch((), checkpoint=Cursor(current.end), expected_total=expected)
+                yield Batch(activities, checkpoint=Cursor(current.end) if done else None, expected_total=expected)
+                if done:
+                    break
+                page += 1
+                with self._classified():
+                    page_items = [item._rawData for item in results.get_page(page)]
+                read += len(page_items)
 
     def _reviews(self, github: Github, login: str, window: Window) -> Iterator[Activity]:
         start = window.start
@@ -297,18 +346,29 @@ class GitHubConnector:
             raise RateLimitError(SOURCE, "rate limited (403) and retries did not get through") from None
         except GithubException as exc:
             raise self._classify_status(exc, reviews) from None
-        except requests.exceptions.RetryError:
+        except requests.exceptions.RetryError as exc:
+            # urllib3 gives up with "too many 429 error responses"
+            if any(f"too many {status} " in str(exc) for status in (403, 429)):
+                raise RateLimitError(SOURCE, f"rate limited and {RETRIES} retries did not get through") from None
             raise TransientError(SOURCE, f"{self.base_url} kept failing after {RETRIES} retries") from None
         except (requests.exceptions.ConnectionError, requests.exceptions.Timeout) as exc:
             raise TransientError(SOURCE, f"cannot reach {self.base_url} ({type(exc).__name__})") from None
 
     def _classify_status(self, exc: GithubException, reviews: bool) -> SourceError:
-        message = exc.message or (exc.data.get("message") if isinstance(exc.data, dict) else None) or ""
+        message = str(exc.message or (exc.data.get("message") if isinstance(exc.data, dict) else None) or "")
         status = exc.status
         if status == 401:
             return SourceAuthError(SOURCE, f"the token was refused (401 {message})", fix=TOKEN_FIX)
-        if status == 429:
-            return RateLimitError(SOURCE, "rate limited (429) and retries did not get through")
+        headers = {str(k).lower(): str(v) for k, v in (exc.headers or {}).items()}
+        if status == 429 or (
+            status == 403
+            and (
+                "retry-after" in headers
+                or headers.get("x-ratelimit-remaining") == "0"
+                or any(word in message.lower() for word in RATE_LIMIT_WORDS)
+            )
+        ):
+            return RateLimitError(SOURCE, f"rate limited ({status}) and retries did not get through")
         if status == 403:
             return SourceAuthError(
                 SOURCE,
@@ -356,7 +416,11 @@ def split_window(window: Window, parts: int) -> list[Window]:
 def pull_request_activity(item: Mapping[str, Any]) -> Activity | None:
     """One search result item as an activity; None for items that are not merged pull requests."""
     pull = item.get("pull_request") or {}
-    merged_at = parse_api_time(pull.get("merged_at"))
+    # `pull_request.merged_at` is optional in the spec (older GitHub Enterprise Server omits it); the
+    # query asks for merged PRs only, and merging closes a PR at that moment, so closed_at stands in.
+    # Present but null means not merged.
+    merged = pull["merged_at"] if "merged_at" in pull else item.get("closed_at")
+    merged_at = parse_api_time(merged)
     if merged_at is None:
         return None
     repo = repo_from_url(str(item.get("repository_url") or ""))

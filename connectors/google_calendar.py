@@ -30,9 +30,10 @@ import time
 from collections.abc import Callable, Generator, Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass, field
-from datetime import datetime, timedelta
+from datetime import UTC, datetime, timedelta, tzinfo
 from pathlib import Path
 from typing import Any, ClassVar
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 import httplib2
 from google.auth.exceptions import RefreshError, TransportError
@@ -46,7 +47,7 @@ from harvester.config import Settings
 from harvester.errors import RateLimitError, SourceAuthError, SourceConfigError, SourceError, TransientError
 from harvester.records import Activity
 from harvester.sources import Batch, Cursor
-from harvester.timeutil import Window, parse_api_time, utc_z
+from harvester.timeutil import Window, parse_api_time, retry_after_seconds, utc_z
 
 log = logging.getLogger(__name__)
 
@@ -55,9 +56,10 @@ DEFAULT_ENDPOINT = "https://www.googleapis.com/calendar/v3/"
 # the largest page events.list serves (documented); a full sync of N events costs ceil(N/2500) requests
 PAGE_SIZE = 2500
 # partial response: only what the mapping reads; attendee entries without their emails
+# (the list's timeZone is the calendar's, which reads a dateTime that has neither offset nor timeZone)
 FIELDS = (
-    "nextPageToken,nextSyncToken,items(id,status,summary,htmlLink,start,end,eventType,visibility,"
-    "organizer/self,attendees(self,resource,responseStatus),attendeesOmitted,recurringEventId,"
+    "nextPageToken,nextSyncToken,timeZone,items(id,status,summary,htmlLink,start,end,eventType,visibility,"
+    "organizer/self,attendees(self,organizer,resource,responseStatus),attendeesOmitted,recurringEventId,"
     "conferenceData/conferenceSolution/key/type{description})"
 )
 SKIPPED_EVENT_TYPES = frozenset({"focusTime", "outOfOffice", "workingLocation", "birthday", "fromGmail"})
@@ -70,6 +72,8 @@ PENDING_HORIZON = timedelta(days=366)
 RETRIES = 5
 # usage limits answer 403 with these reasons, or 429 (documented: calendar/api/guides/errors)
 RATE_LIMIT_REASONS = frozenset({"rateLimitExceeded", "userRateLimitExceeded"})
+# usage limits that retrying within minutes will not lift: reported as rate limits, not retried
+QUOTA_REASONS = frozenset({"quotaExceeded", "dailyLimitExceeded"})
 RETRY_STATUSES = frozenset({429, 500, 502, 503, 504})
 AUTH_FIX = google_auth.REAUTHORIZE
 
@@ -230,10 +234,14 @@ class GoogleCalendarConnector:
                 page = self._execute(service.events().list(**params, pageToken=page_token))
             activities: list[Activity] = []
             deleted: list[str] = []
+            zone = _zone(page.get("timeZone"))
+            # a page may be empty and still not the last one (documented): only nextPageToken ends the listing
             for item in page.get("items") or ():
                 key = activity_id(calendar, str(item.get("id")))
                 state.pending.pop(key, None)
-                activity = event_activity(item, calendar, skip=self.skip, descriptions=self.include_descriptions)
+                activity = event_activity(
+                    item, calendar, skip=self.skip, descriptions=self.include_descriptions, zone=zone
+                )
                 if activity is None:
                     deleted.append(key)
                 elif activity.occurred_at >= window.end:
@@ -308,7 +316,8 @@ class GoogleCalendarConnector:
         message = _message(exc)
         if status == 401:
             return SourceAuthError(SOURCE, f"Google refused the access token (401 {message})", fix=AUTH_FIX)
-        if status == 429 or reason in RATE_LIMIT_REASONS:
+        reasons = _reasons(exc)
+        if status == 429 or reasons & (RATE_LIMIT_REASONS | QUOTA_REASONS | {"RESOURCE_EXHAUSTED"}):
             return RateLimitError(SOURCE, f"rate limited ({status} {reason}) and {RETRIES} retries did not get through")
         if status == 403:
             return SourceAuthError(
@@ -339,13 +348,21 @@ def activity_id(calendar: str, event_id: str) -> str:
 
 
 def event_activity(
-    item: Mapping[str, Any], calendar: str, *, skip: Sequence[str] = (), descriptions: bool = False
+    item: Mapping[str, Any],
+    calendar: str,
+    *,
+    skip: Sequence[str] = (),
+    descriptions: bool = False,
+    zone: tzinfo | None = None,
 ) -> Activity | None:
-    """One event as an activity; None when it is not a meeting the user organized or accepted."""
+    """One event as an activity; None when it is not a meeting the user organized or accepted.
+
+    `zone` is the calendar's time zone (the list's `timeZone`), for times given without an offset.
+    """
     if not qualifies(item, skip):
         return None
-    start = parse_api_time((item.get("start") or {}).get("dateTime"))
-    end = parse_api_time((item.get("end") or {}).get("dateTime"))
+    start = event_time(item.get("start"), zone)
+    end = event_time(item.get("end"), zone)
     if start is None or end is None:
         return None
     private = item.get("visibility") in PRIVATE_VISIBILITY
@@ -356,7 +373,7 @@ def event_activity(
         "event_id": item.get("id"),
         "start": start.isoformat(),
         "duration_minutes": round((end - start).total_seconds() / 60),
-        "organized": bool((item.get("organizer") or {}).get("self")),
+        "organized": organized_by_user(item),
         "attendee_count": len(attendees),
         "recurring": bool(item.get("recurringEventId")),
         "conference": conference,
@@ -384,21 +401,51 @@ def qualifies(item: Mapping[str, Any], skip: Sequence[str] = ()) -> bool:
         return False
     me = next((a for a in item.get("attendees") or () if a.get("self")), None)
     response = me.get("responseStatus") if me else None
-    organized = bool((item.get("organizer") or {}).get("self"))
-    if response == "declined" or not (organized or response == "accepted"):
+    if response == "declined" or not (organized_by_user(item) or response == "accepted"):
         return False
     title = str(item.get("summary") or "").casefold()
     return not any(pattern.casefold() in title for pattern in skip)
 
 
+def organized_by_user(item: Mapping[str, Any]) -> bool:
+    """Whether the user organized the event: `organizer.self`, or their own attendee entry says so.
+
+    Both flags are read-only and default to false when absent (discovery document).
+    """
+    if (item.get("organizer") or {}).get("self"):
+        return True
+    return any(a.get("self") and a.get("organizer") for a in item.get("attendees") or ())
+
+
+def event_time(value: Any, zone: tzinfo | None = None) -> datetime | None:
+    """An event's start or end; None for all-day events (`date` only).
+
+    `dateTime` needs an offset "unless a time zone is explicitly specified in timeZone"
+    (discovery document), so a bare wall time is read in the event's `timeZone`, else the calendar's.
+    """
+    if not isinstance(value, Mapping) or not value.get("dateTime"):
+        return None
+    own = _zone(value.get("timeZone"))
+    return parse_api_time(value["dateTime"], own or zone or UTC)
+
+
+def _zone(name: Any) -> tzinfo | None:
+    if not name:
+        return None
+    try:
+        return ZoneInfo(str(name))
+    except (ZoneInfoNotFoundError, ValueError):
+        return None
+
+
 def _retriable(exc: HttpError) -> bool:
     status = exc.resp.status
-    return status in RETRY_STATUSES or (status == 403 and _reason(exc) in RATE_LIMIT_REASONS)
+    return status in RETRY_STATUSES or (status == 403 and bool(_reasons(exc) & RATE_LIMIT_REASONS))
 
 
 def _retry_after(exc: HttpError) -> float | None:
-    value = str(exc.resp.get("retry-after") or "").strip()
-    return float(value) if value.isdigit() else None
+    # seconds or an HTTP-date (RFC 9110); httplib2 lower-cases header names
+    return retry_after_seconds(exc.resp.get("retry-after"), date=exc.resp.get("date"))
 
 
 def _error_body(exc: HttpError) -> dict[str, Any]:
@@ -410,9 +457,22 @@ def _error_body(exc: HttpError) -> dict[str, Any]:
     return error if isinstance(error, dict) else {}
 
 
+def _reasons(exc: HttpError) -> set[str]:
+    """Every `error.errors[].reason`, plus `error.status` (the newer google.rpc form, e.g. RESOURCE_EXHAUSTED)."""
+    body = _error_body(exc)
+    reasons = {str(e.get("reason")) for e in body.get("errors") or () if isinstance(e, Mapping) and e.get("reason")}
+    if body.get("status"):
+        reasons.add(str(body["status"]))
+    return reasons
+
+
 def _reason(exc: HttpError) -> str:
-    errors = _error_body(exc).get("errors") or [{}]
-    return str(errors[0].get("reason") or "")
+    """The first reason, for messages; `error.status` when there is none."""
+    body = _error_body(exc)
+    for error in body.get("errors") or ():
+        if isinstance(error, Mapping) and error.get("reason"):
+            return str(error["reason"])
+    return str(body.get("status") or "")
 
 
 def _message(exc: HttpError) -> str:

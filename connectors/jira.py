@@ -38,7 +38,7 @@ from harvester.errors import (
 from harvester.records import Activity
 from harvester.secrets import Secret
 from harvester.sources import Batch, Cursor
-from harvester.timeutil import Window
+from harvester.timeutil import Window, retry_after_seconds
 
 log = logging.getLogger(__name__)
 
@@ -241,10 +241,15 @@ class JiraConnector:
                 if not token or page.get("isLast"):
                     return
                 continue
-            # the server may cap maxResults below what was asked, so advance by what arrived
+            # the server may cap maxResults below what was asked (jira.search.views.default.max), so
+            # advance by what arrived; without a total, a page shorter than the server's own
+            # maxResults is the last one
             start = int(page.get("startAt") or start) + len(issues)
             total = page.get("total")
+            served = page.get("maxResults")
             if not issues or (total is not None and start >= int(total)):
+                return
+            if total is None and isinstance(served, int) and 0 < len(issues) < served:
                 return
 
     def _search(
@@ -312,9 +317,9 @@ class JiraConnector:
 
     def _retry_wait(self, exc: JIRAError, attempt: int) -> float:
         headers = exc.response.headers if exc.response is not None else {}
-        retry_after = str(headers.get("Retry-After") or "").strip()
-        if retry_after.isdigit():
-            wait = float(retry_after)
+        # seconds or an HTTP-date (RFC 9110); requests' headers are case-insensitive
+        wait = retry_after_seconds(headers.get("Retry-After"), date=headers.get("Date"))
+        if wait is not None:
             if wait > self.max_rate_limit_wait:
                 raise RateLimitError(
                     SOURCE,
@@ -467,15 +472,39 @@ def account_zone(me: Mapping[str, Any]) -> tzinfo | None:
 
 
 def _field_ids(client: JIRA) -> dict[str, str]:
-    """Story points and epic link field ids, from the client's clause-name cache (its one /field call)."""
-    clauses: Mapping[str, str] = client._fields_cache
+    """Story points and epic link field ids, from the instance's one `/field` answer.
+
+    The client caches that answer only as clause names (`clauseNames`, optional in the spec)
+    and only while the cache is non-empty, so a server that omits them would be asked again on
+    every search. The cache is filled here instead, never empty.
+    """
+    fields: list[dict[str, Any]] = client.fields()
+    client._fields_cache_value = field_clauses(fields)
+    return custom_field_ids(fields)
+
+
+def field_clauses(fields: Iterable[Mapping[str, Any]]) -> dict[str, str]:
+    """JQL clause name → field id, as the client translates requested fields; never empty."""
+    clauses = {name: name for name in FIELDS}
+    for entry in fields:
+        if entry.get("id"):
+            for clause in entry.get("clauseNames") or ():
+                clauses[str(clause)] = str(entry["id"])
+    return clauses
+
+
+def custom_field_ids(fields: Iterable[Mapping[str, Any]]) -> dict[str, str]:
+    """Which fields hold story points and the epic link, by clause name or else display name."""
     found: dict[str, str] = {}
-    for clause, field_id in clauses.items():
-        name = clause.lower()
-        if name in STORY_POINT_NAMES and "story_points" not in found:
-            found["story_points"] = field_id
-        elif name == EPIC_LINK_NAME:
-            found["epic"] = field_id
+    for entry in fields:
+        field_id = entry.get("id")
+        if not field_id:
+            continue
+        names = {str(name).lower() for name in (*(entry.get("clauseNames") or ()), entry.get("name") or "")}
+        if names & set(STORY_POINT_NAMES) and "story_points" not in found:
+            found["story_points"] = str(field_id)
+        elif EPIC_LINK_NAME in names and "epic" not in found:
+            found["epic"] = str(field_id)
     return found
 
 
@@ -616,6 +645,7 @@ def parse_jira_time(value: Any) -> datetime | None:
 __all__ = [
     "TICKET_QUERIES",
     "JiraConnector",
+    "custom_field_ids",
     "description_text",
     "jql_bounds",
     "parse_jira_time",

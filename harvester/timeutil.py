@@ -6,6 +6,7 @@ import os
 import re
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, time, timedelta, tzinfo
+from email.utils import parsedate_to_datetime
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 _ISO_WEEK = re.compile(r"^(\d{4})-?W(\d{2})$")
@@ -90,14 +91,55 @@ def utc(moment: datetime) -> datetime:
     return moment.astimezone(UTC)
 
 
-def parse_api_time(value: object) -> datetime | None:
-    """An ISO 8601 timestamp from an API (a trailing Z allowed); naive values are taken as UTC."""
+def parse_api_time(value: object, zone: tzinfo = UTC) -> datetime | None:
+    """An ISO 8601 / RFC 3339 timestamp from an API; naive values are read in `zone` (UTC unless given).
+
+    RFC 3339 allows a lower-case `t` and `z` and any number of fractional digits; Python 3.11's
+    `fromisoformat` takes the digits (truncated to microseconds) but only an upper-case T and Z.
+    """
     if not value:
         return None
     if isinstance(value, datetime):
-        return value if value.tzinfo else value.replace(tzinfo=UTC)
-    moment = datetime.fromisoformat(str(value).replace("Z", "+00:00"))
-    return moment if moment.tzinfo else moment.replace(tzinfo=UTC)
+        return value if value.tzinfo else value.replace(tzinfo=zone)
+    text = str(value).strip()
+    if len(text) > 10 and text[10] == "t":
+        text = text[:10] + "T" + text[11:]
+    if text[-1:] in ("Z", "z"):
+        text = text[:-1] + "+00:00"
+    moment = datetime.fromisoformat(text)
+    return moment if moment.tzinfo else moment.replace(tzinfo=zone)
+
+
+def retry_after_seconds(value: object, *, date: object = None, now: datetime | None = None) -> float | None:
+    """The wait a `Retry-After` header asks for: delta-seconds or an HTTP-date (RFC 9110 §10.2.3).
+
+    An HTTP-date is measured against the response's own `Date` header when there is one, so a
+    skewed local clock does not stretch the wait; None when the header is absent or unreadable.
+    """
+    text = str(value or "").strip()
+    if not text:
+        return None
+    try:
+        return max(0.0, float(text))
+    except ValueError:
+        pass
+    try:
+        moment = parsedate_to_datetime(text)
+    except (TypeError, ValueError, IndexError):
+        return None
+    reference = now
+    if date:
+        try:
+            reference = parsedate_to_datetime(str(date))
+        except (TypeError, ValueError, IndexError):
+            reference = now
+    if reference is None:
+        reference = datetime.now(UTC)
+    if moment.tzinfo is None:
+        moment = moment.replace(tzinfo=UTC)
+    if reference.tzinfo is None:
+        reference = reference.replace(tzinfo=UTC)
+    return max(0.0, (moment - reference).total_seconds())
 
 
 def utc_z(moment: datetime) -> str:
