@@ -3,11 +3,16 @@
 A logistic model over six signals, each computed within the window so nothing depends on a corpus:
 TF-IDF cosine over text plus file-name terms, Jaccard over directories, a shared file, the same
 title (or one title a prefix of the other), Jaccard over the titles' words, and time apart.
+The model scores a pair against the window's own average pair: each signal counts by how much it
+exceeds its mean over the window's pairs, so the bar adapts to a project's and a person's style
+(a project that copies the ticket summary into every commit title, an author whose unrelated
+commits all touch one directory). Most pairs of a window are different work, so that mean stands
+for "unrelated" in this window's terms. A window of fewer than `MIN_PAIRS` pairs has too few to
+average; it is filled up with the average window's pair (`TYPICAL_OFFSET`).
 The weights were fitted on the stripped dev set (two projects, 51,687 pairs) with
 `benchmarks/cluster_fit.py` and are declared here; the output is a probability, so the grouping
-threshold reads as one. Title-word overlap replaced a cosine over text terms alone: with both, the
-fit gave that cosine a weight of -0.08, and fitted on one project and scored on the other the
-overlap carries over better (F1 0.30 -> 0.33 and 0.73 -> 0.76).
+threshold reads as one. Centring each window moved the fits from one project to the other from
+F1 0.33 / 0.76 to 0.47 / 0.82 (docs/clustering.md).
 """
 
 from __future__ import annotations
@@ -22,13 +27,18 @@ from harvester.clustering.features import ActivityFeatures
 
 Matrix = npt.NDArray[np.float64]
 
-WEIGHT_TEXT_AND_PATHS = 2.66
-WEIGHT_DIRECTORIES = 1.47
-WEIGHT_TITLE = 2.20
-WEIGHT_TITLE_OVERLAP = 4.40
-WEIGHT_CLOSE_IN_TIME = 1.18
-WEIGHT_SHARED_FILE = 0.45
-BIAS = -2.71
+WEIGHT_TEXT_AND_PATHS = 3.36
+WEIGHT_DIRECTORIES = 0.97
+WEIGHT_TITLE = 6.11
+WEIGHT_TITLE_OVERLAP = 4.75
+WEIGHT_CLOSE_IN_TIME = 1.08
+WEIGHT_SHARED_FILE = 0.44
+BIAS = -1.30
+# the weighted signals of the average dev window's average pair: what a small window is filled
+# up with (fitted with the weights; the same in any unit since the weights sum the signals)
+TYPICAL_OFFSET = 2.21
+# a window of 4 items has 6 pairs; with fewer, the window's own mean says too little
+MIN_PAIRS = 6
 # commits on one task come in bursts; the time signal halves for every ~2 hours apart
 TIME_SCALE_HOURS = 3.0
 # a one-word title ("cleanup", "javadoc") says too little to tie two items on its own
@@ -39,8 +49,20 @@ SHORT_TITLE_MATCH = 0.5
 def pair_probabilities(features: Sequence[ActivityFeatures], signals: dict[str, Matrix] | None = None) -> Matrix:
     """An n×n matrix of same-work probabilities (the diagonal is meaningless)."""
     signals = signals if signals is not None else pair_signals(features)
-    z = BIAS + sum(weight * signals[name] for name, weight in _WEIGHTS.items())
+    raw: Matrix = np.asarray(sum(weight * signals[name] for name, weight in _WEIGHTS.items()), dtype=np.float64)
+    z = BIAS + raw - window_offset(raw)
     return np.asarray(1.0 / (1.0 + np.exp(-z)), dtype=np.float64)
+
+
+def window_offset(raw: Matrix) -> float:
+    """The mean of the weighted signals over the window's pairs, filled up to `MIN_PAIRS` pairs
+    with `TYPICAL_OFFSET`."""
+    n = int(raw.shape[0])
+    pairs = n * (n - 1) // 2
+    total = float(raw[np.triu_indices(n, 1)].sum())
+    if pairs >= MIN_PAIRS:
+        return total / pairs
+    return (total + (MIN_PAIRS - pairs) * TYPICAL_OFFSET) / MIN_PAIRS
 
 
 def pair_signals(features: Sequence[ActivityFeatures]) -> dict[str, Matrix]:
