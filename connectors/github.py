@@ -86,6 +86,10 @@ query($login: String!, $from: DateTime!, $to: DateTime!, $first: Int!, $after: S
 
 # words of GitHub's primary, secondary and abuse rate-limit messages
 RATE_LIMIT_WORDS = ("rate limit", "abuse detection")
+INCOMPLETE_NOTE = (
+    "GitHub said the search for {window} timed out on its side (incomplete_results); "
+    "what it returned is stored and the next harvest reads this window again"
+)
 # answers meaning "this server has no (such) GraphQL API": reviews are skipped, PRs still harvested
 REVIEWS_UNAVAILABLE_STATUSES = frozenset({400, 404, 405, 410, 501})
 
@@ -258,6 +262,9 @@ class GitHubConnector:
     def _pull_requests(self, github: Github, login: str, window: Window) -> Iterator[Batch]:
         pending = [window]
         expected = 0
+        # GitHub marks a search that timed out on its side `incomplete_results`; from then on no
+        # checkpoint is saved, so the next harvest reads this window again instead of skipping it
+        incomplete = False
         while pending:
             current = pending.pop(0)
             query = pull_request_query(login, current)
@@ -283,13 +290,16 @@ class GitHubConnector:
             while True:
                 # pages are numbered, so a server that serves fewer than per_page (or sends no Link
                 # header) is read to the end all the same: stop once total_count items or an empty page came
+                incomplete = incomplete or bool(results.incomplete_results)
                 done = not page_items or read >= wanted
                 activities = tuple(
                     activity
                     for item in page_items
                     if (activity := pull_request_activity(item)) is not None and current.contains(activity.occurred_at)
                 )
-                yield Batch(activities, checkpoint=Cursor(current.end) if done else None, expected_total=expected)
+                checkpoint = Cursor(current.end) if done and not incomplete else None
+                notes = (INCOMPLETE_NOTE.format(window=current),) if done and incomplete else ()
+                yield Batch(activities, checkpoint=checkpoint, expected_total=expected, notes=notes)
                 if done:
                     break
                 page += 1

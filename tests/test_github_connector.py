@@ -311,3 +311,15 @@ def test_summary_shows_the_skipped_reviews(tmp_path: Path, github: GitHubSandbox
     )
     assert result.exit_code == 0, result.output
     assert "reviews were not harvested" in result.output.replace("\n", " ")
+
+
+def test_incomplete_search_is_stored_but_read_again_next_time(github: GitHubSandbox) -> None:
+    connector = GitHubConnector(DEFAULT_TOKEN, base_url=github.base_url, reviews=False)
+    github.incomplete_searches = 1
+    batches = harvest(connector, last_weeks())
+    assert len(activities(batches)) == 9
+    assert all(batch.checkpoint is None for batch in batches)
+    (note,) = [note for batch in batches for note in batch.notes]
+    assert "incomplete_results" in note and "reads this window again" in note
+    again = harvest(connector, last_weeks())
+    assert again[-1].checkpoint == Cursor(NOW)

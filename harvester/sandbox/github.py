@@ -29,6 +29,7 @@ class GitHubSandbox(SandboxServer):
         self.scenario = scenario
         self.tokens = set(tokens)
         self.search_limit = 30
+        self.incomplete_searches = 0
         self._search_used = 0
         self.route("GET", r"/user", self._user)
         self.route("GET", r"/search/issues", self._search)
@@ -150,7 +151,7 @@ class GitHubSandbox(SandboxServer):
         items = reachable[(page - 1) * per_page : page * per_page]
         body = {
             "total_count": len(matches),
-            "incomplete_results": False,
+            "incomplete_results": self._take_incomplete(),
             "search_type": "lexical",
             "items": [self.search_item(pr) for pr in items],
         }
@@ -169,6 +170,13 @@ class GitHubSandbox(SandboxServer):
         if links:
             headers["Link"] = ", ".join(links)
         return Response(200, body, headers)
+
+    def _take_incomplete(self) -> bool:
+        """GitHub flags a search that timed out on its side; tests set `incomplete_searches` to see it."""
+        if self.incomplete_searches > 0:
+            self.incomplete_searches -= 1
+            return True
+        return False
 
     def search_item(self, pr: PullRequest) -> dict[str, Any]:
         api = self.base_url
