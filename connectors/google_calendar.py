@@ -46,6 +46,7 @@ from harvester import google_auth
 from harvester.config import Settings
 from harvester.errors import RateLimitError, SourceAuthError, SourceConfigError, SourceError, TransientError
 from harvester.records import Activity
+from harvester.retry import retry_wait
 from harvester.sources import Batch, Cursor
 from harvester.timeutil import Window, parse_api_time, retry_after_seconds, utc_z
 
@@ -276,15 +277,16 @@ class GoogleCalendarConnector:
                     raise SyncTokenExpired from None
                 if not _retriable(exc) or attempt == RETRIES:
                     raise
-                wait = _retry_after(exc)
-                if wait is not None and wait > self.max_rate_limit_wait:
-                    raise RateLimitError(
-                        SOURCE,
-                        f"rate limited; Google asks to wait {wait:.0f} s, more than the "
-                        f"{self.max_rate_limit_wait:.0f} s allowed by [google_calendar] max_rate_limit_wait",
-                        wait_seconds=wait,
-                    ) from None
-                self._sleep(wait if wait is not None else self.backoff_factor * 2**attempt)
+                self._sleep(
+                    retry_wait(
+                        _retry_after(exc),
+                        attempt,
+                        source=SOURCE,
+                        service="Google",
+                        max_wait=self.max_rate_limit_wait,
+                        backoff_factor=self.backoff_factor,
+                    )
+                )
             except (httplib2.HttpLib2Error, OSError):
                 if attempt == RETRIES:
                     raise

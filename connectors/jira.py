@@ -36,6 +36,7 @@ from harvester.errors import (
     TransientError,
 )
 from harvester.records import Activity
+from harvester.retry import retry_wait
 from harvester.secrets import Secret
 from harvester.sources import Batch, Cursor
 from harvester.timeutil import Window, retry_after_seconds
@@ -318,17 +319,15 @@ class JiraConnector:
     def _retry_wait(self, exc: JIRAError, attempt: int) -> float:
         headers = exc.response.headers if exc.response is not None else {}
         # seconds or an HTTP-date (RFC 9110); requests' headers are case-insensitive
-        wait = retry_after_seconds(headers.get("Retry-After"), date=headers.get("Date"))
-        if wait is not None:
-            if wait > self.max_rate_limit_wait:
-                raise RateLimitError(
-                    SOURCE,
-                    f"rate limited; Jira asks to wait {wait:.0f} s, more than the "
-                    f"{self.max_rate_limit_wait:.0f} s allowed by [jira] max_rate_limit_wait",
-                    wait_seconds=wait,
-                )
-            return wait
-        return float(min(self.max_rate_limit_wait, self.backoff_factor * 2**attempt))
+        requested = retry_after_seconds(headers.get("Retry-After"), date=headers.get("Date"))
+        return retry_wait(
+            requested,
+            attempt,
+            source=SOURCE,
+            service="Jira",
+            max_wait=self.max_rate_limit_wait,
+            backoff_factor=self.backoff_factor,
+        )
 
     def _classify(self, exc: JIRAError, cloud: bool | None) -> SourceError:
         status = exc.status_code or 0
