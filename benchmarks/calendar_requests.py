@@ -18,12 +18,11 @@ import time
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
+from bench_store import fresh_runner
+
 from connectors.google_calendar import PAGE_SIZE, GoogleCalendarConnector
 from harvester.sandbox.google_calendar import GoogleCalendarSandbox
 from harvester.sandbox.scenario import Scenario
-from harvester.store import repository
-from harvester.store.engine import open_store
-from harvester.sync import SyncRunner
 
 os.environ.setdefault("NO_PROXY", "127.0.0.1,localhost")
 
@@ -34,10 +33,7 @@ def measure(count: int, workdir: Path) -> dict[str, float]:
     with GoogleCalendarSandbox(Scenario.calendar_bulk(count, start, end)) as server:
         token_file = workdir / f"token-{count}.json"
         token_file.write_text(json.dumps(server.authorized_user_info()))
-        sessions = open_store(f"sqlite:///{workdir / f'bench-{count}.db'}")
-        with sessions.begin() as session:
-            user_id = repository.get_or_create_user(session, "bench").id
-        runner = SyncRunner(sessions, user_id)
+        runner = fresh_runner(workdir / f"bench-{count}.db")
         connector = GoogleCalendarConnector(token_file, api_endpoint=server.calendar_url())
         began = time.perf_counter()
         (first,) = runner.run([connector], now=end, since=start)

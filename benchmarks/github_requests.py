@@ -16,12 +16,11 @@ import time
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
+from bench_store import fresh_runner
+
 from connectors.github import GitHubConnector
 from harvester.sandbox.github import DEFAULT_TOKEN, GitHubSandbox
 from harvester.sandbox.scenario import Scenario
-from harvester.store import repository
-from harvester.store.engine import open_store
-from harvester.sync import SyncRunner
 
 os.environ.setdefault("NO_PROXY", "127.0.0.1,localhost")
 
@@ -30,10 +29,7 @@ def measure(count: int, workdir: Path) -> dict[str, float]:
     end = datetime(2026, 11, 20, tzinfo=UTC)
     start = end - timedelta(days=60)
     with GitHubSandbox(Scenario.bulk(count, start, end)) as server:
-        sessions = open_store(f"sqlite:///{workdir / f'bench-{count}.db'}")
-        with sessions.begin() as session:
-            user_id = repository.get_or_create_user(session, "bench").id
-        runner = SyncRunner(sessions, user_id)
+        runner = fresh_runner(workdir / f"bench-{count}.db")
         connector = GitHubConnector(DEFAULT_TOKEN, base_url=server.base_url, reviews=False)
         began = time.perf_counter()
         (first,) = runner.run([connector], now=end, since=start)

@@ -18,13 +18,12 @@ import time
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
+from bench_store import fresh_runner
+
 from connectors.jira import JiraConnector
 from harvester.sandbox.jira import DEFAULT_API_TOKEN, DEFAULT_PAT, Deployment, JiraSandbox
 from harvester.sandbox.scenario import USER_LOGIN, USER_NAME, Scenario
 from harvester.sandbox.tickets import bulk_tickets
-from harvester.store import repository
-from harvester.store.engine import open_store
-from harvester.sync import SyncRunner
 
 os.environ.setdefault("NO_PROXY", "127.0.0.1,localhost")
 
@@ -34,10 +33,7 @@ def measure(count: int, deployment: Deployment, workdir: Path) -> dict[str, floa
     start = end - timedelta(days=60)
     scenario = Scenario(login=USER_LOGIN, name=USER_NAME, now=end, features=())
     with JiraSandbox(scenario, deployment=deployment, tickets=bulk_tickets(count, start, end)) as server:
-        sessions = open_store(f"sqlite:///{workdir / f'bench-{deployment}-{count}.db'}")
-        with sessions.begin() as session:
-            user_id = repository.get_or_create_user(session, "bench").id
-        runner = SyncRunner(sessions, user_id)
+        runner = fresh_runner(workdir / f"bench-{deployment}-{count}.db")
         if deployment == "Cloud":
             connector = JiraConnector(server.base_url, email=scenario.email, token=DEFAULT_API_TOKEN)
         else:
