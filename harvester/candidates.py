@@ -13,13 +13,23 @@ from datetime import UTC, datetime, tzinfo
 
 from spacy.language import Language
 from sqlalchemy.orm import Session, sessionmaker
+from sqlalchemy.orm.attributes import flag_modified
+from sqlalchemy.orm.exc import StaleDataError
 
 from harvester.clustering import Candidate, Constraints, ExistingCandidate, cluster_week
 from harvester.clustering.model import CandidateState
+from harvester.errors import BragError
 from harvester.records import Activity
 from harvester.store import repository
 from harvester.store.models import CandidateRow
 from harvester.timeutil import iso_week_label, iso_week_window
+
+# attempts at one week when review actions keep landing while it is being clustered
+STALE_ATTEMPTS = 3
+
+
+class CandidatesChanging(BragError):
+    """A week's candidates changed under every attempt to re-cluster it."""
 
 
 @dataclass(frozen=True)
@@ -47,8 +57,17 @@ def recluster_weeks(
     """Re-cluster each week, one transaction per week; reviewed candidates keep their items."""
     results = []
     for week in sorted(set(weeks)):
-        with sessions.begin() as session:
-            results.append(_recluster(session, user_id, zone, week, nlp))
+        for attempt in range(1, STALE_ATTEMPTS + 1):
+            try:
+                with sessions.begin() as session:
+                    results.append(_recluster(session, user_id, zone, week, nlp))
+                break
+            except StaleDataError:
+                # a review action changed the week while it was being clustered: cluster it again
+                if attempt == STALE_ATTEMPTS:
+                    raise CandidatesChanging(
+                        f"the candidates of {week} kept changing while being re-grouped; run the command again"
+                    ) from None
     return results
 
 
@@ -74,6 +93,11 @@ def _recluster(session: Session, user_id: int, zone: tzinfo, week: str, nlp: Lan
 def _store_week(
     session: Session, user_id: int, week: str, rows: Sequence[CandidateRow], candidates: Sequence[Candidate]
 ) -> WeekResult:
+    """Write the week's clustering back, after checking that `rows` are still as clustering read them.
+
+    Raises StaleDataError (nothing written) when a review action changed one of them meanwhile.
+    """
+    _claim_unchanged(session, rows)
     by_public_id = {row.public_id: row for row in rows}
     row_ids = repository.activity_row_ids(session, user_id, (i for c in candidates for i in c.activity_ids))
     now = datetime.now(UTC)
@@ -102,3 +126,16 @@ def _store_week(
             removed += 1
     session.flush()
     return WeekResult(week, len(candidates), new, removed)
+
+
+def _claim_unchanged(session: Session, rows: Sequence[CandidateRow]) -> None:
+    """Bump every read row's version, matching the version read: a row changed since matches nothing.
+
+    A review action committed while clustering ran (seconds in spaCy) then raises StaleDataError
+    before anything is written. Once this has run, nobody can change the rows until commit: on
+    PostgreSQL the UPDATEs hold their row locks, on SQLite the first write holds the database's
+    write lock (reads before it ran outside any transaction, so they saw the latest commit).
+    """
+    for row in rows:
+        flag_modified(row, "state")
+    session.flush()

@@ -406,7 +406,10 @@ def split(
 def undo() -> None:
     """Undo the most recent review action (from the terminal, the web page or an email link)."""
     done = _review(lambda r: r.undo())
-    console.print(f"Undone: {escape(done)}", highlight=False)
+    if not done.applied:
+        err_console.print(f"[bold red]error:[/] {escape(done.message)}", highlight=False, soft_wrap=True)
+        raise typer.Exit(EXIT_SOURCE_FAILED)
+    console.print(escape(done.message), highlight=False)
 
 
 @app.command()

@@ -8,13 +8,15 @@ into must-link / cannot-link constraints that later re-clustering respects.
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
+from contextlib import contextmanager
 from dataclasses import dataclass, replace
 from datetime import UTC, datetime
 from typing import Any
 
 from sqlalchemy import select
 from sqlalchemy.orm import Session
+from sqlalchemy.orm.exc import StaleDataError
 
 from harvester.clustering import SECTIONS, candidate_id
 from harvester.clustering.drafting import draft_summary, draft_title
@@ -181,6 +183,39 @@ def split(
     )
 
 
+@dataclass(frozen=True)
+class Undone:
+    """What `undo` did with the most recent action: put it back, or found it could not (`refused`)."""
+
+    description: str
+    refused: str | None = None
+
+    @property
+    def applied(self) -> bool:
+        return self.refused is None
+
+    @property
+    def message(self) -> str:
+        if self.refused is None:
+            return f"Undone: {self.description}"
+        return (
+            f'Cannot undo "{self.description}": {self.refused}. It is skipped; '
+            "undo again to go back to the action before it"
+        )
+
+
+@contextmanager
+def _current() -> Iterator[None]:
+    """Turn a write from a stale read (a harvest re-grouped the candidate meanwhile) into a sentence."""
+    try:
+        yield
+    except StaleDataError:
+        raise ReviewError(
+            "a harvest re-grouped these candidates while this action was being saved; nothing was changed, "
+            "look at them again"
+        ) from None
+
+
 class ReviewService:
     """Applies review actions to one user's candidates in the store, with an undo journal."""
 
@@ -235,8 +270,11 @@ class ReviewService:
         row = self._row(public_id)
         return repository.candidate_members(self.session, [row.id])[row.id]
 
-    def undo(self) -> str:
-        """Put back what the most recent action changed; returns what was undone."""
+    def undo(self) -> Undone:
+        """Put back what the most recent action changed, or say why that is no longer possible.
+
+        Either way the action leaves the journal's head, so the next undo goes to the one before.
+        """
         action = self.session.scalar(
             select(ReviewAction)
             .where(ReviewAction.user_id == self.user_id, ReviewAction.undone_at.is_(None))
@@ -245,21 +283,62 @@ class ReviewService:
         )
         if action is None:
             raise ReviewError("nothing to undo")
-        for data in action.before:
-            self._write(Snapshot.from_json(data))
-        for public_id in action.created:
+        with _current():
+            before = [Snapshot.from_json(data) for data in action.before]
+            refused = self._undo_blocker(before, action.created)
+            if refused is None:
+                self._put_back(before, action.created, action.constraint_ids)
+            action.undo_refused = refused
+            action.undone_at = datetime.now(UTC)
+            self.session.flush()
+        return Undone(action.description, refused)
+
+    def _undo_blocker(self, before: Sequence[Snapshot], created: Sequence[str]) -> str | None:
+        """Why putting `before` back would lose or steal something (re-clustering ran since), or None."""
+        for snapshot in before:
+            if repository.candidate_by_public_id(self.session, self.user_id, snapshot.public_id) is None:
+                return f"{snapshot.public_id} no longer exists: a harvest has re-grouped its items since"
+        for public_id in created:
+            row = repository.candidate_by_public_id(self.session, self.user_id, public_id)
+            if row is not None and (row.state != "pending" or row.edited):
+                decided = row.state if row.state != "pending" else "edited"
+                return f"{public_id}, which it created, has been {decided} since"
+        involved = {s.public_id for s in before} | set(created)
+        restored = [a for s in before for a in s.activity_ids]
+        for activity_id, holders in sorted(repository.candidate_holders(self.session, self.user_id, restored).items()):
+            if others := sorted(holders - involved):
+                return f"{activity_id} is now in {others[0]}: a harvest has re-grouped it since"
+        for public_id in created:
+            if extra := sorted(set(self._member_ids(public_id)) - set(restored)):
+                return f"{extra[0]} has joined {public_id} since; undoing would leave it in no candidate"
+        return None
+
+    def _put_back(self, before: Sequence[Snapshot], created: Sequence[str], constraint_ids: Sequence[int]) -> None:
+        restored = {a for s in before for a in s.activity_ids}
+        for snapshot in before:
+            # items re-clustering added since stay where they are, so undo never leaves one ungrouped
+            gained = tuple(a for a in self._member_ids(snapshot.public_id) if a not in restored)
+            self._write(replace(snapshot, activity_ids=snapshot.activity_ids + gained))
+        for public_id in created:
             row = repository.candidate_by_public_id(self.session, self.user_id, public_id)
             if row is not None:
                 self.session.delete(row)
-        for constraint_id in action.constraint_ids:
+        for constraint_id in constraint_ids:
             constraint = self.session.get(LinkConstraint, constraint_id)
             if constraint is not None:
                 self.session.delete(constraint)
-        action.undone_at = datetime.now(UTC)
-        self.session.flush()
-        return action.description
+
+    def _member_ids(self, public_id: str) -> list[str]:
+        row = repository.candidate_by_public_id(self.session, self.user_id, public_id)
+        if row is None:
+            return []
+        return [a.id for a in repository.candidate_members(self.session, [row.id])[row.id]]
 
     def _apply(self, outcome: Outcome) -> Sequence[Snapshot]:
+        with _current():
+            return self._record(outcome)
+
+    def _record(self, outcome: Outcome) -> Sequence[Snapshot]:
         before = [self.snapshot(s.public_id).to_json() for s in outcome.changed]
         week = self._row(outcome.changed[0].public_id).week
         for snapshot in outcome.created:
@@ -316,7 +395,8 @@ class ReviewService:
         repository.set_candidate_members(self.session, row, ids.values())
 
     def _row(self, public_id: str) -> CandidateRow:
-        row = repository.candidate_by_public_id(self.session, self.user_id, public_id)
+        # locked on PostgreSQL, so a re-clustering that is writing this week finishes first
+        row = repository.candidate_for_update(self.session, self.user_id, public_id)
         if row is None:
             raise ReviewError(f"no candidate {public_id!r}; `brag candidates` lists them")
         return row

@@ -93,7 +93,7 @@ def _act(
         number = Prompt.ask("Split out item number", choices=numbers, console=console)
         activity_id = items[int(number) - 1].id
         return run(lambda review: f"Split {activity_id} out into {review.split(public_id, activity_id).public_id}")
-    return run(lambda review: f"Undone: {review.undo()}")
+    return run(lambda review: review.undo().message)
 
 
 def _in_transaction(sessions: sessionmaker[Session], user_id: int, do: Callable[[ReviewService], str]) -> str:

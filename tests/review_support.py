@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from zoneinfo import ZoneInfo
@@ -86,6 +86,15 @@ def seed(sessions: sessionmaker[Session], user_id: int) -> Seeded:
             credentials=candidate_holding(session, user_id, "jira:OPS-7"),
             earlier=candidate_holding(session, user_id, "github:acme/shop#90"),
         )
+
+
+def harvest_new_payments_pr(sessions: sessionmaker[Session], user_id: int) -> None:
+    """A later harvest brings a PR naming PAY-12, so re-clustering regroups the payments work."""
+    pr = replace(
+        ACTIVITIES[1], id="github:acme/shop#104", title="PAY-12 alert on retry storms", body="", occurred_at=MONDAY
+    )
+    with sessions.begin() as session:
+        repository.upsert_activities(session, user_id, [replace(pr, url="https://github.com/acme/shop/pull/104")])
 
 
 def candidate_holding(session: Session, user_id: int, activity_id: str) -> str:

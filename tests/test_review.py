@@ -3,15 +3,20 @@
 from __future__ import annotations
 
 from dataclasses import replace
+from datetime import UTC, datetime
+from typing import Any
 
 import pytest
-from review_support import EARLIER_WEEK, WEEK, ZONE, Seeded, candidate_holding, seed
+from review_support import EARLIER_WEEK, WEEK, ZONE, Seeded, candidate_holding, harvest_new_payments_pr, seed
+from sqlalchemy import select
 from sqlalchemy.orm import Session, sessionmaker
 
+from harvester import candidates
 from harvester.candidates import recluster_weeks
-from harvester.clustering import load_pipeline
+from harvester.clustering import Candidate, load_pipeline
 from harvester.review import ReviewError, ReviewService, Snapshot, approve, edit, merge, reject, split
 from harvester.store import repository
+from harvester.store.models import ReviewAction
 
 PENDING = Snapshot(
     public_id="c-1",
@@ -139,7 +144,7 @@ def test_service_approve_then_undo(sessions: sessionmaker[Session], user_id: int
     with sessions.begin() as session:
         row = repository.candidate_by_public_id(session, user_id, seeded.payments)
         assert row is not None and row.state == "approved" and row.reviewed_at is not None
-        assert review(session, user_id).undo() == f"approved {seeded.payments}"
+        assert review(session, user_id).undo().description == f"approved {seeded.payments}"
     with sessions() as session:
         assert review(session, user_id).snapshot(seeded.payments).state == "pending"
         row = repository.candidate_by_public_id(session, user_id, seeded.payments)
@@ -151,8 +156,8 @@ def test_undo_goes_back_one_action_at_a_time(sessions: sessionmaker[Session], us
         service = review(session, user_id)
         service.reject(seeded.xss)
         service.approve(seeded.credentials)
-        assert service.undo() == f"approved {seeded.credentials}"
-        assert service.undo() == f"rejected {seeded.xss}"
+        assert service.undo().description == f"approved {seeded.credentials}"
+        assert service.undo().description == f"rejected {seeded.xss}"
         with pytest.raises(ReviewError, match="nothing to undo"):
             service.undo()
 
@@ -226,3 +231,98 @@ def test_reclustering_keeps_a_merge_across_weeks(sessions: sessionmaker[Session]
     with sessions() as session:
         row = repository.candidate_by_public_id(session, user_id, seeded.earlier)
         assert row is not None and row.state == "merged"
+
+
+def test_undo_that_reclustering_outdated_says_why_and_moves_on(
+    sessions: sessionmaker[Session], user_id: int, seeded: Seeded
+) -> None:
+    with sessions.begin() as session:
+        review(session, user_id).reject(seeded.xss)
+        review(session, user_id).split(seeded.payments, "github:acme/shop#102")
+    harvest_new_payments_pr(sessions, user_id)
+    recluster(sessions, user_id)
+    # the pending payments candidate now has a new member, hence a new id; the old one is gone
+    regrouped = holder(sessions, user_id, "jira:PAY-12")
+    assert regrouped != seeded.payments
+    with sessions.begin() as session:
+        undone = review(session, user_id).undo()
+    assert not undone.applied
+    assert undone.message == (
+        f'Cannot undo "split github:acme/shop#102 out of {seeded.payments} into {undone.description.split()[-1]}": '
+        f"{seeded.payments} no longer exists: a harvest has re-grouped its items since. "
+        "It is skipped; undo again to go back to the action before it"
+    )
+    # nothing changed, and the next undo goes to the action before the split
+    assert holder(sessions, user_id, "jira:PAY-12") == regrouped
+    with sessions.begin() as session:
+        assert review(session, user_id).undo().message == f"Undone: rejected {seeded.xss}"
+        assert review(session, user_id).snapshot(seeded.xss).state == "pending"
+        with pytest.raises(ReviewError, match="nothing to undo"):
+            review(session, user_id).undo()
+
+
+def test_undo_never_takes_an_item_from_another_candidate(
+    sessions: sessionmaker[Session], user_id: int, seeded: Seeded
+) -> None:
+    with sessions.begin() as session:
+        review(session, user_id).merge(seeded.credentials, seeded.xss)
+        # the merge moved #103 into credentials; re-clustering cannot move it, so simulate a later
+        # split that was itself skipped: #103 ends in a candidate the merge never touched
+        alone = review(session, user_id).split(seeded.credentials, "github:acme/shop#103").public_id
+        journal = session.scalars(select(ReviewAction).order_by(ReviewAction.id.desc())).first()
+        assert journal is not None
+        journal.undone_at, journal.undo_refused = datetime.now(UTC), "skipped for the test"
+    with sessions.begin() as session:
+        undone = review(session, user_id).undo()
+    assert undone.refused == f"github:acme/shop#103 is now in {alone}: a harvest has re-grouped it since"
+    assert holder(sessions, user_id, "github:acme/shop#103") == alone
+
+
+def test_undo_keeps_the_items_reclustering_added(sessions: sessionmaker[Session], user_id: int, seeded: Seeded) -> None:
+    with sessions.begin() as session:
+        review(session, user_id).approve(seeded.payments, impact="Failures 4% → 1%")
+    harvest_new_payments_pr(sessions, user_id)
+    recluster(sessions, user_id)
+    # the new PR names the approved candidate's ticket, so it joins it
+    assert holder(sessions, user_id, "github:acme/shop#104") == seeded.payments
+    with sessions.begin() as session:
+        assert review(session, user_id).undo().applied
+    with sessions() as session:
+        snapshot = review(session, user_id).snapshot(seeded.payments)
+    assert snapshot.state == "pending" and snapshot.impact is None
+    # back to pending with its items, and the PR that joined it since is not left in no candidate
+    assert set(snapshot.activity_ids) == {
+        "jira:PAY-12",
+        "github:acme/shop#101",
+        "github:acme/shop#102",
+        "github:acme/shop#104",
+    }
+
+
+def test_an_approve_committed_while_reclustering_runs_is_kept(
+    sessions: sessionmaker[Session], user_id: int, seeded: Seeded, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    harvest_new_payments_pr(sessions, user_id)
+    real_cluster_week = candidates.cluster_week
+    interleaved: list[str] = []
+
+    def approve_while_clustering(*args: Any, **kwargs: Any) -> list[Candidate]:
+        # the re-clustering has read the week and is in spaCy; the user approves in another session
+        result = real_cluster_week(*args, **kwargs)
+        if not interleaved:
+            with sessions.begin() as other:
+                approved = ReviewService(other, user_id).approve(seeded.payments, title="Card payments retry")
+                interleaved.append(approved.public_id)
+        return result
+
+    monkeypatch.setattr(candidates, "cluster_week", approve_while_clustering)
+    recluster_weeks(sessions, user_id, ZONE, [WEEK], load_pipeline(None))
+    assert interleaved == [seeded.payments]
+    with sessions() as session:
+        row = repository.candidate_by_public_id(session, user_id, seeded.payments)
+        # from its stale read the re-clustering would have deleted it (its membership changed)
+        assert row is not None
+        assert (row.state, row.title) == ("approved", "Card payments retry")
+        snapshot = review(session, user_id).snapshot(seeded.payments)
+    assert {"jira:PAY-12", "github:acme/shop#101", "github:acme/shop#102"} <= set(snapshot.activity_ids)
+    assert holder(sessions, user_id, "github:acme/shop#104") == seeded.payments

@@ -6,11 +6,13 @@ import socket
 from pathlib import Path
 
 import pytest
-from review_support import Seeded, config_file, open_app, seed
+from review_support import WEEK, ZONE, Seeded, config_file, harvest_new_payments_pr, open_app, seed
 from typer.testing import CliRunner
 
 from harvester.app import App
+from harvester.candidates import recluster_weeks
 from harvester.cli import app
+from harvester.clustering import load_pipeline
 from harvester.review import ReviewService
 from harvester.store import repository
 
@@ -146,3 +148,17 @@ def test_serve_says_when_the_port_is_taken(config: str) -> None:
         code, output = brag(config, "serve", "--port", str(port))
     assert code == 1
     assert f"cannot listen on 127.0.0.1:{port}" in output
+
+
+def test_undo_that_cannot_apply_exits_1_and_the_next_undo_goes_on(config: str, app_: App, seeded: Seeded) -> None:
+    brag(config, "reject", seeded.credentials)
+    code, output = brag(config, "split", seeded.payments, "github:acme/shop#102")
+    assert code == 0, output
+    harvest_new_payments_pr(app_.sessions, app_.user_id)
+    recluster_weeks(app_.sessions, app_.user_id, ZONE, [WEEK], load_pipeline(None))
+    code, output = brag(config, "undo")
+    assert code == 1
+    assert f'Cannot undo "split github:acme/shop#102 out of {seeded.payments}' in " ".join(output.split())
+    assert "no longer exists" in output and "undo again" in output
+    code, output = brag(config, "undo")
+    assert code == 0 and output.strip() == f"Undone: rejected {seeded.credentials}"

@@ -148,6 +148,11 @@ class CandidateRow(Base):
     created_at: Mapped[datetime] = mapped_column(default=_now)
     updated_at: Mapped[datetime] = mapped_column(default=_now)
     reviewed_at: Mapped[datetime | None]
+    # bumped by every ORM update; an update or delete made from a stale read matches no row and
+    # raises StaleDataError, so re-clustering never overwrites a decision committed meanwhile
+    version: Mapped[int] = mapped_column(Integer, default=1, server_default="1")
+
+    __mapper_args__ = {"version_id_col": version}  # noqa: RUF012
 
 
 class CandidateItem(Base):
@@ -187,7 +192,10 @@ class ReviewAction(Base):
     created: Mapped[list[str]] = mapped_column(JSON, default=list)
     constraint_ids: Mapped[list[int]] = mapped_column(JSON, default=list)
     created_at: Mapped[datetime] = mapped_column(default=_now)
+    # set when undone, and also when undo could not put it back (then `undo_refused` says why),
+    # so the next undo goes to the action before it
     undone_at: Mapped[datetime | None]
+    undo_refused: Mapped[str | None] = mapped_column(Text)
 
 
 class AppSecret(Base):

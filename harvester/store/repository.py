@@ -247,6 +247,32 @@ def candidate_by_public_id(session: Session, user_id: int, public_id: str) -> Ca
     )
 
 
+def candidate_for_update(session: Session, user_id: int, public_id: str) -> CandidateRow | None:
+    """The candidate read afresh and, on PostgreSQL, locked until commit (SQLite has no row locks)."""
+    return session.scalar(
+        select(CandidateRow)
+        .where(CandidateRow.user_id == user_id, CandidateRow.public_id == public_id)
+        .with_for_update()
+        .execution_options(populate_existing=True)
+    )
+
+
+def candidate_holders(session: Session, user_id: int, external_ids: Iterable[str]) -> dict[str, set[str]]:
+    """For each activity (external id), the public ids of the user's candidates that hold it."""
+    wanted = list(dict.fromkeys(external_ids))
+    holders: dict[str, set[str]] = {}
+    for start in range(0, len(wanted), 500):
+        rows = session.execute(
+            select(ActivityRow.external_id, CandidateRow.public_id)
+            .join(CandidateItem, CandidateItem.activity_id == ActivityRow.id)
+            .join(CandidateRow, CandidateRow.id == CandidateItem.candidate_id)
+            .where(CandidateRow.user_id == user_id, ActivityRow.external_id.in_(wanted[start : start + 500]))
+        )
+        for external_id, public_id in rows:
+            holders.setdefault(external_id, set()).add(public_id)
+    return holders
+
+
 def candidate_members(session: Session, candidate_ids: Iterable[int]) -> dict[int, list[Activity]]:
     """Each candidate's activities, in time order."""
     ids = list(candidate_ids)

@@ -97,7 +97,7 @@ def undo() -> Response:
     except ReviewError as exc:
         flash(str(exc), "error")
     else:
-        flash(f"Undone: {done}.", "ok")
+        flash(f"{done.message}.", "ok" if done.applied else "error")
     return redirect(_back())
 
 
