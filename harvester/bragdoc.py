@@ -13,6 +13,7 @@ from sqlalchemy.orm import Session
 
 from harvester.clustering import SECTIONS
 from harvester.store import repository
+from harvester.timeutil import local_day
 
 KIND_LABELS = {
     "pull_request": "PR",
@@ -78,7 +79,7 @@ def entries(session: Session, user_id: int, zone: tzinfo) -> list[BragEntry]:
                 KIND_LABELS.get(a.kind, a.kind),
                 a.title,
                 safe_url(a.url),
-                a.occurred_at.astimezone(zone).date(),
+                local_day(a.occurred_at, zone),
                 a.source,
             )
             for a in activities

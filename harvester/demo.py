@@ -132,7 +132,12 @@ def _digest(console: Console, app: App, workdir: Path) -> bool:
         )
         with app.sessions.begin() as session:
             digest = load_digest(
-                session, user_id=app.user_id, user_name=app.config.settings.user.name, week=week, base_url=base_url
+                session,
+                user_id=app.user_id,
+                user_name=app.config.settings.user.name,
+                week=week,
+                base_url=base_url,
+                zone=app.zone,
             )
             if not digest.empty:
                 queue_digest(session, app.user_id, digest, email, base_url)

@@ -32,6 +32,7 @@ def draft(app_: App, week: str) -> Digest:
             user_name=app_.config.settings.user.name,
             week=week,
             base_url=app_.config.settings.web.base_url,
+            zone=app_.zone,
         )
 
 

@@ -20,6 +20,7 @@ from harvester.records import Activity
 from harvester.review import ReviewError, ReviewService
 from harvester.store import repository
 from harvester.store.models import CandidateRow
+from harvester.timeutil import local_time
 
 IMPACT_QUESTION = "Impact: what changed for users or the business? A number helps"
 KEYS = {
@@ -124,6 +125,6 @@ def candidate_panel(row: CandidateRow, items: Sequence[Activity], zone: tzinfo) 
     if row.impact:
         lines.append(Text(f"impact: {row.impact}", style="cyan"))
     for number, item in enumerate(items, 1):
-        when = item.occurred_at.astimezone(zone).strftime("%a %d %b")
+        when = f"{local_time(item.occurred_at, zone):%a %d %b}"
         lines.append(Text(f"  {number}. {item.kind} {when}: {item.title}  {item.url}".rstrip()))
     return Panel(Group(*lines), title=Text(f"{row.public_id} · {row.week}"), title_align="left")

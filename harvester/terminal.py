@@ -10,6 +10,7 @@ from rich.table import Table
 
 from harvester.records import Activity
 from harvester.store.models import CandidateRow
+from harvester.timeutil import local_time
 
 
 def activity_table(records: Sequence[Activity], zone: tzinfo, title: str | None = None) -> Table:
@@ -17,7 +18,7 @@ def activity_table(records: Sequence[Activity], zone: tzinfo, title: str | None 
     for column in ("when", "kind", "repo", "title"):
         table.add_column(column, overflow="fold")
     for record in records:
-        when = record.occurred_at.astimezone(zone).strftime("%a %Y-%m-%d %H:%M")
+        when = f"{local_time(record.occurred_at, zone):%a %Y-%m-%d %H:%M}"
         table.add_row(when, record.kind, escape(record.repo), escape(record.title))
     return table
 

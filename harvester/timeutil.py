@@ -87,6 +87,20 @@ def iso_week_window(label: str, zone: tzinfo) -> Window:
     return Window(start, end)
 
 
+def local_time(moment: datetime, zone: tzinfo) -> datetime:
+    """`moment` on the user's clock: every date and time shown to the user goes through here.
+
+    Harvested times keep their source's offset (GitHub and Jira answer in UTC), so a PR merged
+    Tuesday 00:30 in Berlin is stored as Monday 23:30Z and must be shown as Tuesday.
+    """
+    return moment.astimezone(zone)
+
+
+def local_day(moment: datetime, zone: tzinfo) -> date:
+    """The calendar day `moment` falls on for the user."""
+    return local_time(moment, zone).date()
+
+
 def utc(moment: datetime) -> datetime:
     return moment.astimezone(UTC)
 

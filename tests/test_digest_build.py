@@ -20,6 +20,8 @@ from harvester.digest import (
 )
 from harvester.links import LinkAction
 
+BERLIN = ZoneInfo("Europe/Berlin")
+
 
 def link(public_id: str, action: LinkAction) -> str:
     return f"https://brag.example/r/{public_id}.{action}"
@@ -47,6 +49,7 @@ def digest(**kw: object) -> Digest:
         earlier=kw.get("earlier", [candidate("c-old2", "2026-W45"), candidate("c-old", "2026-W43")]),  # type: ignore[arg-type]
         link=link,
         review_page="https://brag.example/",
+        zone=kw.get("zone", BERLIN),
     )
 
 
@@ -126,3 +129,14 @@ def test_an_empty_week_still_renders() -> None:
     built = digest(candidates=[], earlier=[])
     assert built.empty and built.subject == "Your wins for 2026-W46: 0 to review"
     assert "Nothing new to review" in render_html(built) and "Nothing new to review" in render_text(built)
+
+
+def test_evidence_days_are_the_users_days_in_the_email() -> None:
+    # merged Tuesday 00:30 in Berlin, which is still Monday in UTC (the API's answer)
+    late = pr(104, "PAY-12 retry metrics", datetime(2026, 11, 9, 23, 30, tzinfo=UTC))
+    built = digest(candidates=[candidate("c-1", activities=(late,))], earlier=[])
+    assert built.entries[0].evidence[0].day.isoformat() == "2026-11-10"
+    assert "2026-11-10" in render_text(built) and "2026-11-09" not in render_text(built)
+    assert "2026-11-10" in render_html(built) and "2026-11-09" not in render_html(built)
+    in_utc = digest(candidates=[candidate("c-1", activities=(late,))], earlier=[], zone=UTC)
+    assert in_utc.entries[0].evidence[0].day.isoformat() == "2026-11-09"

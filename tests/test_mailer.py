@@ -42,7 +42,7 @@ def sink() -> Iterator[SmtpSink]:
 
 def draft(sessions: sessionmaker[Session], user_id: int, settings: EmailSettings) -> str:
     with sessions.begin() as session:
-        digest = load_digest(session, user_id=user_id, user_name="me", week=WEEK, base_url=BASE_URL)
+        digest = load_digest(session, user_id=user_id, user_name="me", week=WEEK, base_url=BASE_URL, zone=dt.UTC)
         return queue_digest(session, user_id, digest, settings, BASE_URL).status
 
 

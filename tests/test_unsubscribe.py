@@ -19,7 +19,9 @@ def test_one_click_unsubscribe_stops_the_digest_until_resumed(database_url: str)
     with SmtpSink() as sink:
         settings = email_settings(sink.port)
         with app.sessions.begin() as session:
-            digest = load_digest(session, user_id=app.user_id, user_name="me", week=WEEK, base_url=BASE_URL)
+            digest = load_digest(
+                session, user_id=app.user_id, user_name="me", week=WEEK, base_url=BASE_URL, zone=app.zone
+            )
             queue_digest(session, app.user_id, digest, settings, BASE_URL)
         deliver_queued(app.sessions, app.user_id, settings)
         (mail,) = sink.received

@@ -9,7 +9,7 @@ from urllib.parse import urlsplit
 
 from harvester.digest.model import CandidateInput, Digest, DigestEntry, Evidence, Links
 from harvester.links import LinkAction
-from harvester.timeutil import iso_week_label, iso_week_window
+from harvester.timeutil import iso_week_label, iso_week_window, local_day
 
 # (candidate public id, action) -> signed URL; injected so the builder needs no secret or clock
 LinkMaker = Callable[[str, LinkAction], str]
@@ -34,19 +34,21 @@ def build_digest(
     earlier: Sequence[CandidateInput],
     link: LinkMaker,
     review_page: str,
+    zone: tzinfo,
 ) -> Digest:
     """The digest for `week`: its pending candidates, then older pending ones apart, oldest first.
 
     Every harvested string is flattened to one clean line here; the templates still escape it.
+    Evidence days are the user's (`zone`), like everywhere else a date is shown.
     """
     monday = _monday(week)
     return Digest(
         user=user,
         week=week,
         period=f"{monday:%a %d %b} – {monday + timedelta(days=6):%a %d %b %Y}",
-        entries=tuple(_entry(c, link, 0) for c in candidates),
+        entries=tuple(_entry(c, link, 0, zone) for c in candidates),
         earlier=tuple(
-            _entry(c, link, (monday - _monday(c.week)).days // 7)
+            _entry(c, link, (monday - _monday(c.week)).days // 7, zone)
             for c in sorted(earlier, key=lambda c: (c.week, c.public_id))
         ),
         review_page=review_page,
@@ -82,14 +84,14 @@ def _monday(week: str) -> date:
     return iso_week_window(week, UTC).start.date()
 
 
-def _entry(candidate: CandidateInput, link: LinkMaker, age_weeks: int) -> DigestEntry:
+def _entry(candidate: CandidateInput, link: LinkMaker, age_weeks: int, zone: tzinfo) -> DigestEntry:
     evidence = tuple(
         Evidence(
             kind=KIND_LABELS.get(a.kind, a.kind),
             title=one_line(a.title) or a.id,
             url=safe_url(a.url),
             where=one_line(a.repo or a.source, 100),
-            day=a.occurred_at.date(),
+            day=local_day(a.occurred_at, zone),
         )
         for a in candidate.activities
     )

@@ -10,7 +10,7 @@ from __future__ import annotations
 import logging
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, datetime, timedelta, tzinfo
 from email.utils import parseaddr
 
 from sqlalchemy.orm import Session, sessionmaker
@@ -41,7 +41,7 @@ class Delivery:
     error: str | None = None
 
 
-def load_digest(session: Session, *, user_id: int, user_name: str, week: str, base_url: str) -> Digest:
+def load_digest(session: Session, *, user_id: int, user_name: str, week: str, base_url: str, zone: tzinfo) -> Digest:
     """The week's pending candidates plus pending ones from earlier weeks, with signed review links."""
     secret = repository.app_secret(session, links.SECRET_NAME)
     pending = repository.candidate_rows(session, user_id, states=["pending"])
@@ -59,6 +59,7 @@ def load_digest(session: Session, *, user_id: int, user_name: str, week: str, ba
         earlier=[_input(row, members[row.id]) for row in earlier],
         link=link,
         review_page=f"{base_url}/",
+        zone=zone,
     )
 
 

@@ -13,7 +13,7 @@ from harvester.clustering import SECTIONS
 from harvester.records import Activity
 from harvester.store import repository
 from harvester.store.models import CandidateRow
-from harvester.timeutil import iso_week_label, iso_week_window
+from harvester.timeutil import iso_week_label, iso_week_window, local_time
 
 
 @dataclass(frozen=True)
@@ -137,7 +137,7 @@ def _view(row: CandidateRow, items: Sequence[Activity], this_week: str, zone: tz
                 kind=KIND_LABELS.get(item.kind, item.kind),
                 title=item.title,
                 url=safe_url(item.url),
-                when=f"{item.occurred_at.astimezone(zone):%a %d %b %H:%M}",
+                when=f"{local_time(item.occurred_at, zone):%a %d %b %H:%M}",
                 repo=item.repo,
             )
             for item in items
