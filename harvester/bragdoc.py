@@ -12,6 +12,7 @@ from jinja2 import Environment, PackageLoader, select_autoescape
 from sqlalchemy.orm import Session
 
 from harvester.clustering import SECTIONS
+from harvester.display import one_line, safe_url, visible
 from harvester.store import repository
 from harvester.timeutil import local_day
 
@@ -56,11 +57,6 @@ class QuarterGroup:
     sections: tuple[tuple[str, tuple[BragEntry, ...]], ...]
 
 
-def safe_url(url: str) -> str:
-    """Only web links survive: a harvested `javascript:` URL must never become a clickable link."""
-    return url if url.lower().startswith(("https://", "http://")) else ""
-
-
 def quarter_label(day: date) -> str:
     return f"{day.year}Q{(day.month - 1) // 3 + 1}"
 
@@ -77,7 +73,8 @@ def entries(session: Session, user_id: int, zone: tzinfo) -> list[BragEntry]:
         evidence = tuple(
             Evidence(
                 KIND_LABELS.get(a.kind, a.kind),
-                a.title,
+                one_line(a.title),
+                # only web links survive: a harvested `javascript:` URL must never become a clickable link
                 safe_url(a.url),
                 local_day(a.occurred_at, zone),
                 a.source,
@@ -88,12 +85,12 @@ def entries(session: Session, user_id: int, zone: tzinfo) -> list[BragEntry]:
             BragEntry(
                 candidate_id=row.public_id,
                 day=max(e.day for e in evidence),
-                title=row.title,
-                impact=row.impact,
-                section=row.section,
-                summary=row.summary,
+                title=one_line(row.title),
+                impact=visible(row.impact) if row.impact else row.impact,
+                section=one_line(row.section),
+                summary=visible(row.summary),
                 evidence=evidence,
-                metrics=tuple(str(m.get("text", "")) for m in row.metrics or ()),
+                metrics=tuple(one_line(str(m.get("text", ""))) for m in row.metrics or ()),
             )
         )
     return sorted(result, key=lambda e: (e.day, e.candidate_id), reverse=True)
@@ -119,7 +116,13 @@ _MARKDOWN_SPECIAL = re.compile(r"([\\`*_\[\]<>#|])")
 
 def md(text: str) -> str:
     """Harvested text as literal Markdown: markup characters escaped, newlines folded."""
-    return _MARKDOWN_SPECIAL.sub(r"\\\1", " ".join(text.split()))
+    return _MARKDOWN_SPECIAL.sub(r"\\\1", one_line(text))
+
+
+def md_link(label: str, url: str) -> str:
+    """A Markdown link whose target cannot end early; just the label when `url` is not a web link."""
+    target = safe_url(url)
+    return f"[{label}](<{target}>)" if target else label
 
 
 def render_markdown(doc_entries: Sequence[BragEntry], title: str = "Brag document") -> str:
@@ -136,9 +139,7 @@ def render_markdown(doc_entries: Sequence[BragEntry], title: str = "Brag documen
                 if entry.metrics:
                     lines.append(f"  - Numbers: {md('; '.join(entry.metrics))}")
                 for evidence in entry.evidence:
-                    label = f"{evidence.kind}: {md(evidence.title)}"
-                    link = f"[{label}](<{evidence.url}>)" if evidence.url else label
-                    lines.append(f"  - {link}")
+                    lines.append(f"  - {md_link(f'{md(evidence.kind)}: {md(evidence.title)}', evidence.url)}")
             lines.append("")
     return "\n".join(lines).rstrip() + "\n"
 

@@ -29,6 +29,7 @@ from rich.table import Table
 from harvester.app import App
 from harvester.clustering import SECTIONS
 from harvester.config import load_config
+from harvester.display import one_line
 from harvester.errors import BragError, ConfigError
 from harvester.renderers import ExportFormat
 from harvester.review import ReviewService
@@ -372,14 +373,14 @@ def approve(
 ) -> None:
     """Approve a candidate into the brag doc, optionally rewording it."""
     done = _review(lambda r: r.approve(candidate, title=title, summary=summary, impact=impact, section=section))
-    console.print(f"Approved {done.public_id}: {escape(done.title)}", highlight=False, soft_wrap=True)
+    console.print(f"Approved {done.public_id}: {escape(one_line(done.title))}", highlight=False, soft_wrap=True)
 
 
 @app.command()
 def reject(candidate: CandidateArg) -> None:
     """Reject a candidate: it stays out of the brag doc and the digest."""
     done = _review(lambda r: r.reject(candidate))
-    console.print(f"Rejected {done.public_id}: {escape(done.title)}", highlight=False, soft_wrap=True)
+    console.print(f"Rejected {done.public_id}: {escape(one_line(done.title))}", highlight=False, soft_wrap=True)
 
 
 @app.command()
@@ -389,7 +390,7 @@ def merge(
 ) -> None:
     """Merge OTHER_ID into ID; later re-clustering keeps their items together."""
     done = _review(lambda r: r.merge(target, other))
-    console.print(f"Merged {escape(other)} into {done.public_id}: {escape(done.title)}", highlight=False)
+    console.print(f"Merged {escape(other)} into {done.public_id}: {escape(one_line(done.title))}", highlight=False)
 
 
 @app.command()

@@ -14,12 +14,11 @@ from datetime import date, timedelta
 
 from harvester.bragdoc import BragEntry
 from harvester.clustering import SECTIONS
+from harvester.display import one_line, safe_url
 
 _QUARTER = re.compile(r"^(\d{4})-?Q([1-4])$", re.IGNORECASE)
 _NUMBER = re.compile(r"\d")
 _WORD = re.compile(r"[a-z][a-z0-9+#-]{2,}")
-# control characters: invisible, refused by XML (DOCX) and drawn as missing glyphs in a PDF
-_CONTROL = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\x7f]")
 
 SOURCE_LABELS = {"github": "GitHub", "jira": "Jira", "google_calendar": "Google Calendar"}
 
@@ -153,8 +152,8 @@ def themes(entries: Iterable[BragEntry], limit: int = TOP_THEMES) -> tuple[str, 
 
 
 def clean(text: str) -> str:
-    """Harvested text on one line, without control characters; escaping is each renderer's job."""
-    return " ".join(_CONTROL.sub("", text).split())
+    """Harvested text on one line, without control or bidi characters; escaping is each renderer's job."""
+    return one_line(text)
 
 
 def _section_order(names: Iterable[str]) -> list[str]:
@@ -175,7 +174,11 @@ def build(entries: Sequence[BragEntry], period: Period, title: str | None = None
                 key = (evidence.url, "") if evidence.url else (evidence.kind, evidence.title)
                 if key not in numbers:
                     numbers[key] = Footnote(
-                        len(numbers) + 1, clean(evidence.kind), clean(evidence.title), evidence.url, evidence.day
+                        len(numbers) + 1,
+                        clean(evidence.kind),
+                        clean(evidence.title),
+                        safe_url(evidence.url),
+                        evidence.day,
                     )
                 if numbers[key] not in notes:
                     notes.append(numbers[key])

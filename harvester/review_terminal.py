@@ -16,6 +16,7 @@ from rich.prompt import Prompt
 from rich.text import Text
 from sqlalchemy.orm import Session, sessionmaker
 
+from harvester.display import one_line, safe_url, visible
 from harvester.records import Activity
 from harvester.review import ReviewError, ReviewService
 from harvester.store import repository
@@ -65,7 +66,7 @@ def run_review(console: Console, sessions: sessionmaker[Session], user_id: int, 
             continue
         tally.approved += key == "a"
         tally.rejected += key == "r"
-        console.print(Text(message, style="green"))
+        console.print(Text(one_line(message), style="green"))
     else:
         console.print("Nothing left to review." if not tally.skipped else "That was the last one.")
     console.print(str(tally))
@@ -115,16 +116,16 @@ def _next_pending(
 
 def candidate_panel(row: CandidateRow, items: Sequence[Activity], zone: tzinfo) -> Panel:
     """One candidate with numbered evidence; harvested text goes in as Text, never as markup."""
-    lines: list[Text] = [Text(row.title, style="bold")]
+    lines: list[Text] = [Text(one_line(row.title), style="bold")]
     if row.summary:
-        lines.append(Text(row.summary))
-    lines.append(Text(f"{row.section} · grouped because: {row.why}", style="dim"))
-    metrics = "; ".join(str(m.get("text", "")) for m in row.metrics if m.get("text"))
+        lines.append(Text(visible(row.summary)))
+    lines.append(Text(one_line(f"{row.section} · grouped because: {row.why}"), style="dim"))
+    metrics = "; ".join(one_line(str(m.get("text", ""))) for m in row.metrics if m.get("text"))
     if metrics:
         lines.append(Text(f"numbers: {metrics}", style="green"))
     if row.impact:
-        lines.append(Text(f"impact: {row.impact}", style="cyan"))
+        lines.append(Text(f"impact: {visible(row.impact)}", style="cyan"))
     for number, item in enumerate(items, 1):
         when = f"{local_time(item.occurred_at, zone):%a %d %b}"
-        lines.append(Text(f"  {number}. {item.kind} {when}: {item.title}  {item.url}".rstrip()))
+        lines.append(Text(f"  {number}. {item.kind} {when}: {one_line(item.title)}  {safe_url(item.url)}".rstrip()))
     return Panel(Group(*lines), title=Text(f"{row.public_id} · {row.week}"), title_align="left")

@@ -8,6 +8,7 @@ from datetime import tzinfo
 from rich.markup import escape
 from rich.table import Table
 
+from harvester.display import one_line, visible
 from harvester.records import Activity
 from harvester.store.models import CandidateRow
 from harvester.timeutil import local_time
@@ -19,7 +20,7 @@ def activity_table(records: Sequence[Activity], zone: tzinfo, title: str | None 
         table.add_column(column, overflow="fold")
     for record in records:
         when = f"{local_time(record.occurred_at, zone):%a %Y-%m-%d %H:%M}"
-        table.add_row(when, record.kind, escape(record.repo), escape(record.title))
+        table.add_row(when, record.kind, escape(one_line(record.repo)), escape(one_line(record.title)))
     return table
 
 
@@ -28,11 +29,12 @@ def candidate_table(rows: Sequence[CandidateRow], members: Mapping[int, Sequence
     for column in ("id", "week", "state", "candidate", "evidence"):
         table.add_column(column, overflow="fold")
     for row in rows:
-        text = f"[bold]{escape(row.title)}[/]\n{escape(row.summary)}\n[dim]{escape(row.section)} · {escape(row.why)}[/]"
+        why = one_line(f"{row.section} · {row.why}")
+        text = f"[bold]{escape(one_line(row.title))}[/]\n{escape(visible(row.summary))}\n[dim]{escape(why)}[/]"
         if row.metrics:
-            text += "\n[green]" + escape("; ".join(str(m["text"]) for m in row.metrics)) + "[/]"
+            text += "\n[green]" + escape(one_line("; ".join(str(m["text"]) for m in row.metrics))) + "[/]"
         if row.impact:
-            text += f"\n[cyan]impact:[/] {escape(row.impact)}"
-        evidence = "\n".join(escape(f"{a.kind}: {a.title}") for a in members.get(row.id, ()))
+            text += f"\n[cyan]impact:[/] {escape(visible(row.impact))}"
+        evidence = "\n".join(escape(one_line(f"{a.kind}: {a.title}")) for a in members.get(row.id, ()))
         table.add_row(row.public_id, row.week, row.state, text, evidence)
     return table

@@ -87,10 +87,11 @@ def test_each_entry_has_evidence_metrics_why_and_three_signed_links() -> None:
 def test_harvested_text_is_flattened_to_one_line_and_unsafe_urls_dropped() -> None:
     hostile = pr(7, "a\r\nb\x00c\u2028d\te", MONDAY, url="javascript:alert(1)")
     entry = digest(candidates=[candidate("c-x", title="", activities=(hostile,))]).entries[0]
-    assert entry.evidence[0].title == "a b c d e"
+    # line breaks are spaces, the NUL is gone
+    assert entry.evidence[0].title == "a bc d e"
     assert entry.evidence[0].url == ""
     # an emptied title (a split-out candidate) falls back to its item's title
-    assert entry.title == "a b c d e"
+    assert entry.title == "a bc d e"
     assert one_line("x" * 300).endswith("…") and len(one_line("x" * 300)) == 200
 
 

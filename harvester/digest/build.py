@@ -2,11 +2,10 @@
 
 from __future__ import annotations
 
-import unicodedata
 from collections.abc import Callable, Sequence
 from datetime import UTC, date, datetime, timedelta, tzinfo
-from urllib.parse import urlsplit
 
+from harvester import display
 from harvester.digest.model import CandidateInput, Digest, DigestEntry, Evidence, Links
 from harvester.links import LinkAction
 from harvester.timeutil import iso_week_label, iso_week_window, local_day
@@ -61,22 +60,9 @@ def previous_week(now: datetime, zone: tzinfo) -> str:
 
 
 def one_line(text: str, limit: int = TITLE_LIMIT) -> str:
-    """Text safe for one line of an email: no line breaks or control characters, bounded length."""
-    cleaned = "".join(" " if unicodedata.category(ch)[0] in "CZ" else ch for ch in text)
-    flat = " ".join(cleaned.split())
+    """Text safe for one line of an email: no line breaks, control or bidi characters, bounded length."""
+    flat = display.one_line(text)
     return flat if len(flat) <= limit else flat[: limit - 1].rstrip() + "…"
-
-
-def safe_url(url: str) -> str:
-    """The URL if it is a plain http(s) link; anything else (javascript:, data:) is dropped."""
-    url = url.strip()
-    if not url or any(unicodedata.category(ch)[0] in "CZ" for ch in url):
-        return ""
-    try:
-        parts = urlsplit(url)
-    except ValueError:
-        return ""
-    return url if parts.scheme in ("http", "https") and parts.netloc else ""
 
 
 def _monday(week: str) -> date:
@@ -89,7 +75,7 @@ def _entry(candidate: CandidateInput, link: LinkMaker, age_weeks: int, zone: tzi
         Evidence(
             kind=KIND_LABELS.get(a.kind, a.kind),
             title=one_line(a.title) or a.id,
-            url=safe_url(a.url),
+            url=display.safe_url(a.url),
             where=one_line(a.repo or a.source, 100),
             day=local_day(a.occurred_at, zone),
         )

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import io
-import re
 
 from docx import Document
 from docx.enum.text import WD_COLOR_INDEX
@@ -13,17 +12,19 @@ from docx.oxml.ns import qn
 from docx.shared import Pt, RGBColor
 from docx.text.paragraph import Paragraph
 
+from harvester.display import one_line, safe_url
 from harvester.export import ExportDocument, Footnote
 
-# XML 1.0 forbids these; lxml refuses them, and a harvested title may contain one
-_NOT_XML = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\ufffe\uffff]")
 _LINK_BLUE = RGBColor(0x09, 0x69, 0xDA)
 _MUTED = RGBColor(0x57, 0x60, 0x6A)
 
 
 def plain(text: str) -> str:
-    """Harvested text as one line that Word can store; python-docx escapes the XML markup itself."""
-    return " ".join(_NOT_XML.sub("", text).split())
+    """Harvested text as one line that Word can store; python-docx escapes the XML markup itself.
+
+    XML 1.0 forbids control characters and lxml refuses them; `one_line` drops them (and bidi controls).
+    """
+    return one_line(text)
 
 
 def _hyperlink(paragraph: Paragraph, url: str, text: str) -> None:
@@ -105,9 +106,9 @@ def render_docx(document: ExportDocument) -> bytes:
             line.paragraph_format.first_line_indent = Pt(-18)
             line.add_run(f"[{note.number}]\t")
             line.add_run(plain(f"{note.kind}: {note.title} ({note.day.isoformat()})"))
-            if note.url:
+            if url := safe_url(note.url):
                 line.add_run(" ")
-                _hyperlink(line, note.url, plain(note.url))
+                _hyperlink(line, url, url)
 
     out = io.BytesIO()
     word.save(out)

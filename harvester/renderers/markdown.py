@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from harvester.bragdoc import md
+from harvester.display import safe_url
 from harvester.export import ExportDocument, Footnote, Overview
 
 
@@ -24,8 +25,10 @@ def _overview(overview: Overview) -> list[str]:
 
 
 def _footnote(note: Footnote) -> str:
-    text = f"{note.kind}: {md(note.title)} ({note.day.isoformat()})"
-    return f"[^{note.number}]: {text} <{note.url}>" if note.url else f"[^{note.number}]: {text}"
+    text = f"{md(note.kind)}: {md(note.title)} ({note.day.isoformat()})"
+    url = safe_url(note.url)
+    # an autolink: percent-encoded, so a `>` in the harvested URL cannot end it early
+    return f"[^{note.number}]: {text} <{url}>" if url else f"[^{note.number}]: {text}"
 
 
 def render_markdown(document: ExportDocument) -> str:

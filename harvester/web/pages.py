@@ -8,8 +8,9 @@ from datetime import datetime, timedelta, tzinfo
 
 from sqlalchemy.orm import Session
 
-from harvester.bragdoc import KIND_LABELS, safe_url
+from harvester.bragdoc import KIND_LABELS
 from harvester.clustering import SECTIONS
+from harvester.display import one_line, safe_url, visible
 from harvester.records import Activity
 from harvester.store import repository
 from harvester.store.models import CandidateRow
@@ -97,7 +98,7 @@ def week_page(session: Session, user_id: int, week: str, now: datetime, zone: tz
         candidates=tuple(views[row.public_id] for row in shown),
         earlier=tuple(views[row.public_id] for row in earlier),
         merge_choices=tuple(
-            Choice(row.public_id, f"{row.week} · {row.title} ({row.public_id})")
+            Choice(row.public_id, f"{row.week} · {one_line(row.title)} ({row.public_id})")
             for row in sorted([*shown, *others], key=lambda r: (r.week, r.id), reverse=True)
         ),
     )
@@ -125,20 +126,20 @@ def _view(row: CandidateRow, items: Sequence[Activity], this_week: str, zone: tz
         week=row.week,
         state=row.state,
         # a candidate is never saved without a title, but a blank one must not make an empty heading
-        title=row.title or (items[0].title if items else row.public_id),
-        summary=row.summary,
+        title=one_line(row.title) or (one_line(items[0].title) if items else row.public_id),
+        summary=visible(row.summary),
         section=row.section if row.section in SECTIONS else SECTIONS[0],
-        why=row.why,
-        impact=row.impact or "",
-        metrics=tuple(str(metric.get("text", "")) for metric in row.metrics if metric.get("text")),
+        why=one_line(row.why),
+        impact=visible(row.impact or ""),
+        metrics=tuple(one_line(str(metric.get("text", ""))) for metric in row.metrics if metric.get("text")),
         evidence=tuple(
             Evidence(
                 activity_id=item.id,
                 kind=KIND_LABELS.get(item.kind, item.kind),
-                title=item.title,
+                title=one_line(item.title),
                 url=safe_url(item.url),
                 when=f"{local_time(item.occurred_at, zone):%a %d %b %H:%M}",
-                repo=item.repo,
+                repo=one_line(item.repo),
             )
             for item in items
         ),

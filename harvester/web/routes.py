@@ -12,6 +12,7 @@ from werkzeug.wrappers import Response
 
 from harvester import bragdoc, links
 from harvester.clustering import SECTIONS
+from harvester.display import one_line
 from harvester.review import ReviewError, ReviewService, Snapshot
 from harvester.store import repository
 from harvester.web.pages import canonical_week, default_week, single_candidate, week_page
@@ -162,7 +163,7 @@ def _act(public_id: str, action: Action, verb: str) -> Response:
     except ReviewError as exc:
         flash(str(exc), "error")
         return redirect(_back())
-    flash(f"{verb} {public_id}: {result.title or result.public_id}.", "ok")
+    flash(one_line(f"{verb} {public_id}: {result.title or result.public_id}."), "ok")
     landing = _back(default=url_for("pages.week", week=week) if week else None)
     return redirect(f"{landing}#c-{result.public_id}")
 
