@@ -10,7 +10,7 @@ import itsdangerous.timed
 import pytest
 from flask import Flask
 from flask.testing import FlaskClient
-from review_support import NOW, XSS_URL, Seeded, candidate_holding, open_app, seed
+from review_support import NOW, XSS_URL, Seeded, candidate_holding, harvest_new_payments_pr, open_app, seed
 from sqlalchemy import select
 
 from harvester import links
@@ -291,3 +291,64 @@ def test_requests_for_another_host_are_refused(client: FlaskClient, app_: App, s
     response = client.get("/week/2026-W46", headers={"Host": "evil.example:8765"})
     assert response.status_code == 400
     assert client.get("/week/2026-W46", headers={"Host": "127.0.0.1:8765"}).status_code == 200
+
+
+@pytest.mark.parametrize(
+    "next_",
+    [
+        "/\t/evil.example/",  # browsers drop tabs and line breaks: //evil.example
+        "/\n/evil.example/",
+        "/\r\n/evil.example/",
+        " //evil.example/",  # and trim leading spaces and control characters
+        "\x00//evil.example/",
+        "/\\evil.example/",  # and read a backslash as a slash
+        "/\t\\evil.example/",
+        "https://evil.example/",
+        "javascript:alert(1)",
+    ],
+)
+def test_redirect_after_post_never_leaves_the_site_however_next_is_spelled(
+    client: FlaskClient, app_: App, seeded: Seeded, next_: str
+) -> None:
+    response = client.post(f"/candidates/{seeded.credentials}/reject", data={"csrf_token": csrf(client), "next": next_})
+    assert response.status_code == 302
+    assert response.headers["Location"].startswith("/week/2026-W46#c-")
+    assert state(app_, seeded.credentials)[0] == "rejected"
+
+
+def test_a_line_feed_in_next_still_redirects_after_the_action(client: FlaskClient, app_: App, seeded: Seeded) -> None:
+    # the action is committed before the redirect is built: the answer must not be a 500
+    response = client.post(
+        f"/candidates/{seeded.credentials}/reject",
+        data={"csrf_token": csrf(client), "next": "/week/2026-W45\nSet-Cookie: x=1"},
+    )
+    assert response.status_code == 302
+    assert response.headers["Location"] == f"/week/2026-W45Set-Cookie:%20x=1#c-{seeded.credentials}"
+    assert "Set-Cookie" not in {name for name, value in response.headers if value == "x=1"}
+    response = client.post("/undo", data={"csrf_token": csrf(client), "next": "/week/2026-W45\r\n"})
+    assert response.status_code == 302 and response.headers["Location"] == "/week/2026-W45"
+
+
+def test_ipv6_loopback_host_is_served_and_other_literals_refused(
+    client: FlaskClient, app_: App, seeded: Seeded
+) -> None:
+    assert client.get("/week/2026-W46", headers={"Host": "[::1]:8765"}).status_code == 200
+    assert client.get("/week/2026-W46", headers={"Host": "[0:0::1]:8765"}).status_code == 200
+    assert client.get("/week/2026-W46", headers={"Host": "[::1]"}).status_code == 200
+    for host in ("[::2]:8765", "[::ffff:8.8.8.8]:8765", "evil.example@127.0.0.1:8765", "127.0.0.1.evil.example", "::1"):
+        assert client.get("/week/2026-W46", headers={"Host": host}).status_code == 400, host
+    # a POST to a refused host changes nothing, CSRF token or not
+    token = csrf(client)
+    response = client.post(
+        f"/candidates/{seeded.credentials}/reject", data={"csrf_token": token}, headers={"Host": "evil.example"}
+    )
+    assert response.status_code == 400
+    assert state(app_, seeded.credentials)[0] == "pending"
+
+
+def test_undo_that_cannot_apply_is_shown_as_an_error(client: FlaskClient, app_: App, seeded: Seeded) -> None:
+    client.post(f"/candidates/{seeded.payments}/split", data={"csrf_token": csrf(client), "activity_id": PAYMENTS_PR})
+    harvest_new_payments_pr(app_.sessions, app_.user_id)
+    app_.recluster(["2026-W46"])
+    page = client.post("/undo", data={"csrf_token": csrf(client)}, follow_redirects=True).get_data(as_text=True)
+    assert "Cannot undo" in page and "undo again to go back to the action before it" in page

@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+import re
 from collections.abc import Callable
 from datetime import UTC, datetime
+from urllib.parse import quote, urlsplit
 
 from flask import Blueprint, abort, flash, make_response, redirect, render_template, request, url_for
 from flask.typing import ResponseReturnValue
@@ -21,6 +23,9 @@ from harvester.web.server import context
 pages = Blueprint("pages", __name__)
 EDIT_FIELDS = ("title", "summary", "impact", "section")
 Action = Callable[[ReviewService], Snapshot]
+# what the WHATWG URL parser removes from a URL before reading it (anywhere, and at either end)
+_TAB_OR_NEWLINE = re.compile("[\t\n\r]")
+_C0_OR_SPACE = "".join(map(chr, range(0x21)))
 
 
 @pages.get("/")
@@ -170,10 +175,23 @@ def _act(public_id: str, action: Action, verb: str) -> Response:
 
 def _back(default: str | None = None) -> str:
     """Where to land after a POST: the page the form came from, if it is one of ours."""
-    target = request.form.get("next", "")
-    if target.startswith("/") and not target.startswith("//") and "\\" not in target:
-        return target.split("#", 1)[0]
-    return default or url_for("pages.home")
+    return local_path(request.form.get("next", "")) or default or url_for("pages.home")
+
+
+def local_path(target: str) -> str | None:
+    """`target` as a path on this site, read the way a browser reads a Location, or None if it leaves it.
+
+    Browsers (the WHATWG URL standard) drop every tab and line break from a URL, trim leading and
+    trailing control characters and spaces, and read a backslash as `/` in http(s) URLs:
+    `/<tab>/evil.example` is `//evil.example`, another site. So the check runs on what the browser will see, and the
+    answer is percent-encoded so that the Location header always holds a valid value.
+    """
+    cleaned = _TAB_OR_NEWLINE.sub("", target).strip(_C0_OR_SPACE).replace("\\", "/")
+    if not cleaned.startswith("/") or cleaned.startswith("//"):
+        return None
+    path = quote(cleaned.split("#", 1)[0], safe="/?&=%:@!$'()*+,;~")
+    parts = urlsplit(path)
+    return path if not (parts.scheme or parts.netloc) else None
 
 
 @pages.get("/unsubscribe/<token>")

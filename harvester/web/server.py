@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import ipaddress
+import re
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from datetime import datetime
@@ -18,6 +20,8 @@ from harvester.store import repository
 from harvester.web.csrf import FIELD, SECRET_NAME, CsrfError, CsrfGuard
 
 SESSION_SECRET_NAME = "web-session"
+# a Host header: a DNS name or IPv4 address, or a bracketed IPv6 literal, then an optional port
+_HOST = re.compile(r"(?:\[(?P<ipv6>[0-9A-Fa-f:.]+)\]|(?P<name>[A-Za-z0-9.-]+))(?::[0-9]{1,5})?")
 LOOPBACK_HOSTS = ("127.0.0.1", "localhost", "::1")
 # every page is our own markup: no inline script, no framing (the confirmation page must not be
 # clickjacked), and no referrer so a review-link token never leaks to the sites evidence links open
@@ -41,6 +45,8 @@ class Context:
     link_secret: str
     user_name: str
     now: Callable[[], datetime]
+    # canonical names (`host_name`) of the hosts requests may be addressed to
+    trusted_hosts: frozenset[str] = frozenset()
 
 
 def context() -> Context:
@@ -64,10 +70,6 @@ def create_app(app: App, *, now: Callable[[], datetime] | None = None, hosts: It
         SESSION_COOKIE_SAMESITE="Lax",
         SESSION_COOKIE_HTTPONLY=True,
         TEMPLATES_AUTO_RELOAD=False,
-        # a page on another site can rebind its own name to 127.0.0.1 and read ours; its Host header gives it away
-        TRUSTED_HOSTS=sorted(
-            {*LOOPBACK_HOSTS, *hosts, urlsplit(app.config.settings.web.base_url).hostname or ""} - {""}
-        ),
     )
     # Flask turns autoescaping on for .html templates; all harvested text is untrusted
     web.jinja_env.autoescape = True
@@ -77,9 +79,13 @@ def create_app(app: App, *, now: Callable[[], datetime] | None = None, hosts: It
         link_secret=link_secret,
         user_name=app.config.settings.user.name,
         now=now or app.now,
+        trusted_hosts=trusted_hosts(
+            [*LOOPBACK_HOSTS, *hosts, urlsplit(app.config.settings.web.base_url).hostname or ""]
+        ),
     )
     web.jinja_env.globals["csrf_token"] = _csrf_token
     web.jinja_env.globals["csrf_field"] = FIELD
+    web.before_request(_check_host)
     web.before_request(_check_csrf)
     web.after_request(_security_headers)
     web.register_error_handler(HTTPException, _error_page)
@@ -88,6 +94,36 @@ def create_app(app: App, *, now: Callable[[], datetime] | None = None, hosts: It
 
     web.register_blueprint(pages)
     return web
+
+
+def host_name(host: str) -> str | None:
+    """The canonical name in a Host header (`[::1]:8765` -> `::1`), or None when it is not a valid one.
+
+    A page on another site can rebind its own DNS name to 127.0.0.1 and read ours; its Host header
+    gives it away. Flask's TRUSTED_HOSTS cannot name an IPv6 literal (werkzeug 3.1 cuts each trusted
+    entry at its first ":", measured), so the check is ours: IP literals compare as addresses.
+    """
+    match = _HOST.fullmatch(host.strip())
+    if match is None:
+        return None
+    name = match.group("ipv6") or match.group("name")
+    try:
+        return ipaddress.ip_address(name).compressed
+    except ValueError:
+        return None if match.group("ipv6") else name.lower()
+
+
+def trusted_hosts(names: Iterable[str]) -> frozenset[str]:
+    """Canonical names of `names` (bare, bracketed, or with a port)."""
+    found = {host_name(name if ":" not in name or name.startswith("[") else f"[{name}]") for name in names if name}
+    return frozenset(name for name in found if name)
+
+
+def _check_host() -> ResponseReturnValue | None:
+    """Answer only requests addressed to a trusted host (loopback, `[web] base_url`'s, `--host`)."""
+    if host_name(request.headers.get("Host", "")) in context().trusted_hosts:
+        return None
+    return "400 Bad Request: this address is not served here.", 400, {"Content-Type": "text/plain"}
 
 
 def _csrf_token() -> str:
