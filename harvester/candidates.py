@@ -12,6 +12,7 @@ from dataclasses import dataclass
 from datetime import UTC, datetime, tzinfo
 
 from spacy.language import Language
+from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session, sessionmaker
 from sqlalchemy.orm.attributes import flag_modified
 from sqlalchemy.orm.exc import StaleDataError
@@ -95,9 +96,20 @@ def _store_week(
 ) -> WeekResult:
     """Write the week's clustering back, after checking that `rows` are still as clustering read them.
 
-    Raises StaleDataError (nothing written) when a review action changed one of them meanwhile.
+    Raises StaleDataError (nothing written) when a review action changed one of them meanwhile,
+    or when another process stored this week's candidates first.
     """
     _claim_unchanged(session, rows)
+    try:
+        return _write_week(session, user_id, week, rows, candidates)
+    except IntegrityError as error:
+        # the same candidate ids, inserted by a re-clustering of this week that committed first
+        raise StaleDataError(f"candidates of {week} stored meanwhile: {error.orig}") from error
+
+
+def _write_week(
+    session: Session, user_id: int, week: str, rows: Sequence[CandidateRow], candidates: Sequence[Candidate]
+) -> WeekResult:
     by_public_id = {row.public_id: row for row in rows}
     row_ids = repository.activity_row_ids(session, user_id, (i for c in candidates for i in c.activity_ids))
     now = datetime.now(UTC)

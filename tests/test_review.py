@@ -3,11 +3,21 @@
 from __future__ import annotations
 
 from dataclasses import replace
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import pytest
-from review_support import EARLIER_WEEK, WEEK, ZONE, Seeded, candidate_holding, harvest_new_payments_pr, seed
+from review_support import (
+    ACTIVITIES,
+    EARLIER_WEEK,
+    MONDAY,
+    WEEK,
+    ZONE,
+    Seeded,
+    candidate_holding,
+    harvest_new_payments_pr,
+    seed,
+)
 from sqlalchemy import select
 from sqlalchemy.orm import Session, sessionmaker
 
@@ -326,3 +336,33 @@ def test_an_approve_committed_while_reclustering_runs_is_kept(
         snapshot = review(session, user_id).snapshot(seeded.payments)
     assert {"jira:PAY-12", "github:acme/shop#101", "github:acme/shop#102"} <= set(snapshot.activity_ids)
     assert holder(sessions, user_id, "github:acme/shop#104") == seeded.payments
+
+
+def test_two_reclusterings_of_a_new_week_at_once_store_it_once(
+    sessions: sessionmaker[Session], user_id: int, seeded: Seeded, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    later = [
+        replace(ACTIVITIES[1], id=f"github:acme/shop#{n}", title=title, occurred_at=MONDAY + timedelta(days=7))
+        for n, title in ((201, "PAY-30 refund webhooks"), (202, "Upgrade the linter"))
+    ]
+    with sessions.begin() as session:
+        repository.upsert_activities(session, user_id, later)
+    real_cluster_week = candidates.cluster_week
+    inner: list[int] = []
+
+    def another_process_clusters_first(*args: Any, **kwargs: Any) -> list[Candidate]:
+        result = real_cluster_week(*args, **kwargs)
+        if not inner:
+            inner.append(1)
+            # the same week, re-clustered and committed by another process while this one was in spaCy
+            recluster_weeks(sessions, user_id, ZONE, ["2026-W47"], load_pipeline(None))
+        return result
+
+    monkeypatch.setattr(candidates, "cluster_week", another_process_clusters_first)
+    (result,) = recluster_weeks(sessions, user_id, ZONE, ["2026-W47"], load_pipeline(None))
+    assert inner == [1] and result.new == 0
+    with sessions() as session:
+        rows = repository.candidate_rows(session, user_id, weeks=["2026-W47"])
+        members = repository.candidate_members(session, [row.id for row in rows])
+    held = sorted(a.id for row in rows for a in members[row.id])
+    assert held == ["github:acme/shop#201", "github:acme/shop#202"]
