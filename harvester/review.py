@@ -222,6 +222,9 @@ class ReviewService:
     def __init__(self, session: Session, user_id: int) -> None:
         self.session = session
         self.user_id = user_id
+        # rows read so far, held so the session keeps these objects (it holds them weakly): a write
+        # then carries the version first read, and fails if the row changed since (StaleDataError)
+        self._read: dict[int, CandidateRow] = {}
 
     def snapshot(self, public_id: str) -> Snapshot:
         row = self._row(public_id)
@@ -399,4 +402,5 @@ class ReviewService:
         row = repository.candidate_for_update(self.session, self.user_id, public_id)
         if row is None:
             raise ReviewError(f"no candidate {public_id!r}; `brag candidates` lists them")
+        self._read[row.id] = row
         return row

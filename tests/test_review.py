@@ -19,14 +19,16 @@ from review_support import (
     seed,
 )
 from sqlalchemy import select
+from sqlalchemy.exc import OperationalError
 from sqlalchemy.orm import Session, sessionmaker
 
 from harvester import candidates
+from harvester import review as review_module
 from harvester.candidates import recluster_weeks
 from harvester.clustering import Candidate, load_pipeline
-from harvester.review import ReviewError, ReviewService, Snapshot, approve, edit, merge, reject, split
+from harvester.review import Outcome, ReviewError, ReviewService, Snapshot, approve, edit, merge, reject, split
 from harvester.store import repository
-from harvester.store.models import ReviewAction
+from harvester.store.models import CandidateRow, ReviewAction
 
 PENDING = Snapshot(
     public_id="c-1",
@@ -366,3 +368,42 @@ def test_two_reclusterings_of_a_new_week_at_once_store_it_once(
         members = repository.candidate_members(session, [row.id for row in rows])
     held = sorted(a.id for row in rows for a in members[row.id])
     assert held == ["github:acme/shop#201", "github:acme/shop#202"]
+
+
+def test_a_review_action_from_a_stale_read_is_refused_not_written(
+    sessions: sessionmaker[Session], user_id: int, seeded: Seeded, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    real_approve = review_module.approve
+    seen: list[str] = []
+
+    def reject_meanwhile(candidate: Snapshot, **edits: Any) -> Outcome:
+        # the service has read the candidate; another session acts on it before the write
+        with sessions.begin() as other:
+            if other.get_bind().dialect.name == "postgresql":
+                # the service's read holds the row lock: nobody can change it until it commits
+                with pytest.raises(OperationalError, match="could not obtain lock"):
+                    other.execute(
+                        select(CandidateRow)
+                        .where(CandidateRow.public_id == candidate.public_id)
+                        .with_for_update(nowait=True)
+                    )
+                seen.append("locked")
+                return real_approve(candidate, **edits)
+        with sessions.begin() as other:
+            ReviewService(other, user_id).reject(candidate.public_id)
+        seen.append("rejected meanwhile")
+        return real_approve(candidate, **edits)
+
+    monkeypatch.setattr(review_module, "approve", reject_meanwhile)
+    with sessions.begin() as session:
+        service = review(session, user_id)
+        if session.get_bind().dialect.name == "postgresql":
+            assert service.approve(seeded.payments, title="Card retries").state == "approved"
+            assert seen == ["locked"]
+            return
+        with pytest.raises(ReviewError, match="nothing was changed"):
+            service.approve(seeded.payments, title="Card retries")
+    assert seen == ["rejected meanwhile"]
+    with sessions() as session:
+        row = repository.candidate_by_public_id(session, user_id, seeded.payments)
+        assert row is not None and (row.state, row.title) == ("rejected", row.title) and row.title != "Card retries"

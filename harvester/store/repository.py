@@ -248,12 +248,15 @@ def candidate_by_public_id(session: Session, user_id: int, public_id: str) -> Ca
 
 
 def candidate_for_update(session: Session, user_id: int, public_id: str) -> CandidateRow | None:
-    """The candidate read afresh and, on PostgreSQL, locked until commit (SQLite has no row locks)."""
+    """The candidate, locked until commit on PostgreSQL (SQLite has no row locks).
+
+    Not refreshed when the session still holds it: its version stays the one first read, so a
+    write from that read fails (StaleDataError) if the row changed since, instead of overwriting.
+    """
     return session.scalar(
         select(CandidateRow)
         .where(CandidateRow.user_id == user_id, CandidateRow.public_id == public_id)
         .with_for_update()
-        .execution_options(populate_existing=True)
     )
 
 
