@@ -93,10 +93,34 @@ def test_bad_since_is_a_usage_error(tmp_path: Path, github: GitHubSandbox) -> No
     assert result.exit_code == 2 and "--since" in result.output
 
 
-def test_demo_runs_offline() -> None:
+def test_demo_runs_offline_and_leaves_data_to_continue_with(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("XDG_DATA_HOME", str(tmp_path / "data"))
+    monkeypatch.setenv("XDG_CONFIG_HOME", str(tmp_path / "config"))
     result = runner.invoke(app, ["demo"])
     assert result.exit_code == 0, result.output
     assert "15 new" in result.output and "0 new, 0 updated" in result.output
+    kept = tmp_path / "data" / "brag-harvester" / "demo" / "brag.toml"
+    assert f"brag --config {kept} review" in result.output
+    config = ["--config", str(kept)]
+
+    listed = runner.invoke(app, [*config, "candidates", "--format", "json"])
+    assert listed.exit_code == 0, listed.output
+    pending = json.loads(listed.stdout)["candidates"]
+    assert pending, "the demo's candidates are there to review"
+    approved = runner.invoke(app, [*config, "approve", pending[0]["id"], "--impact", "Checkout errors halved"])
+    assert approved.exit_code == 0, approved.output
+    doc = runner.invoke(app, [*config, "doc"])
+    assert doc.exit_code == 0 and "Checkout errors halved" in doc.stdout
+    assert runner.invoke(app, [*config, "digest"]).exit_code == 0
+    assert runner.invoke(app, [*config, "review"], input="q\n").exit_code == 0
+    # its sandboxes are gone: harvesting says what to do instead of failing on a dead port
+    harvest = runner.invoke(app, [*config, "harvest"])
+    assert harvest.exit_code == 2 and "brag init" in harvest.output
+
+    again = runner.invoke(app, ["demo"])
+    assert again.exit_code == 0, again.output
+    fresh = runner.invoke(app, [*config, "doc"])
+    assert "Checkout errors halved" not in fresh.stdout, "the next demo starts afresh"
 
 
 def test_harvested_markup_is_printed_literally(tmp_path: Path, github: GitHubSandbox) -> None:
