@@ -255,7 +255,7 @@ def test_section_names_are_accepted_in_any_case(seeded_config: tuple[str, Seeded
         row = repository.candidate_by_public_id(session, app_.user_id, seeded.payments)
         assert row is not None and row.section == "Design & documentation"
     wrong = runner.invoke(app, ["--config", config, "approve", seeded.payments, "--section", "proj"])
-    assert wrong.exit_code == 2 and "Projects, Collaboration & mentorship" in wrong.output
+    assert wrong.exit_code == 1 and "Projects, Collaboration & mentorship" in wrong.output
 
 
 def test_the_export_hint_for_missing_impact_is_a_command_that_adds_it(seeded_config: tuple[str, Seeded]) -> None:
