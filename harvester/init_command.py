@@ -10,6 +10,7 @@ from __future__ import annotations
 import json
 import os
 import tempfile
+import tomllib
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import timedelta
@@ -23,7 +24,7 @@ from jinja2 import Environment, PackageLoader, StrictUndefined
 from rich.console import Console
 from rich.markup import escape
 
-from harvester.config import APP_NAME, default_config_path, load_config
+from harvester.config import APP_NAME, default_config_path, load_config, parse_settings
 from harvester.errors import ConfigError
 from harvester.secrets import KEYRING_SERVICE, NO_KEYRING_FIX
 from harvester.source_checks import CheckResult, check_sources
@@ -137,7 +138,10 @@ def run_init(console: Console, request: InitRequest, path: Path | None) -> int:
         raise ConfigError("already exists; pass --force to replace it, or edit it", path=target)
     asker = _Asker(console, request)
     choices = asker.choices()
-    write_config(target, render_config(choices))
+    text = render_config(choices)
+    # a flag `brag` would refuse (a mistyped --database-url) stops here, before any file is written
+    parse_settings(tomllib.loads(text), target)
+    write_config(target, text)
     # the real loader proves the file is what `brag` will read
     settings = load_config(target).settings
     console.print(f"Wrote {escape(str(target))}", soft_wrap=True, highlight=False)

@@ -249,3 +249,10 @@ def test_rendered_values_survive_toml(value: str) -> None:
     )
     data = tomllib.loads(text)
     assert data["github"]["base_url"] == f"https://h/{value}" and data["jira"]["email"] == value
+
+
+def test_a_value_brag_would_refuse_writes_no_file(tmp_path: Path) -> None:
+    path = tmp_path / "brag.toml"
+    result = runner.invoke(app, ["init", "--config", str(path), "--yes", "--database-url", "mysql://u:SECRETPW@h/db"])
+    assert result.exit_code == 2 and "[database] url" in result.output
+    assert "SECRETPW" not in result.output and not path.exists()
