@@ -28,11 +28,12 @@ from rich.table import Table
 
 from harvester.app import App
 from harvester.clustering import SECTIONS
-from harvester.config import load_config
+from harvester.config import LoadedConfig, NotConfiguredError, load_config
 from harvester.display import one_line
 from harvester.errors import BragError, ConfigError
 from harvester.renderers import ExportFormat
 from harvester.review import ReviewService
+from harvester.sources import available_connectors
 from harvester.store import repository
 from harvester.sync import Progress as HarvestProgress
 from harvester.sync import SourceResult
@@ -57,6 +58,8 @@ EXIT_CONFIG = 2
 
 class State:
     config_path: Path | None = None
+    # the file a command read, so errors raised later (a connector's, a secret's) can name it
+    loaded_path: Path | None = None
 
 
 state = State()
@@ -79,8 +82,14 @@ def main_options(
     )
 
 
+def read_config(*, missing_ok: bool = False) -> LoadedConfig:
+    config = load_config(state.config_path, missing_ok=missing_ok)
+    state.loaded_path = config.path
+    return config
+
+
 def open_app() -> App:
-    return App.open(load_config(state.config_path))
+    return App.open(read_config())
 
 
 @contextmanager
@@ -89,7 +98,10 @@ def user_errors() -> Iterator[None]:
     try:
         yield
     except ConfigError as exc:
-        err_console.print(f"[bold red]configuration error:[/] {escape(str(exc))}", highlight=False, soft_wrap=True)
+        where = f"{state.loaded_path}: " if exc.path is None and state.loaded_path is not None else ""
+        err_console.print(
+            f"[bold red]configuration error:[/] {escape(where + str(exc))}", highlight=False, soft_wrap=True
+        )
         raise typer.Exit(EXIT_CONFIG) from None
     except BragError as exc:
         err_console.print(f"[bold red]error:[/] {escape(str(exc))}", highlight=False, soft_wrap=True)
@@ -105,6 +117,25 @@ def _moment(text: str | None, app_: App, option: str) -> datetime | None:
         raise typer.BadParameter(str(exc), param_hint=option) from None
 
 
+def _window_options(
+    app_: App, since: str | None, until: str | None, *, until_may_be_future: bool
+) -> tuple[datetime | None, datetime | None]:
+    """`--since/--until` as moments; an inverted window or one starting in the future is a usage error."""
+    start, end = _moment(since, app_, "--since"), _moment(until, app_, "--until")
+    now = app_.now()
+    if start is not None and start > now:
+        raise typer.BadParameter(f"{since} is in the future (now is {now:%Y-%m-%d %H:%M})", param_hint="--since")
+    if start is not None and end is not None and end <= start:
+        raise typer.BadParameter(f"{until} is not after --since {since}", param_hint="--until")
+    if end is not None and end > now and not until_may_be_future:
+        # a cursor saved at a future moment would skip whatever happens until then
+        raise typer.BadParameter(
+            f"{until} is in the future (now is {now:%Y-%m-%d %H:%M}); leave it out to harvest up to now",
+            param_hint="--until",
+        )
+    return start, end
+
+
 @app.command()
 def harvest(
     source: Annotated[str | None, typer.Option("--source", help="harvest only this source (e.g. github)")] = None,
@@ -114,11 +145,17 @@ def harvest(
     """Harvest new work from every configured source (or one), continuing from where the last run stopped."""
     with user_errors():
         app_ = open_app()
-        start, end = _moment(since, app_, "--since"), _moment(until, app_, "--until")
+        start, end = _window_options(app_, since, until, until_may_be_future=False)
+        _known_source(source)
         connectors = app_.connectors(source)
         if not connectors:
+            names = [f"[{name}]" for name in sorted(available_connectors())]
+            wanted = f"[{source}]" if source else f"{', '.join(names[:-1])} or {names[-1]}"
             hint = f"source {source!r} is not configured" if source else "no source is configured"
-            raise ConfigError(f"{hint}; add a [github] section (see config/brag.example.toml)", path=app_.config.path)
+            raise ConfigError(
+                f"{hint}; add a {wanted} section (see config/brag.example.toml, or run `brag init`)",
+                path=app_.config.path,
+            )
         results = run_harvest(app_, source, start, end)
     print_summary(results)
     with user_errors():
@@ -131,6 +168,14 @@ def harvest(
         )
     if not all(result.ok for result in results):
         raise typer.Exit(EXIT_SOURCE_FAILED)
+
+
+def _known_source(source: str | None) -> None:
+    known = sorted(available_connectors())
+    if source is not None and source not in known:
+        raise typer.BadParameter(
+            f"unknown source {source!r}; the sources are: {', '.join(known)}", param_hint="--source"
+        )
 
 
 def run_harvest(app_: App, source: str | None, since: datetime | None, until: datetime | None) -> list[SourceResult]:
@@ -195,9 +240,10 @@ def activities(
     until: Annotated[str | None, typer.Option(help="occurred before (your timezone)")] = None,
 ) -> None:
     """List harvested activities; `--format jsonl` writes the public activity record format."""
+    _known_source(source)
     with user_errors():
         app_ = open_app()
-        start, end = _moment(since, app_, "--since"), _moment(until, app_, "--until")
+        start, end = _window_options(app_, since, until, until_may_be_future=True)
         with app_.sessions() as session:
             records = repository.list_activities(
                 session, app_.user_id, sources=[source] if source else None, since=start, until=end
@@ -276,17 +322,21 @@ def cluster(
     from harvester.cluster_command import run_cluster_command
 
     with user_errors():
-        wanted = model or load_config(state.config_path).settings.nlp.model
-    if file == "-":
-        code = run_cluster_command(sys.stdin, sys.stdout, sys.stderr, batches=batches, model=wanted)
-    else:
-        try:
-            handle = open(file, encoding="utf-8")  # noqa: SIM115
-        except OSError as exc:
-            err_console.print(f"[bold red]error:[/] cannot read {escape(file)}: {escape(exc.strerror or '')}")
-            raise typer.Exit(2) from None
-        with handle:
-            code = run_cluster_command(handle, sys.stdout, sys.stderr, batches=batches, model=wanted)
+        wanted = model or read_config(missing_ok=True).settings.nlp.model
+    try:
+        if file == "-":
+            code = run_cluster_command(sys.stdin, sys.stdout, sys.stderr, batches=batches, model=wanted)
+        else:
+            try:
+                handle = open(file, encoding="utf-8")  # noqa: SIM115
+            except OSError as exc:
+                err_console.print(f"[bold red]error:[/] cannot read {escape(file)}: {escape(exc.strerror or '')}")
+                raise typer.Exit(2) from None
+            with handle:
+                code = run_cluster_command(handle, sys.stdout, sys.stderr, batches=batches, model=wanted)
+    except UnicodeDecodeError as exc:
+        err_console.print(f"[bold red]error:[/] the input is not UTF-8 text (byte {exc.start} of a line)")
+        raise typer.Exit(2) from None
     raise typer.Exit(code)
 
 
@@ -363,13 +413,24 @@ def _review(action: Callable[[ReviewService], T]) -> T:
             return action(ReviewService(session, app_.user_id))
 
 
+def _section(text: str | None) -> str | None:
+    """The section as the brag doc spells it, typed in any case; an unknown one is the review's to refuse (exit 1)."""
+    if text is None:
+        return None
+    by_folded = {name.casefold(): name for name in SECTIONS}
+    return by_folded.get(" ".join(text.split()).casefold(), text)
+
+
 @app.command()
 def approve(
     candidate: CandidateArg,
     title: Annotated[str | None, typer.Option(help="replace the drafted title")] = None,
     summary: Annotated[str | None, typer.Option(help="replace the drafted summary")] = None,
     impact: Annotated[str | None, typer.Option(help="what changed for users or the business, in your words")] = None,
-    section: Annotated[str | None, typer.Option(help=f"brag-doc section: {', '.join(SECTIONS)}")] = None,
+    section: Annotated[
+        str | None,
+        typer.Option(help=f"brag-doc section (any case): {', '.join(SECTIONS)}", callback=_section),
+    ] = None,
 ) -> None:
     """Approve a candidate into the brag doc, optionally rewording it."""
     done = _review(lambda r: r.approve(candidate, title=title, summary=summary, impact=impact, section=section))
@@ -509,7 +570,7 @@ def run() -> None:
     # a service logs what it does; --verbose adds debug detail
     logging.getLogger().setLevel(min(logging.getLogger().level, logging.INFO))
     with user_errors():
-        serve(load_config(state.config_path))
+        serve(read_config())
 
 
 @app.command()
@@ -542,10 +603,73 @@ def health() -> None:
         app_ = open_app()
         with app_.sessions() as session:
             session.execute(text("SELECT 1"))
+    except NotConfiguredError as exc:
+        # 1, not 2: Docker reserves a healthcheck's exit code 2
+        err_console.print(f"not configured: {escape(str(exc))}", highlight=False, soft_wrap=True)
+        raise typer.Exit(1) from None
     except Exception as exc:
         err_console.print(f"unhealthy: {escape(str(exc))}", highlight=False, soft_wrap=True)
         raise typer.Exit(1) from None
     console.print("ok")
+
+
+@app.command()
+def init(
+    config: Annotated[
+        Path | None,
+        typer.Option("--config", help="where to write it (default: --config before init, else the user config dir)"),
+    ] = None,
+    timezone: Annotated[str | None, typer.Option(help="IANA timezone (default: detected)")] = None,
+    github_url: Annotated[str | None, typer.Option(help="GitHub API URL; enables GitHub")] = None,
+    github_token_env: Annotated[
+        str | None, typer.Option(metavar="NAME", help="read the GitHub token from $NAME; enables GitHub")
+    ] = None,
+    jira_url: Annotated[str | None, typer.Option(help="your Jira site; enables Jira")] = None,
+    jira_email: Annotated[str | None, typer.Option(help="Jira Cloud: your account email")] = None,
+    jira_token_env: Annotated[str | None, typer.Option(metavar="NAME", help="Jira Cloud: API token in $NAME")] = None,
+    jira_pat_env: Annotated[
+        str | None, typer.Option(metavar="NAME", help="Jira Server/Data Center: personal access token in $NAME")
+    ] = None,
+    google_client_secrets: Annotated[
+        str | None, typer.Option(metavar="PATH", help="OAuth client JSON; enables Google Calendar")
+    ] = None,
+    database_url: Annotated[
+        str | None, typer.Option(help="SQLAlchemy URL (default: SQLite in the user data dir)")
+    ] = None,
+    check: Annotated[bool, typer.Option("--check/--no-check", help="try each source with one request")] = True,
+    yes: Annotated[
+        bool, typer.Option("--yes", "-y", help="ask nothing: flags and defaults only (for scripts)")
+    ] = False,
+    force: Annotated[bool, typer.Option("--force", help="replace an existing file")] = False,
+) -> None:
+    """First run: time zone, sources, tokens (OS keyring or env:), a commented config file, one check per source."""
+    from harvester.init_command import InitRequest, run_init
+
+    request = InitRequest(
+        timezone=timezone,
+        database_url=database_url,
+        github_url=github_url,
+        github_token_env=github_token_env,
+        jira_url=jira_url,
+        jira_email=jira_email,
+        jira_token_env=jira_token_env,
+        jira_pat_env=jira_pat_env,
+        google_client_secrets=google_client_secrets,
+        check=check,
+        yes=yes,
+        force=force,
+    )
+    with user_errors():
+        code = run_init(console, request, config or _init_target())
+    raise typer.Exit(code)
+
+
+def _init_target() -> Path | None:
+    """The file `brag init` writes when not told: the one other commands would read."""
+    from harvester.config import find_config_path
+
+    path, chosen = find_config_path(state.config_path)
+    return path if chosen else None
 
 
 @app.command()
@@ -554,7 +678,7 @@ def demo(
         bool, typer.Option("--serve", help="afterwards, keep the review page running on the demo database")
     ] = False,
 ) -> None:
-    """Run the whole product against local sandbox servers, offline, in a throwaway database."""
+    """Run the whole product against local sandbox servers, offline; keeps its data and a config for it."""
     from harvester.demo import run_demo
 
     with user_errors():
@@ -582,7 +706,7 @@ def auth_google(
     from harvester.google_auth import authorize
 
     with user_errors():
-        section = load_config(state.config_path).settings.google_calendar or GoogleCalendarSettings()
+        section = read_config(missing_ok=True).settings.google_calendar or GoogleCalendarSettings()
         secrets = client_secrets or section.client_secrets_file
         if secrets is None:
             raise ConfigError(

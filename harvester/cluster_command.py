@@ -4,7 +4,7 @@ Without batches the input is JSONL activity records, all one window, and the out
 `{"candidates": [...]}`. With batches each input line is `{"batch_id", "activities": [...]}` and
 each output line `{"batch_id", "candidates": [...]}`, in input order. A malformed line is reported
 on `err` as "line N: ..." and skipped; the exit code is 0 when every line was fine, 1 when some
-failed, 2 when none could be read.
+failed, 2 when none could be read (and then nothing is written to `out`).
 """
 
 from __future__ import annotations
@@ -36,6 +36,9 @@ def run_cluster_command(
             except (ValueError, TypeError, RecordError) as exc:
                 bad += 1
                 err.write(f"line {number}: {exc}\n")
+        if bad and not good:
+            # nothing readable is an error, not an empty window: stdout stays empty for the pipe
+            return 2
         candidates = cluster_week(activities, nlp) if activities else []
         out.write(json.dumps({"candidates": [c.to_json() for c in candidates]}, ensure_ascii=False) + "\n")
         out.flush()

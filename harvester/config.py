@@ -6,15 +6,18 @@ the file, the key and what was expected.
 
 from __future__ import annotations
 
+import difflib
 import os
+import re
 import tomllib
 from datetime import tzinfo
 from pathlib import Path
-from typing import Annotated, Any, Literal
+from typing import Annotated, Any, Literal, get_args
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 import platformdirs
 from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, ValidationError, field_validator
+from pydantic.fields import FieldInfo
 from pydantic_settings import BaseSettings, PydanticBaseSettingsSource, SettingsConfigDict
 
 from harvester.errors import ConfigError
@@ -26,12 +29,15 @@ CONFIG_ENV = "BRAG_CONFIG"
 CONFIG_FILENAME = "brag.toml"
 
 
-def _to_secret(value: Any) -> Any:
-    if isinstance(value, str):
-        if not value:
-            raise ValueError("must not be empty")
-        return Secret(value)
-    return value
+def _to_secret(value: Any) -> Secret:
+    if isinstance(value, Secret):
+        return value
+    # a string only: pydantic would otherwise build the Secret dataclass from a TOML table
+    if not isinstance(value, str):
+        raise ValueError('expected a string: the secret itself, "env:NAME" or "keyring:"')
+    if not value:
+        raise ValueError("must not be empty")
+    return Secret(value)
 
 
 SecretSetting = Annotated[Secret, BeforeValidator(_to_secret)]
@@ -267,16 +273,35 @@ def find_config_path(explicit: Path | None) -> tuple[Path, bool]:
     return default_config_path(), False
 
 
-def load_config(explicit: Path | None = None) -> LoadedConfig:
+class NotConfiguredError(ConfigError):
+    """No configuration file where `brag` looked: nothing has been set up yet."""
+
+
+def load_config(explicit: Path | None = None, *, missing_ok: bool = False) -> LoadedConfig:
+    """The configuration; with `missing_ok`, the defaults when no file was asked for and none exists.
+
+    Only commands that need nothing from the file (`brag cluster`) take the defaults: any other
+    command on defaults would report an empty store, or create one, as if all were well.
+    """
     path, required = find_config_path(explicit)
     if not path.exists():
         if required:
-            raise ConfigError("configuration file not found", path=path)
+            raise ConfigError(f"configuration file not found; create it with: brag --config {path} init", path=path)
+        if not missing_ok:
+            raise NotConfiguredError(
+                f"no configuration file here (and no --config or ${CONFIG_ENV}); "
+                "create it with `brag init`, or try the product on sample data with `brag demo`",
+                path=path,
+            )
         return LoadedConfig(settings=Settings(), path=None)
     try:
         data = tomllib.loads(path.read_text(encoding="utf-8"))
     except tomllib.TOMLDecodeError as exc:
         raise ConfigError(f"is not valid TOML: {exc}", path=path) from None
+    except UnicodeDecodeError as exc:
+        # TOML files are UTF-8 by definition (toml.io spec); say where the first bad byte is
+        line = exc.object[: exc.start].count(b"\n") + 1
+        raise ConfigError(f"is not UTF-8 text (line {line} is not); save it as UTF-8", path=path) from None
     except OSError as exc:
         raise ConfigError(f"cannot be read: {exc.strerror}", path=path) from None
     return LoadedConfig(settings=parse_settings(data, path), path=path)
@@ -306,22 +331,70 @@ def _name_secrets(settings: Settings) -> None:
 _EXPECTATIONS = {
     "extra_forbidden": "unknown key (check the spelling against config/brag.example.toml)",
     "missing": "required key is missing",
+    "model_type": "expected a section (a TOML table of keys)",
 }
+# scheme://user:PASSWORD@host: the password runs to the last @ (an unencoded @ in it is common)
+_URL_PASSWORD = re.compile(r"([A-Za-z][A-Za-z0-9+.-]*://[^/:@\s]*:)\S*@")
 
 
 def _config_error(exc: ValidationError, path: Path | None) -> ConfigError:
     problems = []
-    first_key = None
     for error in exc.errors():
         location = [str(part) for part in error["loc"]]
-        key = ".".join(location)
-        first_key = first_key or key
         message = _EXPECTATIONS.get(error["type"]) or error["msg"].removeprefix("Value error, ")
-        if error["type"] not in _EXPECTATIONS and "secret" not in key and "token" not in key and "password" not in key:
-            message += f" (got {error.get('input')!r})"
+        if error["type"] == "extra_forbidden":
+            message += _did_you_mean(location)
+        elif error["type"] not in _EXPECTATIONS and not _holds_secret(_annotation_at(location)):
+            message += f" (got {_without_passwords(error.get('input'))!r})"
         problems.append(f"{_toml_key(location)}: {message}")
     summary = "; ".join(problems)
     return ConfigError(f"invalid configuration: {summary}", path=path, key=None)
+
+
+def _annotation_at(location: list[str]) -> Any:
+    """The declared type of the setting at `location` (a section, or a key in it); None if unknown."""
+    annotation: Any = Settings
+    for part in location[:2]:
+        fields = _model_fields(annotation)
+        if part not in fields:
+            return None
+        annotation = fields[part].annotation
+    return annotation
+
+
+def _model_fields(annotation: Any) -> dict[str, FieldInfo]:
+    """Fields of the model in `annotation` (unwrapping `X | None`), by the name the file uses."""
+    for candidate in (annotation, *get_args(annotation)):
+        if isinstance(candidate, type) and issubclass(candidate, BaseModel):
+            return {info.alias or name: info for name, info in candidate.model_fields.items()}
+    return {}
+
+
+def _holds_secret(annotation: Any) -> bool:
+    """Whether a value of this type is, or contains, a Secret: its input is never echoed."""
+    if annotation is None:
+        return False
+    if annotation is Secret:
+        return True
+    if any(_holds_secret(arg) for arg in get_args(annotation)):
+        return True
+    return any(_holds_secret(info.annotation) for info in _model_fields(annotation).values())
+
+
+def _without_passwords(value: Any) -> Any:
+    if isinstance(value, str):
+        return _URL_PASSWORD.sub(r"\1***@", value)
+    if isinstance(value, list | tuple):
+        return [_without_passwords(item) for item in value]
+    if isinstance(value, dict):
+        return {key: _without_passwords(item) for key, item in value.items()}
+    return value
+
+
+def _did_you_mean(location: list[str]) -> str:
+    known = _model_fields(_annotation_at(location[:-1]) if len(location) > 1 else Settings)
+    close = difflib.get_close_matches(location[-1], list(known), n=1)
+    return f"; did you mean {close[0]!r}?" if close else ""
 
 
 def _toml_key(location: list[str]) -> str:
@@ -336,6 +409,7 @@ __all__ = [
     "GoogleCalendarSettings",
     "JiraSettings",
     "LoadedConfig",
+    "NotConfiguredError",
     "ScheduleSettings",
     "Settings",
     "WebSettings",

@@ -1,21 +1,22 @@
-"""`brag demo`: the product as built so far, against the sandbox servers, in a throwaway database."""
+"""`brag demo`: the product against the sandbox servers, in a demo database every other command can then use."""
 
 from __future__ import annotations
 
 import json
 import os
-import tempfile
 from collections.abc import Mapping
 from datetime import timedelta
 from pathlib import Path
 
+import platformdirs
 from rich.console import Console
 from rich.markup import escape
 
 from harvester.app import App
-from harvester.config import EmailSettings, LoadedConfig, parse_settings
+from harvester.config import APP_NAME, CONFIG_FILENAME, EmailSettings, LoadedConfig, parse_settings
 from harvester.digest import previous_week
 from harvester.digest.outbox import deliver_queued, load_digest, queue_digest
+from harvester.init_command import ConfigChoices, render_config, write_config
 from harvester.sandbox.github import DEFAULT_TOKEN, GitHubSandbox
 from harvester.sandbox.google_calendar import GoogleCalendarSandbox
 from harvester.sandbox.jira import DEFAULT_API_TOKEN, JiraSandbox
@@ -30,10 +31,18 @@ from harvester.web.serve import available_port
 from harvester.web.serve import serve as serve_review_page
 
 DEMO_WEEKS = 4
+# everything a demo writes, besides its digest-WEEK.html files
+DEMO_FILES = ("brag.db", "brag.db-wal", "brag.db-shm", "brag.db-journal", "google-token.json", CONFIG_FILENAME)
+
+
+def demo_dir() -> Path:
+    """Where the demo keeps its database and configuration, so every other command can run on them."""
+    return Path(platformdirs.user_data_dir(APP_NAME)) / "demo"
 
 
 def run_demo(console: Console, workdir: Path | None = None, *, serve: bool = False) -> int:
-    workdir = workdir or Path(tempfile.mkdtemp(prefix="brag-demo-"))
+    workdir = workdir or demo_dir()
+    _start_afresh(workdir)
     # the digest's links must point where the page will be served
     review_port = available_port() if serve else None
     zone = system_timezone()
@@ -67,7 +76,7 @@ def run_demo(console: Console, workdir: Path | None = None, *, serve: bool = Fal
         console.print(f"Sandbox GitHub at {github.base_url}, serving {scenario.name} (@{scenario.login}).")
         console.print(f"Sandbox Google Calendar at {calendar.calendar_url()}.")
         console.print(f"Sandbox Jira Cloud at {jira.base_url}.")
-        console.print(f"Throwaway database: {workdir / 'brag.db'}\n")
+        console.print(f"Demo database: {workdir / 'brag.db'} (replaced by the next `brag demo`)\n", soft_wrap=True)
 
         since = app.now() - timedelta(weeks=DEMO_WEEKS)
         console.print(f"[bold]1. Harvest[/] the last {DEMO_WEEKS} weeks")
@@ -94,16 +103,45 @@ def run_demo(console: Console, workdir: Path | None = None, *, serve: bool = Fal
         console.print(candidate_table(rows, members))
         console.print("\n[bold]4. Digest[/] emailed to a local SMTP server")
         mailed = _digest(console, app, workdir)
+        config_path = _keep_config(workdir, zone_name, app.config.settings.web.base_url if review_port else None)
         console.print(
-            f"\nDemo data stays in {workdir}. With your own accounts: copy config/brag.example.toml, "
-            "then `brag harvest`, `brag candidates`, `brag review`.",
+            f"\n[bold]Continue on the demo data[/] with its configuration, {escape(str(config_path))}:\n"
+            f"  brag --config {escape(str(config_path))} review\n"
+            "  (also candidates, approve, doc, export, digest and serve). The sandbox servers stop with the demo, "
+            "so `harvest` needs your own accounts: run `brag init`.",
             soft_wrap=True,
+            highlight=False,
         )
         code = 0 if mailed and all(r.ok for r in first + second) else 1
         if review_port is not None:
             console.print("\n[bold]5. Review[/] in your browser: open the review link above, or the page below")
             serve_review_page(app, console, port=review_port)
         return code
+
+
+def _start_afresh(workdir: Path) -> None:
+    """Remove what an earlier demo left (its scenario was generated for another day); nothing else."""
+    workdir.mkdir(parents=True, exist_ok=True)
+    for name in (*DEMO_FILES, *(p.name for p in workdir.glob("digest-*.html"))):
+        (workdir / name).unlink(missing_ok=True)
+
+
+def _keep_config(workdir: Path, zone_name: str | None, web_base_url: str | None) -> Path:
+    """A configuration for the demo database alone: its sources were sandboxes that are gone."""
+    choices = ConfigChoices(
+        timezone=zone_name or "UTC",
+        database_url=f"sqlite:///{workdir / 'brag.db'}",
+        web_base_url=web_base_url,
+        notes=(
+            "The demo's data. Its sandbox servers stopped when the demo ended, so no source is",
+            "configured: candidates, review, approve, doc, export, digest and serve work on this",
+            "database; for your own work run `brag init`. The next `brag demo` replaces all of it.",
+        ),
+        written_by="brag demo",
+    )
+    path = workdir / CONFIG_FILENAME
+    write_config(path, render_config(choices))
+    return path
 
 
 def _summary(console: Console, results: list[SourceResult], requests: Mapping[str, int]) -> None:

@@ -12,6 +12,10 @@ from dataclasses import dataclass
 from harvester.errors import ConfigError
 
 KEYRING_SERVICE = "brag-harvester"
+NO_KEYRING_FIX = (
+    'use an environment variable instead (e.g. token = "env:GITHUB_TOKEN"), or install a keyring backend '
+    "(a desktop Secret Service or KWallet, or `pip install keyrings.alt` for a file-based one)"
+)
 
 
 @dataclass(frozen=True, slots=True)
@@ -55,13 +59,24 @@ class Secret:
         service, _, user = where.partition("/")
         if not service:
             service, user = KEYRING_SERVICE, self.key
-        try:
-            import keyring
-            import keyring.errors
+        import keyring
+        import keyring.errors
 
+        try:
             value = keyring.get_password(service, user)
+        except keyring.errors.NoKeyringError:
+            raise ConfigError(
+                f"{self.reference!r} needs an OS keyring, and this machine has none (NoKeyringError); {NO_KEYRING_FIX}",
+                key=self.key,
+            ) from None
+        except keyring.errors.KeyringLocked:
+            raise ConfigError(
+                "the OS keyring is locked; unlock it (log in to the desktop session) and run again", key=self.key
+            ) from None
         except Exception as exc:  # keyring backends raise many unrelated types
-            raise ConfigError(f"could not read the OS keyring ({type(exc).__name__})", key=self.key) from exc
+            raise ConfigError(
+                f"could not read the OS keyring ({type(exc).__name__}: {exc}); {NO_KEYRING_FIX}", key=self.key
+            ) from None
         if not value:
             raise ConfigError(
                 f"no keyring entry for service {service!r}, user {user!r}; store it with: keyring set {service} {user}",

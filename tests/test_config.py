@@ -9,7 +9,7 @@ import keyring
 import pytest
 from keyring.backend import KeyringBackend
 
-from harvester.config import Settings, find_config_path, load_config, parse_settings
+from harvester.config import NotConfiguredError, Settings, find_config_path, load_config, parse_settings
 from harvester.errors import ConfigError
 from harvester.secrets import Secret
 
@@ -163,3 +163,98 @@ def test_database_url_from_the_environment(tmp_path: Path, monkeypatch: pytest.M
     monkeypatch.delenv("BRAG_TEST_DB")
     with pytest.raises(ConfigError, match="BRAG_TEST_DB"):
         load_config(path).database_url()
+
+
+SECRET = "SECRETPW-4711"
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        f'[github]\ntoken = ["{SECRET}"]\n',
+        f'[github]\ntoken = {{ reference = "{SECRET}" }}\n',
+        f'[jira]\nserver = "https://acme.atlassian.net"\npat = ["{SECRET}"]\n',
+        f'[jira]\nserver = "https://acme.atlassian.net"\nemail = "me@acme.com"\ntoken = {{ a = "{SECRET}" }}\n',
+        f'[email]\nto = "me@acme.com"\nfrom = "me@acme.com"\nsmtp_password = ["{SECRET}"]\n',
+        f'github = "{SECRET}"\n',
+        f'[database]\nurl = "mysql://u:{SECRET}@h/db"\n',
+        f'[database]\nurl = ["postgresql://u:{SECRET}@h/db"]\n',
+        f'[web]\nbase_url = "ftp://u:{SECRET}@h/"\n',
+    ],
+)
+def test_no_secret_is_echoed_whatever_its_type(tmp_path: Path, text: str) -> None:
+    with pytest.raises(ConfigError) as caught:
+        load_config(write(tmp_path, text))
+    message = str(caught.value)
+    assert "invalid configuration" in message
+    assert SECRET not in message
+
+
+def test_a_secret_of_the_wrong_type_says_what_is_expected(tmp_path: Path) -> None:
+    with pytest.raises(ConfigError) as caught:
+        load_config(write(tmp_path, '[jira]\nserver = "https://x.atlassian.net"\npat = 42\n'))
+    assert '[jira] pat: expected a string: the secret itself, "env:NAME" or "keyring:"' in str(caught.value)
+
+
+def test_a_url_keeps_everything_but_its_password(tmp_path: Path) -> None:
+    with pytest.raises(ConfigError) as caught:
+        load_config(write(tmp_path, f'[database]\nurl = "mysql://u:{SECRET}@h/db"\n'))
+    assert "(got 'mysql://u:***@h/db')" in str(caught.value)
+
+
+@pytest.mark.parametrize(
+    ("text", "suggestion"),
+    [
+        (
+            '[githb]\ntoken = "x"\n',
+            "githb: unknown key (check the spelling against config/brag.example.toml); did you mean 'github'?",
+        ),
+        ('[github]\ntokn = "x"\n', "[github] tokn: unknown key"),
+        ('[github]\ntokn = "x"\n', "did you mean 'token'?"),
+        ('[email]\nto = "a@b.c"\nfrm = "a@b.c"\n', "did you mean 'from'?"),
+    ],
+)
+def test_a_mistyped_key_suggests_the_right_one(tmp_path: Path, text: str, suggestion: str) -> None:
+    with pytest.raises(ConfigError) as caught:
+        load_config(write(tmp_path, text))
+    assert suggestion in str(caught.value)
+
+
+def test_a_key_unlike_any_other_gets_no_suggestion(tmp_path: Path) -> None:
+    with pytest.raises(ConfigError) as caught:
+        load_config(write(tmp_path, '[github]\nzzzz = "x"\n'))
+    assert "did you mean" not in str(caught.value)
+
+
+def test_a_file_that_is_not_utf8_is_one_sentence(tmp_path: Path) -> None:
+    path = tmp_path / "brag.toml"
+    path.write_bytes('[user]\nname = "J\u00fcrgen"\n'.encode("latin-1"))
+    with pytest.raises(ConfigError) as caught:
+        load_config(path)
+    assert str(caught.value) == f"{path}: is not UTF-8 text (line 2 is not); save it as UTF-8"
+
+
+def test_no_file_anywhere_is_not_configured(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.delenv("BRAG_CONFIG", raising=False)
+    monkeypatch.setattr("harvester.config.default_config_path", lambda: tmp_path / "brag.toml")
+    with pytest.raises(NotConfiguredError) as caught:
+        load_config()
+    assert str(tmp_path / "brag.toml") in str(caught.value) and "brag init" in str(caught.value)
+    assert load_config(missing_ok=True).path is None
+
+
+def test_without_a_keyring_the_error_says_what_to_do() -> None:
+    from keyring.backends.fail import Keyring as NoKeyring
+
+    previous = keyring.get_keyring()
+    keyring.set_keyring(NoKeyring())
+    try:
+        settings = parse_settings({"github": {"token": "keyring:"}})
+        assert settings.github is not None and settings.github.token is not None
+        with pytest.raises(ConfigError) as caught:
+            settings.github.token.reveal()
+    finally:
+        keyring.set_keyring(previous)
+    message = str(caught.value)
+    assert "[github.token]" in message and "NoKeyringError" in message
+    assert "env:GITHUB_TOKEN" in message and "keyrings.alt" in message

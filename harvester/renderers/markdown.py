@@ -20,7 +20,11 @@ def _overview(overview: Overview) -> list[str]:
     if overview.themes:
         lines.append(f"- Top themes: {md(', '.join(overview.themes))}")
     if overview.missing_impact_note:
-        lines.append(f"- **{overview.missing_impact_note}**: add it with `brag review`")
+        # approving an approved entry again rewords it; `brag review` walks only pending candidates
+        lines.append(
+            f"- **{overview.missing_impact_note}**: add it with `brag approve ID --impact TEXT` "
+            "(`brag candidates --week WEEK` lists the ids)"
+        )
     return lines
 
 

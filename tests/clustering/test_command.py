@@ -41,4 +41,5 @@ def test_batches_in_input_order_with_a_malformed_line(blank_nlp: Language) -> No
 
 def test_nothing_readable_is_exit_code_2(blank_nlp: Language) -> None:
     code, outputs, err = run("nope\n", batches=False, blank_nlp=blank_nlp)
-    assert code == 2 and outputs == [{"candidates": []}] and "line 1:" in err
+    # nothing on stdout: a pipe must not read "no candidates" from input it could not read
+    assert code == 2 and outputs == [] and "line 1:" in err
