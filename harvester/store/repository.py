@@ -75,8 +75,8 @@ def upsert_activities(session: Session, user_id: int, activities: Sequence[Activ
     """
     counts = UpsertCounts()
     # a page can repeat an item when the source reorders between requests; the last copy wins (and
-    # one statement may not touch a row twice)
-    latest = list({(a.source, a.id): a for a in activities}.values())
+    # one statement may not touch a row twice). key order: concurrent writers lock rows alike, no deadlock
+    latest = [a for _key, a in sorted({(a.source, a.id): a for a in activities}.items(), key=lambda item: item[0])]
     now = datetime.now(UTC)
     for start in range(0, len(latest), UPSERT_CHUNK):
         chunk = latest[start : start + UPSERT_CHUNK]
