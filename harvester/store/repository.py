@@ -14,7 +14,7 @@ from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
-from harvester.records import Activity
+from harvester.records import Activity, storable_text
 from harvester.store.models import (
     ActivityRow,
     AppSecret,
@@ -266,7 +266,8 @@ def finish_run(session: Session, run_id: int, counts: UpsertCounts, status: str,
     run.finished_at = datetime.now(UTC)
     run.status = status
     run.new, run.updated, run.unchanged = counts.new, counts.updated, counts.unchanged
-    run.error = error
+    # a server's error text can carry a NUL, which postgresql refuses
+    run.error = storable_text(error) if error is not None else None
 
 
 def activity_row_ids(session: Session, user_id: int, external_ids: Iterable[str]) -> dict[str, int]:
