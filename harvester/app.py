@@ -5,18 +5,21 @@ from __future__ import annotations
 from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import datetime, tzinfo
+from typing import TYPE_CHECKING
 
 from sqlalchemy.exc import OperationalError
 from sqlalchemy.orm import Session, sessionmaker
 
-from harvester.candidates import WeekResult, recluster_weeks, weeks_of
-from harvester.clustering import load_pipeline
 from harvester.config import LoadedConfig
 from harvester.errors import ConfigError
 from harvester.sources import Connector, configured_connectors
 from harvester.store import repository
 from harvester.store.engine import open_store
 from harvester.sync import ProgressCallback, SourceResult, SyncRunner
+from harvester.timeutil import iso_week_label
+
+if TYPE_CHECKING:
+    from harvester.candidates import WeekResult
 
 
 @dataclass
@@ -58,13 +61,29 @@ class App:
         return runner.run(self.connectors(only), now=now or self.now(), since=since, until=until, progress=progress)
 
     def recluster(self, weeks: Iterable[str]) -> list[WeekResult]:
-        """Re-cluster the given ISO weeks (the pipeline loads on first use)."""
+        """Re-cluster the given ISO weeks (spaCy is imported and its pipeline loaded only then)."""
         weeks = sorted(set(weeks))
         if not weeks:
             return []
+        from harvester.candidates import recluster_weeks
+        from harvester.clustering import load_pipeline
+
         nlp = load_pipeline(self.config.settings.nlp.model)
         return recluster_weeks(self.sessions, self.user_id, self.zone, weeks, nlp)
 
+    def finish_clustering(self) -> list[WeekResult]:
+        """Re-cluster every week with an activity stored, changed or gone since it was last clustered.
+
+        Every command that reads candidates calls this first, so items a killed or interrupted run
+        stored are grouped by the next command; with nothing due it is one indexed query.
+        """
+        with self.sessions() as session:
+            due = repository.clustering_due(session, self.user_id)
+        return self.recluster({iso_week_label(moment, self.zone) for moment in due})
+
     def recluster_changed(self, results: Iterable[SourceResult]) -> list[WeekResult]:
-        """After a harvest: re-cluster every week that gained or changed an activity."""
-        return self.recluster(weeks_of((a for r in results for a in r.counts.changed), self.zone))
+        """After a harvest: the weeks its new, changed and gone items are in, and any left over.
+
+        The marks are stored with the records, so `results` is no longer needed to find them.
+        """
+        return self.finish_clustering()

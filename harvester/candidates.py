@@ -74,6 +74,7 @@ def recluster_weeks(
 
 def _recluster(session: Session, user_id: int, zone: tzinfo, week: str, nlp: Language) -> WeekResult:
     window = iso_week_window(week, zone)
+    marks = repository.clustering_marks(session, user_id, window.start, window.end)
     claimed = repository.claimed_activity_ids(session, user_id, except_week=week)
     activities = [
         a
@@ -88,7 +89,10 @@ def _recluster(session: Session, user_id: int, zone: tzinfo, week: str, nlp: Lan
     must, cannot = repository.link_constraints(session, user_id)
     constraints = Constraints(must_link=tuple(must), cannot_link=tuple(cannot))
     candidates = cluster_week(activities, nlp, existing=existing, constraints=constraints) if activities else []
-    return _store_week(session, user_id, week, rows, candidates)
+    result = _store_week(session, user_id, week, rows, candidates)
+    # in the week's transaction: a kill before this commit leaves the week marked, to be redone
+    repository.clear_clustering_marks(session, marks)
+    return result
 
 
 def _store_week(

@@ -272,6 +272,7 @@ def candidates(
     """List candidate accomplishments; the ids are the ones review commands take."""
     with user_errors():
         app_ = open_app()
+        app_.finish_clustering()
         if week is not None:
             try:
                 iso_week_window(week, app_.zone)
@@ -355,6 +356,7 @@ def doc(
 
     with user_errors():
         app_ = open_app()
+        app_.finish_clustering()
         with app_.sessions() as session:
             doc_entries = bragdoc.entries(session, app_.user_id, app_.zone)
     text = bragdoc.render_html(doc_entries) if format is DocFormat.html else bragdoc.render_markdown(doc_entries)
@@ -481,6 +483,7 @@ def review() -> None:
 
     with user_errors():
         app_ = open_app()
+        app_.finish_clustering()
         run_review(console, app_.sessions, app_.user_id, app_.zone)
 
 
@@ -501,6 +504,7 @@ def serve(
 
     with user_errors():
         app_ = open_app()
+        app_.finish_clustering()
         # the emailed links carry base_url's port; listening anywhere else would break them
         port = port or urlsplit(app_.config.settings.web.base_url).port or DEFAULT_PORT
         try:
@@ -548,6 +552,7 @@ def export(
         raise typer.BadParameter(str(exc), param_hint="--quarter" if quarter else "--to") from None
     with user_errors():
         app_ = open_app()
+        app_.finish_clustering()
         with app_.sessions() as session:
             document = build(bragdoc.entries(session, app_.user_id, app_.zone), period)
         data = render(document, format)

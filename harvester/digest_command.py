@@ -25,6 +25,7 @@ def resolve_week(app_: App, week: str | None) -> str:
 
 
 def draft(app_: App, week: str) -> Digest:
+    app_.finish_clustering()
     with app_.sessions.begin() as session:
         return load_digest(
             session,

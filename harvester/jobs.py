@@ -83,6 +83,7 @@ def digest(app: App, week: str) -> str:
 
 def quarterly(app: App, quarter: str) -> str:
     """Write the quarter's summary (Markdown and HTML) and, with [email], mail it as a reminder."""
+    app.finish_clustering()
     with app.sessions() as session:
         document = build(bragdoc.entries(session, app.user_id, app.zone), quarter_period(quarter))
     folder = app.config.settings.schedule.resolved_exports_dir()

@@ -7,8 +7,9 @@ same shape, so the field names and their meaning here are a public interface.
 from __future__ import annotations
 
 import json
+import re
 from collections.abc import Mapping
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import datetime
 from typing import Any, Literal, get_args
 
@@ -91,3 +92,59 @@ class Activity:
 
     def to_jsonl(self) -> str:
         return json.dumps(self.to_json(), ensure_ascii=False, sort_keys=False)
+
+
+# the most of each field brag keeps from a harvested record; a source can send anything (a
+# 1,000,155-character PR title was seen), and spaCy refuses texts over 1,000,000 characters (E088)
+MAX_TITLE = 1_000
+MAX_BODY = 20_000
+MAX_URL = 8_192
+MAX_REPO = 300
+MAX_AUTHOR = 200
+MAX_PATHS = 1_000
+MAX_PATH = 1_000
+MAX_LABELS = 100
+MAX_LABEL = 200
+MAX_EXTRA_STRING = 2_000
+MAX_EXTRA_ITEMS = 1_000
+# lone surrogates come from JSON escapes like "\\ud800" and cannot be encoded as UTF-8
+_UNSTORABLE = re.compile("[\x00\ud800-\udfff]")
+
+
+def storable_text(text: str, limit: int | None = None) -> str:
+    """`text` without what no database stores (NUL, lone surrogates), shortened to `limit` characters."""
+    cleaned = _UNSTORABLE.sub(lambda m: "" if m.group() == "\x00" else "\ufffd", text)
+    if limit is not None and len(cleaned) > limit:
+        return cleaned[: limit - 1] + "\u2026"
+    return cleaned
+
+
+def _storable_value(value: Any) -> Any:
+    if isinstance(value, str):
+        return storable_text(value, MAX_EXTRA_STRING)
+    if isinstance(value, Mapping):
+        items = list(value.items())[:MAX_EXTRA_ITEMS]
+        return {storable_text(str(key), MAX_LABEL): _storable_value(item) for key, item in items}
+    if isinstance(value, list | tuple):
+        return [_storable_value(item) for item in value[:MAX_EXTRA_ITEMS]]
+    return value
+
+
+def bounded(activity: Activity) -> Activity:
+    """The record as brag stores it: every field cleaned and within the limits above.
+
+    Applied once, where the sync runner receives records from a connector, so every later step
+    (store, clustering, digest, exports) can rely on it.
+    """
+    return replace(
+        activity,
+        id=storable_text(activity.id),
+        title=storable_text(activity.title, MAX_TITLE),
+        body=storable_text(activity.body, MAX_BODY),
+        url=storable_text(activity.url, MAX_URL),
+        repo=storable_text(activity.repo, MAX_REPO),
+        paths=tuple(storable_text(path, MAX_PATH) for path in activity.paths[:MAX_PATHS]),
+        labels=tuple(storable_text(label, MAX_LABEL) for label in activity.labels[:MAX_LABELS]),
+        author=storable_text(activity.author, MAX_AUTHOR),
+        extra=_storable_value(activity.extra),
+    )

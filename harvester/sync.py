@@ -7,15 +7,18 @@ overlap harmless.
 
 from __future__ import annotations
 
+import contextlib
 import logging
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import datetime, timedelta
 
+from sqlalchemy.exc import DataError, IntegrityError
 from sqlalchemy.orm import Session, sessionmaker
 
 from harvester.errors import BragError, SourceError
-from harvester.sources import Connector, Cursor
+from harvester.records import MAX_BODY, MAX_TITLE, bounded, storable_text
+from harvester.sources import Batch, Connector, Cursor
 from harvester.store import repository
 from harvester.store.repository import UpsertCounts
 from harvester.timeutil import Window
@@ -23,6 +26,12 @@ from harvester.timeutil import Window
 log = logging.getLogger(__name__)
 
 FIRST_RUN_LOOKBACK = timedelta(days=7)
+SHORTENED_NOTE = (
+    "{count} record(s) had fields longer than brag keeps (title "
+    f"{MAX_TITLE:,} characters, body {MAX_BODY:,}; see docs/architecture.md) or characters "
+    "a database cannot store (NUL); they were stored shortened and cleaned"
+)
+SET_ASIDE_NOTE = "set aside {id}: the database cannot store it ({reason}); the rest of the harvest was stored"
 
 
 @dataclass
@@ -113,21 +122,7 @@ class SyncRunner:
         result = SourceResult(source, window)
         status = "ok"
         try:
-            for batch in connector.harvest(window, stored):
-                with self.sessions.begin() as session:
-                    counts = repository.upsert_activities(session, self.user_id, batch.activities)
-                    counts.deleted = repository.delete_activities(session, self.user_id, source, batch.deleted)
-                    if batch.checkpoint is not None:
-                        advanced = next_cursor(stored, batch.checkpoint, window)
-                        if advanced is not None:
-                            repository.save_cursor(
-                                session, self.user_id, source, advanced.harvested_until, dict(advanced.state)
-                            )
-                            stored = advanced
-                result.counts.add(counts)
-                result.notes.extend(batch.notes)
-                if progress is not None:
-                    progress(Progress(source, result.counts.total, batch.expected_total))
+            self._harvest(connector, stored, result, progress)
         except SourceError as exc:
             status, result.error, result.fix = "failed", exc.detail, exc.fix or None
             log.warning("%s", exc)
@@ -137,6 +132,99 @@ class SyncRunner:
         except Exception as exc:  # a bug in a connector must not stop the other sources
             status, result.error = "failed", f"unexpected {type(exc).__name__}: {exc}"
             log.exception("%s: harvest failed unexpectedly", source)
-        with self.sessions.begin() as session:
-            repository.finish_run(session, run_id, result.counts, status, result.error)
+        except BaseException:
+            # ctrl-c or SystemExit: record how the run ended (best effort), then let the interrupt through
+            with contextlib.suppress(Exception):
+                self._finish(run_id, result, "interrupted", "interrupted before it finished")
+            raise
+        self._finish(run_id, result, status, result.error)
         return result
+
+    def _harvest(
+        self, connector: Connector, stored: Cursor | None, result: SourceResult, progress: ProgressCallback | None
+    ) -> None:
+        shortened = 0
+        try:
+            for raw in connector.harvest(result.window, stored):
+                batch = bounded_batch(raw)
+                shortened += sum(
+                    1 for before, after in zip(raw.activities, batch.activities, strict=True) if before != after
+                )
+                stored = self._store(batch, connector.name, stored, result)
+                result.notes.extend(batch.notes)
+                if progress is not None:
+                    progress(Progress(connector.name, result.counts.total, batch.expected_total))
+        finally:
+            if shortened:
+                result.notes.append(SHORTENED_NOTE.format(count=shortened))
+
+    def _store(self, batch: Batch, source: str, stored: Cursor | None, result: SourceResult) -> Cursor | None:
+        """Write the batch and its checkpoint in one transaction; returns the cursor now stored.
+
+        When the database refuses the batch (a value it cannot hold), the batch is written again
+        one record per savepoint: the records it refuses are set aside and named in the summary,
+        and the rest and the checkpoint still land. The cursor does move past a set-aside record:
+        the same record would fail the same way on every run, and holding the cursor back would
+        stop the source for good.
+        """
+        try:
+            with self.sessions.begin() as session:
+                counts, set_aside = self._write(session, source, batch, one_by_one=False)
+                saved = self._checkpoint(session, source, stored, batch, result.window)
+        except (DataError, IntegrityError) as exc:
+            log.warning("%s: the database refused a batch (%s); storing it record by record", source, exc.orig)
+            # on sqlite (pysqlite's own transaction handling) each released savepoint may commit on its
+            # own; the checkpoint is still written last, so the cursor never runs ahead of the records
+            with self.sessions.begin() as session:
+                counts, set_aside = self._write(session, source, batch, one_by_one=True)
+                saved = self._checkpoint(session, source, stored, batch, result.window)
+        result.counts.add(counts)
+        result.notes.extend(set_aside)
+        return saved
+
+    def _write(
+        self, session: Session, source: str, batch: Batch, *, one_by_one: bool
+    ) -> tuple[UpsertCounts, list[str]]:
+        set_aside: list[str] = []
+        if one_by_one:
+            counts = UpsertCounts()
+            for activity in batch.activities:
+                try:
+                    with session.begin_nested():
+                        counts.add(repository.upsert_activities(session, self.user_id, [activity]))
+                except (DataError, IntegrityError) as exc:
+                    set_aside.append(SET_ASIDE_NOTE.format(id=activity.id[:120], reason=_first_line(exc.orig)))
+                    log.warning("%s: set aside %s: %s", activity.source, activity.id, exc.orig)
+        else:
+            counts = repository.upsert_activities(session, self.user_id, batch.activities)
+        if batch.deleted:
+            counts.deleted = repository.mark_gone(session, self.user_id, source, batch.deleted)
+        return counts, set_aside
+
+    def _checkpoint(
+        self, session: Session, source: str, stored: Cursor | None, batch: Batch, window: Window
+    ) -> Cursor | None:
+        if batch.checkpoint is None:
+            return stored
+        advanced = next_cursor(stored, batch.checkpoint, window)
+        if advanced is None:
+            return stored
+        repository.save_cursor(session, self.user_id, source, advanced.harvested_until, dict(advanced.state))
+        return advanced
+
+    def _finish(self, run_id: int, result: SourceResult, status: str, error: str | None) -> None:
+        with self.sessions.begin() as session:
+            repository.finish_run(session, run_id, result.counts, status, error)
+
+
+def bounded_batch(batch: Batch) -> Batch:
+    """The batch as it is stored: every record cleaned and bounded (records.bounded), ids cleaned alike."""
+    return replace(
+        batch,
+        activities=tuple(bounded(activity) for activity in batch.activities),
+        deleted=tuple(storable_text(external_id) for external_id in batch.deleted),
+    )
+
+
+def _first_line(error: BaseException | None) -> str:
+    return str(error).strip().splitlines()[0] if error is not None and str(error).strip() else "refused"

@@ -1,7 +1,8 @@
-"""A harvest killed with SIGKILL part-way resumes without duplicates or gaps."""
+"""A harvest killed with SIGKILL part-way resumes without duplicates or gaps, and every item gets grouped."""
 
 from __future__ import annotations
 
+import json
 import os
 import signal
 import subprocess
@@ -71,3 +72,9 @@ def test_kill_minus_9_then_resume(tmp_path: Path) -> None:
             ids = list(connection.scalars(select(ActivityRow.external_id)))
         engine.dispose()
         assert len(ids) == len(set(ids)) == 3000
+        # items stored before the kill were never clustered by the killed run; none stays out of a candidate
+        listed = brag(config, "candidates", "--format", "json")
+        out, err = listed.communicate(timeout=120)
+        assert listed.returncode == 0, err.decode()
+        grouped = [i for c in json.loads(out)["candidates"] for i in c["activity_ids"]]
+        assert sorted(grouped) == sorted(ids)

@@ -121,6 +121,15 @@ def test_crash_mid_harvest_resumes_without_gaps_or_duplicates(sessions: sessionm
         runner = SyncRunner(sessions, user_id)
         with pytest.raises(KeyboardInterrupt):
             runner.run([CrashingConnector(inner, after=12)], now=NOW, since=start)
+        with sessions() as session:
+            (run,) = session.scalars(select(HarvestRun))
+        # ctrl-c is recorded as such, never left `running`
+        assert (run.status, run.error, run.finished_at is not None) == (
+            "interrupted",
+            "interrupted before it finished",
+            True,
+        )
+        assert run.new > 0
         partial = cursor_of(sessions, user_id, "github")
         assert partial is not None and partial.harvested_until is not None
         assert start < partial.harvested_until < NOW
@@ -170,7 +179,7 @@ def test_activity_with_offset_keeps_it(sessions: sessionmaker[Session], user_id:
     assert back == record and back.occurred_at.isoformat() == "2026-11-03T14:02:11-05:00"
 
 
-def test_deleted_items_are_removed_with_their_batch(sessions: sessionmaker[Session], user_id: int) -> None:
+def test_deleted_items_leave_the_activity_list_with_their_batch(sessions: sessionmaker[Session], user_id: int) -> None:
     from datetime import datetime
 
     class Calendarish:

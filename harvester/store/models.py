@@ -17,6 +17,7 @@ from sqlalchemy import (
     Text,
     TypeDecorator,
     UniqueConstraint,
+    false,
 )
 from sqlalchemy.engine import Dialect
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
@@ -39,6 +40,11 @@ class UTCDateTime(TypeDecorator[datetime]):
         if value is None:
             return None
         return value.replace(tzinfo=UTC) if value.tzinfo is None else value.astimezone(UTC)
+
+
+# google calendar event ids may be 1,024 characters (documented), plus our "google_calendar:<calendar>:"
+# prefix and the instance suffix of a recurring event; jira keys and github ids are far shorter
+EXTERNAL_ID_LENGTH = 1_200
 
 
 def _now() -> datetime:
@@ -67,12 +73,13 @@ class ActivityRow(Base):
     __table_args__ = (
         UniqueConstraint("user_id", "source", "external_id", name="uq_activity_natural_key"),
         Index("ix_activities_user_occurred", "user_id", "occurred_at"),
+        Index("ix_activities_user_needs_clustering", "user_id", "needs_clustering"),
     )
 
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
     user_id: Mapped[int] = mapped_column(ForeignKey("users.id", ondelete="CASCADE"))
     source: Mapped[str] = mapped_column(String(32))
-    external_id: Mapped[str] = mapped_column(String(300))
+    external_id: Mapped[str] = mapped_column(String(EXTERNAL_ID_LENGTH))
     kind: Mapped[str] = mapped_column(String(20))
     title: Mapped[str] = mapped_column(Text)
     body: Mapped[str] = mapped_column(Text, default="")
@@ -88,6 +95,11 @@ class ActivityRow(Base):
     content_hash: Mapped[str] = mapped_column(String(64))
     first_seen_at: Mapped[datetime] = mapped_column(default=_now)
     updated_at: Mapped[datetime] = mapped_column(default=_now)
+    # the source said it is gone (a cancelled meeting); kept so reviewed candidates keep their evidence
+    gone_at: Mapped[datetime | None]
+    # set with every new, changed or gone record and cleared with its week's candidates, so a run
+    # killed between storing and clustering is finished by the next command that reads candidates
+    needs_clustering: Mapped[bool] = mapped_column(Boolean, default=True, server_default=false())
 
 
 class SyncCursor(Base):
@@ -173,8 +185,8 @@ class LinkConstraint(Base):
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
     user_id: Mapped[int] = mapped_column(ForeignKey("users.id", ondelete="CASCADE"), index=True)
     kind: Mapped[str] = mapped_column(String(8))
-    activity_a: Mapped[str] = mapped_column(String(300))
-    activity_b: Mapped[str] = mapped_column(String(300))
+    activity_a: Mapped[str] = mapped_column(String(EXTERNAL_ID_LENGTH))
+    activity_b: Mapped[str] = mapped_column(String(EXTERNAL_ID_LENGTH))
     created_at: Mapped[datetime] = mapped_column(default=_now)
 
 

@@ -9,11 +9,12 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta, timezone
 from typing import Any
 
-from sqlalchemy import select, update
+from sqlalchemy import bindparam, select, update
+from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
-from harvester.records import Activity
+from harvester.records import Activity, storable_text
 from harvester.store.models import (
     ActivityRow,
     AppSecret,
@@ -67,63 +68,86 @@ def content_hash(activity: Activity) -> str:
 def upsert_activities(session: Session, user_id: int, activities: Sequence[Activity]) -> UpsertCounts:
     """Insert new activities and update changed ones in place, keyed on (user, source, id).
 
-    Harvesting the same window twice therefore adds nothing and changes nothing.
+    One `INSERT … ON CONFLICT DO UPDATE` per chunk, so two harvests writing the same items at once
+    both succeed. The update applies only when the content changed (or the item had been reported
+    gone), so harvesting the same window twice adds nothing and changes nothing; RETURNING names
+    the rows written, and a row whose `first_seen_at` is this call's is one it inserted.
     """
     counts = UpsertCounts()
-    if not activities:
-        return counts
-    # a page can repeat an item when the source reorders between requests; the last copy wins
-    latest = {(a.source, a.id): a for a in activities}
-    existing: dict[tuple[str, str], ActivityRow] = {}
-    by_source: dict[str, list[str]] = {}
-    for source, external_id in latest:
-        by_source.setdefault(source, []).append(external_id)
-    for source, ids in by_source.items():
-        for start in range(0, len(ids), 500):
-            rows = session.scalars(
-                select(ActivityRow).where(
-                    ActivityRow.user_id == user_id,
-                    ActivityRow.source == source,
-                    ActivityRow.external_id.in_(ids[start : start + 500]),
-                )
-            )
-            existing.update({(row.source, row.external_id): row for row in rows})
+    # a page can repeat an item when the source reorders between requests; the last copy wins (and
+    # one statement may not touch a row twice). key order: concurrent writers lock rows alike, no deadlock
+    latest = [a for _key, a in sorted({(a.source, a.id): a for a in activities}.items(), key=lambda item: item[0])]
     now = datetime.now(UTC)
-    for key, activity in latest.items():
-        digest = content_hash(activity)
-        row = existing.get(key)
-        if row is None:
-            session.add(ActivityRow(user_id=user_id, content_hash=digest, first_seen_at=now, **_columns(activity)))
-            counts.new += 1
+    for start in range(0, len(latest), UPSERT_CHUNK):
+        chunk = latest[start : start + UPSERT_CHUNK]
+        by_key = {(a.source, a.id): a for a in chunk}
+        for source, external_id, first_seen_at in session.execute(_upsert_statement(session, user_id, chunk, now)):
+            activity = by_key[(source, external_id)]
+            if first_seen_at == now:
+                counts.new += 1
+            else:
+                counts.updated += 1
             counts.changed.append(activity)
-        elif row.content_hash != digest:
-            for column, value in _columns(activity).items():
-                setattr(row, column, value)
-            row.content_hash = digest
-            row.updated_at = now
-            counts.updated += 1
-            counts.changed.append(activity)
-        else:
-            counts.unchanged += 1
-    session.flush()
+        counts.unchanged += len(chunk)
+    counts.unchanged -= counts.new + counts.updated
     return counts
 
 
-def delete_activities(session: Session, user_id: int, source: str, external_ids: Sequence[str]) -> int:
-    """Remove activities the source reports as gone; returns how many were stored."""
-    if not external_ids:
-        return 0
-    rows = session.scalars(
-        select(ActivityRow).where(
-            ActivityRow.user_id == user_id,
-            ActivityRow.source == source,
-            ActivityRow.external_id.in_(list(external_ids)),
+# rows per statement: 18 columns each stays far below sqlite's 32,766 bound parameters
+UPSERT_CHUNK = 500
+NATURAL_KEY = ("user_id", "source", "external_id")
+
+
+def _insert(session: Session) -> Any:
+    """The dialect's INSERT, the one with ON CONFLICT (sqlite and postgresql spell it alike)."""
+    return postgresql.insert if session.get_bind().dialect.name == "postgresql" else sqlite.insert
+
+
+def _upsert_statement(session: Session, user_id: int, chunk: Sequence[Activity], now: datetime) -> Any:
+    rows = [
+        {
+            **_columns(activity),
+            "user_id": user_id,
+            "content_hash": content_hash(activity),
+            "first_seen_at": now,
+            "updated_at": now,
+            "gone_at": None,
+            "needs_clustering": True,
+        }
+        for activity in chunk
+    ]
+    insert = _insert(session)(ActivityRow).values(rows)
+    written = {name: insert.excluded[name] for name in rows[0] if name not in (*NATURAL_KEY, "first_seen_at")}
+    return insert.on_conflict_do_update(
+        index_elements=list(NATURAL_KEY),
+        set_=written,
+        where=(ActivityRow.content_hash != insert.excluded.content_hash) | ActivityRow.gone_at.is_not(None),
+    ).returning(ActivityRow.source, ActivityRow.external_id, ActivityRow.first_seen_at)
+
+
+def mark_gone(session: Session, user_id: int, source: str, external_ids: Sequence[str]) -> int:
+    """Mark activities the source reports as gone; returns how many stored ones were not gone already.
+
+    The row stays, so a reviewed candidate keeps its evidence; a gone item leaves clustering (and
+    so its pending candidates) and comes back, with its candidate links, if the source sends it again.
+    """
+    marked = 0
+    ids = list(dict.fromkeys(external_ids))
+    now = datetime.now(UTC)
+    for start in range(0, len(ids), UPSERT_CHUNK):
+        result = session.execute(
+            update(ActivityRow)
+            .where(
+                ActivityRow.user_id == user_id,
+                ActivityRow.source == source,
+                ActivityRow.external_id.in_(ids[start : start + UPSERT_CHUNK]),
+                ActivityRow.gone_at.is_(None),
+            )
+            .values(gone_at=now, updated_at=now, needs_clustering=True)
+            .execution_options(synchronize_session=False)
         )
-    ).all()
-    for row in rows:
-        session.delete(row)
-    session.flush()
-    return len(rows)
+        marked += int(getattr(result, "rowcount", 0) or 0)
+    return marked
 
 
 def _columns(activity: Activity) -> dict[str, Any]:
@@ -142,7 +166,6 @@ def _columns(activity: Activity) -> dict[str, Any]:
         "labels": list(activity.labels),
         "author": activity.author,
         "extra": dict(activity.extra),
-        "updated_at": datetime.now(UTC),
     }
 
 
@@ -172,7 +195,8 @@ def list_activities(
     since: datetime | None = None,
     until: datetime | None = None,
 ) -> list[Activity]:
-    query = select(ActivityRow).where(ActivityRow.user_id == user_id)
+    """The user's activities in time order, without those the source reported gone."""
+    query = select(ActivityRow).where(ActivityRow.user_id == user_id, ActivityRow.gone_at.is_(None))
     if sources:
         query = query.where(ActivityRow.source.in_(list(sources)))
     if since is not None:
@@ -183,6 +207,38 @@ def list_activities(
     return [row_to_activity(row) for row in session.scalars(query)]
 
 
+def clustering_due(session: Session, user_id: int) -> list[datetime]:
+    """When each activity that changed since its week was last clustered happened (cheap: an index)."""
+    query = select(ActivityRow.occurred_at).where(ActivityRow.user_id == user_id, ActivityRow.needs_clustering)
+    return list(session.scalars(query.distinct()))
+
+
+def clustering_marks(session: Session, user_id: int, since: datetime, until: datetime) -> list[tuple[int, datetime]]:
+    """(row id, updated_at) of the window's activities waiting to be clustered."""
+    rows = session.execute(
+        select(ActivityRow.id, ActivityRow.updated_at).where(
+            ActivityRow.user_id == user_id,
+            ActivityRow.needs_clustering,
+            ActivityRow.occurred_at >= since,
+            ActivityRow.occurred_at < until,
+        )
+    )
+    return [(row_id, updated_at) for row_id, updated_at in rows]
+
+
+def clear_clustering_marks(session: Session, marks: Sequence[tuple[int, datetime]]) -> None:
+    """Clear the marks read before clustering; a row changed since (another harvest) keeps its mark."""
+    if not marks:
+        return
+    statement = (
+        update(ActivityRow)
+        .where(ActivityRow.id == bindparam("row_id"), ActivityRow.updated_at == bindparam("seen"))
+        .values(needs_clustering=False)
+    )
+    # executed on the connection: an executemany of plain UPDATE … WHERE, not the ORM's bulk update by key
+    session.connection().execute(statement, [{"row_id": row_id, "seen": seen} for row_id, seen in marks])
+
+
 def load_cursor(session: Session, user_id: int, source: str) -> SyncCursor | None:
     return session.get(SyncCursor, (user_id, source))
 
@@ -190,14 +246,10 @@ def load_cursor(session: Session, user_id: int, source: str) -> SyncCursor | Non
 def save_cursor(
     session: Session, user_id: int, source: str, harvested_until: datetime | None, state: dict[str, Any]
 ) -> None:
-    cursor = session.get(SyncCursor, (user_id, source))
-    if cursor is None:
-        session.add(SyncCursor(user_id=user_id, source=source, harvested_until=harvested_until, state=state))
-    else:
-        cursor.harvested_until = harvested_until
-        cursor.state = state
-        cursor.updated_at = datetime.now(UTC)
-    session.flush()
+    """Insert or replace the source's cursor in one statement, so concurrent harvests never collide."""
+    values = {"harvested_until": harvested_until, "state": state, "updated_at": datetime.now(UTC)}
+    insert = _insert(session)(SyncCursor).values(user_id=user_id, source=source, **values)
+    session.execute(insert.on_conflict_do_update(index_elements=["user_id", "source"], set_=values))
 
 
 def start_run(session: Session, user_id: int, source: str, start: datetime, end: datetime) -> HarvestRun:
@@ -214,7 +266,8 @@ def finish_run(session: Session, run_id: int, counts: UpsertCounts, status: str,
     run.finished_at = datetime.now(UTC)
     run.status = status
     run.new, run.updated, run.unchanged = counts.new, counts.updated, counts.unchanged
-    run.error = error
+    # a server's error text can carry a NUL, which postgresql refuses
+    run.error = storable_text(error) if error is not None else None
 
 
 def activity_row_ids(session: Session, user_id: int, external_ids: Iterable[str]) -> dict[str, int]:
