@@ -131,7 +131,7 @@ def _sqlite_error(url: URL, error: BaseException) -> StoreError | None:
         return StoreError(
             where,
             f"cannot write the database: {said}{_free_space(path)}",
-            fix="free some space and run the command again; what was not saved is harvested again",
+            fix="free some space and run the command again (nothing half-written is kept)",
         )
     if primary in (SQLITE_READONLY, SQLITE_PERM, SQLITE_CANTOPEN, SQLITE_IOERR):
         verb = "open" if primary == SQLITE_CANTOPEN else "write"
