@@ -2,6 +2,7 @@
 
     BragError
      ├── ConfigError            the user must fix the configuration file (names file, key, expectation)
+     ├── StoreError             the database cannot be opened, read or written (names the file or server, says why)
      └── SourceError            one source failed; the runner reports it and the other sources still run
           ├── SourceAuthError   the user must act: token invalid, expired or lacking a scope
           ├── SourceConfigError the user must act: wrong URL, unknown account, unsupported deployment
@@ -68,3 +69,13 @@ class RateLimitError(TransientError):
     def __init__(self, source: str, message: str, *, wait_seconds: float | None = None) -> None:
         self.wait_seconds = wait_seconds
         super().__init__(source, message)
+
+
+class StoreError(BragError):
+    """The database could not be opened, read or written: which file or server, what it said, what to do."""
+
+    def __init__(self, where: str, message: str, *, fix: str = "") -> None:
+        self.where = where
+        self.detail = message
+        self.fix = fix
+        super().__init__(f"{where}: {message}" + (f" — {fix}" if fix else ""))

@@ -1,4 +1,8 @@
-"""Alembic environment: always run through harvester.store.engine with a live connection."""
+"""Alembic environment: always run through harvester.store.engine with a live connection.
+
+`migrate()` passes a connection already inside its one transaction, holding the migration lock, so
+`begin_transaction()` below adds nothing: every revision commits together or not at all.
+"""
 
 from __future__ import annotations
 

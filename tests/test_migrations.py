@@ -1,0 +1,184 @@
+"""First-use migrations are atomic and serialised: a kill part-way, a full disk, or four processes at once."""
+
+from __future__ import annotations
+
+import signal
+import subprocess
+import sys
+import textwrap
+import time
+from collections.abc import Iterator
+from contextlib import contextmanager
+from pathlib import Path
+from typing import Any
+
+import pytest
+from alembic.script import ScriptDirectory
+from sqlalchemy import create_engine, event, inspect, text
+from sqlalchemy.pool import Pool
+
+from harvester.errors import StoreError
+from harvester.store import repository
+from harvester.store.engine import _alembic_config, open_store
+from harvester.store.models import Base
+
+pytestmark = pytest.mark.skipif(sys.platform == "win32", reason="needs SIGKILL")
+
+HEAD = ScriptDirectory.from_config(_alembic_config()).get_current_head()
+
+# a process that opens the store, touching `<marker>` when it is about to run `signal_at` and, with
+# --hold, waiting there until `<marker>.go` exists (a step of the migration that never finishes on its own)
+OPENER = textwrap.dedent(
+    """
+    import sys, time
+    from pathlib import Path
+    from sqlalchemy import event
+    from sqlalchemy.engine import Engine
+    from harvester.store.engine import open_store
+
+    url, signal_at, marker, hold = sys.argv[1], sys.argv[2], Path(sys.argv[3]), sys.argv[4] == "hold"
+
+    @event.listens_for(Engine, "before_cursor_execute")
+    def pause(conn, cursor, statement, *rest):
+        if statement.lstrip().startswith(signal_at):
+            marker.touch()
+            while hold and not Path(f"{marker}.go").exists():
+                time.sleep(0.02)
+
+    open_store(url)
+    """
+)
+DEADLINE_SECONDS = 60
+
+
+SPAWNED: list[subprocess.Popen[bytes]] = []
+
+
+def opener(url: str, signal_at: str, marker: Path, *, hold: bool) -> subprocess.Popen[bytes]:
+    process = subprocess.Popen(
+        [sys.executable, "-c", OPENER, url, signal_at, str(marker), "hold" if hold else "go"],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+    )
+    SPAWNED.append(process)
+    return process
+
+
+@pytest.fixture(autouse=True)
+def no_process_left() -> Iterator[None]:
+    """A failing test must not leave an opener holding a lock on the next test's database."""
+    yield
+    while SPAWNED:
+        process = SPAWNED.pop()
+        if process.poll() is None:
+            process.kill()
+        process.communicate()
+
+
+def wait_until(condition: Any, what: str) -> None:
+    deadline = time.monotonic() + DEADLINE_SECONDS
+    while not condition():
+        assert time.monotonic() < deadline, f"timed out waiting for {what}"
+        time.sleep(0.02)
+
+
+def lock_statement(url: str) -> str:
+    return "SELECT pg_advisory_xact_lock" if url.startswith("postgresql") else "BEGIN IMMEDIATE"
+
+
+def assert_at_head(url: str) -> None:
+    engine = create_engine(url)
+    try:
+        with engine.connect() as connection:
+            assert connection.scalar(text("SELECT version_num FROM alembic_version")) == HEAD
+            assert set(Base.metadata.tables) <= set(inspect(connection).get_table_names())
+    finally:
+        engine.dispose()
+
+
+@pytest.mark.parametrize(
+    "step",
+    [
+        pytest.param("CREATE TABLE activities", id="after-the-first-table"),
+        pytest.param("CREATE TABLE digests", id="in-a-later-revision"),
+    ],
+)
+def test_killed_mid_migration_then_opens_cleanly(database_url: str, tmp_path: Path, step: str) -> None:
+    marker = tmp_path / "in-migration"
+    process = opener(database_url, step, marker, hold=True)
+    wait_until(lambda: marker.exists() or process.poll() is not None, "the migration step")
+    assert process.poll() is None, process.communicate()[1].decode()
+    process.send_signal(signal.SIGKILL)
+    process.wait()
+
+    sessions = open_store(database_url)
+    with sessions.begin() as session:
+        assert repository.get_or_create_user(session, "me").id
+    assert_at_head(database_url)
+
+
+def test_four_processes_on_first_use_wait_for_the_first(database_url: str, tmp_path: Path) -> None:
+    first_marker = tmp_path / "first"
+    first = opener(database_url, "CREATE TABLE activities", first_marker, hold=True)
+    wait_until(lambda: first_marker.exists() or first.poll() is not None, "the first migration to start")
+    others = {tmp_path / f"other-{n}": None for n in range(3)}
+    processes = [opener(database_url, lock_statement(database_url), marker, hold=False) for marker in others]
+    # each of the others either reaches the lock (and waits there) or has already given up
+    for marker, process in zip(others, processes, strict=True):
+        wait_until(lambda m=marker, p=process: m.exists() or p.poll() is not None, f"{marker.name} to reach the lock")
+    Path(f"{first_marker}.go").touch()
+
+    for process in [first, *processes]:
+        _out, err = process.communicate(timeout=DEADLINE_SECONDS)
+        assert process.returncode == 0, err.decode()
+    assert_at_head(database_url)
+
+
+@contextmanager
+def small_disk() -> Iterator[None]:
+    """New SQLite files may grow to 20 pages: SQLite's own "database or disk is full" when one tries more."""
+
+    def limit(dbapi_connection: Any, _record: Any) -> None:
+        dbapi_connection.execute("PRAGMA max_page_count=20")
+
+    event.listen(Pool, "connect", limit)
+    try:
+        yield
+    finally:
+        event.remove(Pool, "connect", limit)
+
+
+def test_disk_full_during_first_use_leaves_nothing_half_done(tmp_path: Path) -> None:
+    url = f"sqlite:///{tmp_path / 'brag.db'}"
+    with (
+        small_disk(),
+        pytest.raises(StoreError, match=r"brag\.db: cannot write the database: database or disk is full"),
+    ):
+        open_store(url)
+    open_store(url)
+    assert_at_head(url)
+
+
+def half_made(path: Path, *statements: str) -> str:
+    """A database holding only the users table (an old-style interrupted first use), then `statements`."""
+    url = f"sqlite:///{path}"
+    engine = create_engine(url)
+    with engine.begin() as connection:
+        Base.metadata.tables["users"].create(connection)
+        for statement in statements:
+            connection.execute(text(statement))
+    engine.dispose()
+    return url
+
+
+def test_opens_a_database_an_interrupted_first_use_left_half_made(tmp_path: Path) -> None:
+    """Before migrations were atomic, a kill left some of the first revision's tables, empty, and no version."""
+    url = half_made(tmp_path / "brag.db", "CREATE TABLE alembic_version (version_num VARCHAR(32) NOT NULL)")
+    open_store(url)
+    assert_at_head(url)
+
+
+def test_refuses_brag_tables_with_data_but_no_version(tmp_path: Path) -> None:
+    url = half_made(tmp_path / "brag.db", "INSERT INTO users (name, created_at) VALUES ('me', '2026-11-20')")
+    with pytest.raises(StoreError, match="holds brag's tables \\(users\\) but no schema version"):
+        open_store(url)
