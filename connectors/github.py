@@ -44,8 +44,8 @@ from harvester.retry import (
     expect_object,
     expect_objects,
     gave_up,
+    read_answer,
     retry_wait,
-    unreadable_answer,
 )
 from harvester.secrets import Secret
 from harvester.sources import Batch, Cursor
@@ -414,7 +414,7 @@ class GitHubConnector:
         for attempt in range(RETRIES + 1):
             try:
                 with self._classified(reviews=reviews):
-                    return operation()
+                    return read_answer(operation)
             except UnreadableAnswer as answer:
                 if attempt == RETRIES:
                     raise gave_up(
@@ -462,11 +462,6 @@ class GitHubConnector:
             raise TransientError(SOURCE, f"{self.base_url} kept failing after {RETRIES} retries") from None
         except (requests.exceptions.ConnectionError, requests.exceptions.Timeout) as exc:
             raise TransientError(SOURCE, f"cannot reach {self.base_url} ({type(exc).__name__})") from None
-        except Exception as exc:
-            answer = unreadable_answer(exc)
-            if answer is None:
-                raise
-            raise answer from None
 
     def _classify_status(self, exc: GithubException, reviews: bool) -> SourceError:
         message = str(exc.message or (exc.data.get("message") if isinstance(exc.data, dict) else None) or "")

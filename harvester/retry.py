@@ -11,13 +11,15 @@ from __future__ import annotations
 
 import http.client
 import json
-from collections.abc import Mapping
-from typing import Any
+from collections.abc import Callable, Mapping
+from typing import Any, TypeVar
 
 import requests
 import urllib3.exceptions
 
 from harvester.errors import RateLimitError, TransientError
+
+T = TypeVar("T")
 
 HTML_ANSWER = "an HTML page instead of JSON"
 # a JSON type as the answers' documentation names it, for messages
@@ -78,6 +80,17 @@ def unreadable_answer(exc: BaseException) -> UnreadableAnswer | None:
     if isinstance(exc, UnicodeDecodeError):
         return UnreadableAnswer("an answer that is not UTF-8 text")
     return None
+
+
+def read_answer(operation: Callable[[], T]) -> T:
+    """Run one client call, turning the library's exception for an unreadable answer into `UnreadableAnswer`."""
+    try:
+        return operation()
+    except Exception as exc:
+        answer = unreadable_answer(exc)
+        if answer is None or answer is exc:
+            raise
+        raise answer from None
 
 
 def describe_text(text: object, otherwise: str) -> str:
