@@ -406,7 +406,8 @@ def events_page(answer: Any) -> dict[str, Any]:
     expect_fields(page, EVENTS_PAGE_TYPES, "an events page")
     if not page.get("nextPageToken") and not page.get("nextSyncToken"):
         raise UnreadableAnswer("an events page with neither nextPageToken nor nextSyncToken")
-    for item in expect_objects(page.get("items") or [], "an events page's items"):
+    # an empty page may leave `items` out; null is not an empty list
+    for item in expect_objects(page.get("items", []), "an events page's items"):
         if not isinstance(item.get("id"), str) or not item["id"]:
             raise UnreadableAnswer("an events page with an event that has no id")
         what = f"event {item['id']}"

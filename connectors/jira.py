@@ -471,6 +471,9 @@ def search_answer(page: Any, cloud: bool) -> dict[str, Any]:
 def myself_answer(me: Any) -> dict[str, Any]:
     answer = expect_object(me, "the account (/myself)")
     expect_fields(answer, MYSELF_TYPES, "the account (/myself)")
+    # Cloud identifies accounts by accountId, Server/DC by name and key (documented): one must be there
+    if not any(answer.get(key) for key in ("accountId", "name", "key")):
+        raise UnreadableAnswer("an account (/myself) without accountId, name or key")
     return answer
 
 
