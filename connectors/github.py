@@ -15,10 +15,12 @@ import itertools
 import json
 import logging
 import math
-from collections.abc import Iterator, Mapping
+import time
+from collections.abc import Callable, Generator, Iterator, Mapping
 from contextlib import contextmanager
+from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
-from typing import Any, ClassVar
+from typing import Any, ClassVar, TypeVar
 
 import requests
 from github import Auth, Github, GithubRetry
@@ -35,11 +37,23 @@ from urllib3.util.retry import Retry
 from harvester.config import Settings
 from harvester.errors import RateLimitError, SourceAuthError, SourceConfigError, SourceError, TransientError
 from harvester.records import Activity
+from harvester.retry import (
+    UnreadableAnswer,
+    describe_text,
+    expect_fields,
+    expect_object,
+    expect_objects,
+    gave_up,
+    read_answer,
+    retry_wait,
+)
 from harvester.secrets import Secret
 from harvester.sources import Batch, Cursor
 from harvester.timeutil import Window, parse_api_time, retry_after_seconds, utc_z
 
 log = logging.getLogger(__name__)
+
+T = TypeVar("T")
 
 SOURCE = "github"
 SEARCH_PAGE_SIZE = 100
@@ -90,8 +104,37 @@ INCOMPLETE_NOTE = (
     "GitHub said the search for {window} timed out on its side (incomplete_results); "
     "what it returned is stored and the next harvest reads this window again"
 )
-# answers meaning "this server has no (such) GraphQL API": reviews are skipped, PRs still harvested
-REVIEWS_UNAVAILABLE_STATUSES = frozenset({400, 404, 405, 410, 501})
+# HTTP statuses of a server with no GraphQL endpoint at all (a GitHub-compatible server; measured:
+# the sandbox's router, Gitea and GHES answer a path they do not have with 404 or 405). Only these,
+# and only without a GraphQL `errors` list, skip the reviews for good; PyGithub also raises 400/404
+# for a GraphQL error answered as HTTP 200 (`graphql_query`, Requester.py:746-751), which is not that.
+NO_GRAPHQL_STATUSES = frozenset({404, 405, 410, 501})
+# GraphQL error `type`s that mean "wait": GitHub answers HTTP 200 with these (documented)
+GRAPHQL_RATE_LIMIT_TYPES = frozenset({"RATE_LIMITED"})
+REVIEWS_FAILED_NOTE = (
+    "reviews were not harvested: {reason}; the pull requests were stored, and the next harvest reads this window again"
+)
+BASE_URL_HINT = "check [github] base_url is the API address (https://api.github.com, or https://HOST/api/v3)"
+# what the records read from a search item, with its documented JSON type
+SEARCH_ITEM_TYPES: Mapping[str, type | tuple[type, ...]] = {
+    "number": int,
+    "title": str,
+    "body": str,
+    "labels": list,
+    "user": dict,
+    "pull_request": dict,
+    "repository_url": str,
+    "html_url": str,
+    "closed_at": str,
+    "created_at": str,
+    "node_id": str,
+    "draft": bool,
+}
+REVIEW_NODE_TYPES: Mapping[str, type | tuple[type, ...]] = {
+    "occurredAt": str,
+    "pullRequestReview": dict,
+    "pullRequest": dict,
+}
 
 
 class ReviewsUnavailable(SourceError):
@@ -195,6 +238,7 @@ class GitHubConnector:
         max_rate_limit_wait: float = 300.0,
         timeout: int = 30,
         backoff_factor: float = 1.0,
+        sleep: Callable[[float], None] = time.sleep,
     ) -> None:
         self._token = token if isinstance(token, Secret) else Secret(token, key="github.token")
         self.base_url = base_url.rstrip("/")
@@ -203,6 +247,7 @@ class GitHubConnector:
         self.max_rate_limit_wait = max_rate_limit_wait
         self.timeout = timeout
         self.backoff_factor = backoff_factor
+        self._sleep = sleep
 
     @classmethod
     def from_settings(cls, settings: Settings) -> GitHubConnector | None:
@@ -228,20 +273,42 @@ class GitHubConnector:
         if window.empty:
             return
         github = self._client()
-        with self._classified():
-            login = self.login or github.get_user().login
-        # reviews first: they carry no checkpoint, so a failure here never advances the cursor
+        login = self.login or self._login(github)
+        reviews_read = True
         if self.reviews:
-            try:
-                reviews = tuple(self._reviews(github, login, window))
-            except ReviewsUnavailable as exc:
-                # a GitHub-compatible server without GraphQL still serves the pull requests
-                log.warning("%s", exc)
-                yield Batch(notes=(f"{exc.detail} ({exc.fix})",))
-            else:
+            reviews_read = yield from self._review_batches(github, login, window)
+        yield from self._pull_requests(github, login, window, checkpoints=reviews_read)
+
+    def _login(self, github: Github) -> str:
+        def read() -> str:
+            _headers, data = github.requester.requestJsonAndCheck("GET", "/user")
+            login = expect_object(_json_answer(data), "the user").get("login")
+            if not isinstance(login, str) or not login:
+                raise UnreadableAnswer("a user without a login")
+            return login
+
+        return self._call(read, "GET /user")
+
+    def _review_batches(self, github: Github, login: str, window: Window) -> Generator[Batch, None, bool]:
+        """The reviews given in `window`, a page at a time; False when some could not be read.
+
+        The reviews share the source's one cursor with the pull requests, so after a failure no
+        checkpoint may be saved (it would pass reviews never read): the pull requests are still
+        stored, the summary says why, and the next harvest reads the window again.
+        """
+        try:
+            for reviews in self._reviews(github, login, window):
                 if reviews:
                     yield Batch(reviews)
-        yield from self._pull_requests(github, login, window)
+        except ReviewsUnavailable as exc:
+            # a GitHub-compatible server without GraphQL still serves the pull requests
+            log.warning("%s", exc)
+            yield Batch(notes=(f"{exc.detail} ({exc.fix})",))
+        except SourceError as exc:
+            log.warning("%s", exc)
+            yield Batch(notes=(REVIEWS_FAILED_NOTE.format(reason=exc.detail),))
+            return False
+        return True
 
     def _client(self) -> Github:
         retry = BoundedRetry(
@@ -259,7 +326,7 @@ class GitHubConnector:
             seconds_between_requests=None,
         )
 
-    def _pull_requests(self, github: Github, login: str, window: Window) -> Iterator[Batch]:
+    def _pull_requests(self, github: Github, login: str, window: Window, *, checkpoints: bool) -> Iterator[Batch]:
         pending = [window]
         expected = 0
         # GitHub marks a search that timed out on its side `incomplete_results`; from then on no
@@ -268,11 +335,8 @@ class GitHubConnector:
         while pending:
             current = pending.pop(0)
             query = pull_request_query(login, current)
-            with self._classified():
-                results = github.search_issues(query, sort=SEARCH_SORT[0], order=SEARCH_SORT[1])
-                first_page = results.get_page(0)
-                # get_page stored total_count from the response; reading it costs no request
-                total = results.totalCount
+            page = self._search(github, query, 1)
+            total = page.total
             if total > SEARCH_RESULT_CAP and current.end - current.start > timedelta(seconds=2):
                 pending[0:0] = split_window(current, math.ceil(total / SPLIT_TARGET))
                 continue
@@ -284,30 +348,39 @@ class GitHubConnector:
                 )
             wanted = min(total, SEARCH_RESULT_CAP)
             expected += wanted
-            page_items = [item._rawData for item in first_page]
-            read = len(page_items)
-            page = 0
+            read = len(page.items)
             while True:
                 # pages are numbered, so a server that serves fewer than per_page (or sends no Link
                 # header) is read to the end all the same: stop once total_count items or an empty page came
-                incomplete = incomplete or bool(results.incomplete_results)
-                done = not page_items or read >= wanted
+                incomplete = incomplete or page.incomplete
+                done = not page.items or read >= wanted
                 activities = tuple(
                     activity
-                    for item in page_items
+                    for item in page.items
                     if (activity := pull_request_activity(item)) is not None and current.contains(activity.occurred_at)
                 )
-                checkpoint = Cursor(current.end) if done and not incomplete else None
+                checkpoint = Cursor(current.end) if done and checkpoints and not incomplete else None
                 notes = (INCOMPLETE_NOTE.format(window=current),) if done and incomplete else ()
                 yield Batch(activities, checkpoint=checkpoint, expected_total=expected, notes=notes)
                 if done:
                     break
-                page += 1
-                with self._classified():
-                    page_items = [item._rawData for item in results.get_page(page)]
-                read += len(page_items)
+                page = self._search(github, query, page.number + 1)
+                read += len(page.items)
 
-    def _reviews(self, github: Github, login: str, window: Window) -> Iterator[Activity]:
+    def _search(self, github: Github, query: str, number: int) -> SearchPage:
+        # the same request PyGithub's search_issues(...).get_page(number - 1) sends, read as plain JSON
+        parameters: dict[str, Any] = {"q": query, "sort": SEARCH_SORT[0], "order": SEARCH_SORT[1]}
+        if number > 1:
+            parameters["page"] = number
+        parameters["per_page"] = SEARCH_PAGE_SIZE
+
+        def read() -> SearchPage:
+            _headers, data = github.requester.requestJsonAndCheck("GET", "/search/issues", parameters=parameters)
+            return search_page(data, number)
+
+        return self._call(read, "GET /search/issues")
+
+    def _reviews(self, github: Github, login: str, window: Window) -> Iterator[tuple[Activity, ...]]:
         start = window.start
         while start < window.end:
             end = min(window.end, start + REVIEW_SPAN_MAX)
@@ -320,19 +393,44 @@ class GitHubConnector:
                     "first": REVIEWS_PAGE_SIZE,
                     "after": after,
                 }
-                with self._classified(reviews=True):
+
+                def read(variables: dict[str, Any] = variables) -> ReviewsPage:
                     _headers, data = github.requester.graphql_query(REVIEWS_QUERY, variables)
-                user = (data.get("data") or {}).get("user") or {}
-                contributions = user.get("contributionsCollection", {}).get("pullRequestReviewContributions", {})
-                for node in contributions.get("nodes") or []:
-                    activity = review_activity(node, login)
-                    if activity is not None and window.contains(activity.occurred_at):
-                        yield activity
-                page_info = contributions.get("pageInfo") or {}
-                if not page_info.get("hasNextPage"):
+                    return reviews_page(data)
+
+                page = self._call(read, "POST /graphql (the reviews query)", reviews=True)
+                yield tuple(
+                    activity
+                    for node in page.nodes
+                    if (activity := review_activity(node, login)) is not None and window.contains(activity.occurred_at)
+                )
+                if page.end_cursor is None:
                     break
-                after = page_info.get("endCursor")
+                after = page.end_cursor
             start = end
+
+    def _call(self, operation: Callable[[], T], request: str, *, reviews: bool = False) -> T:
+        """One request; PyGithub's retry handles statuses, an unreadable answer is retried here."""
+        for attempt in range(RETRIES + 1):
+            try:
+                with self._classified(reviews=reviews):
+                    return read_answer(operation)
+            except UnreadableAnswer as answer:
+                if attempt == RETRIES:
+                    raise gave_up(
+                        SOURCE, self.base_url, request, answer, RETRIES + 1, html_hint=BASE_URL_HINT
+                    ) from None
+                wait = retry_wait(
+                    None,
+                    attempt,
+                    source=SOURCE,
+                    service="GitHub",
+                    max_wait=self.max_rate_limit_wait,
+                    backoff_factor=self.backoff_factor,
+                )
+                log.info("github: %s sent %s; retrying in %.1f s", request, answer.what, wait)
+                self._sleep(wait)
+        raise AssertionError("unreachable")
 
     @contextmanager
     def _classified(self, *, reviews: bool = False) -> Iterator[None]:
@@ -355,7 +453,8 @@ class GitHubConnector:
         except RateLimitExceededException:
             raise RateLimitError(SOURCE, "rate limited (403) and retries did not get through") from None
         except GithubException as exc:
-            raise self._classify_status(exc, reviews) from None
+            error = graphql_error(exc) if reviews else None
+            raise error or self._classify_status(exc, reviews) from None
         except requests.exceptions.RetryError as exc:
             # urllib3 gives up with "too many 429 error responses"
             if any(f"too many {status} " in str(exc) for status in (403, 429)):
@@ -385,7 +484,7 @@ class GitHubConnector:
                 f"access denied (403 {message})",
                 fix="check the token's scopes and, for an organisation with SSO, authorise the token for it",
             )
-        if reviews and status in REVIEWS_UNAVAILABLE_STATUSES:
+        if reviews and status in NO_GRAPHQL_STATUSES:
             return ReviewsUnavailable(
                 SOURCE,
                 f"reviews were not harvested: the GraphQL API under {self.base_url} answered {status}",
@@ -406,6 +505,96 @@ class GitHubConnector:
         if status >= 500:
             return TransientError(SOURCE, f"server error {status} after {RETRIES} retries")
         return SourceError(SOURCE, f"unexpected answer {status}: {message}")
+
+
+@dataclass(frozen=True)
+class SearchPage:
+    number: int
+    total: int
+    incomplete: bool
+    items: list[dict[str, Any]]
+
+
+@dataclass(frozen=True)
+class ReviewsPage:
+    nodes: list[dict[str, Any]]
+    # None on the last page
+    end_cursor: str | None
+
+
+def search_page(data: Any, number: int) -> SearchPage:
+    """One `/search/issues` answer, checked against its documented shape before anything is read from it."""
+    page = expect_object(_json_answer(data), "a search page")
+    total = page.get("total_count")
+    if not isinstance(total, int) or isinstance(total, bool):
+        raise UnreadableAnswer(f"a search page whose total_count is {total!r}, not a number")
+    items = expect_objects(page.get("items"), "a search page's items")
+    for item in items:
+        expect_fields(item, SEARCH_ITEM_TYPES, "a search item")
+        if not isinstance(item.get("number"), int):
+            raise UnreadableAnswer("a search item without a number")
+        expect_objects(item.get("labels") or [], "a search item's labels")
+    return SearchPage(number, total, bool(page.get("incomplete_results")), items)
+
+
+def reviews_page(data: Any) -> ReviewsPage:
+    """One answer to REVIEWS_QUERY, checked against the shape the query asks for."""
+    answer = expect_object(_json_answer(data), "a GraphQL answer")
+    content = expect_object(_json_answer(answer.get("data")), "a GraphQL answer's data")
+    user = expect_object(content.get("user"), "the reviews query's user")
+    collection = expect_object(user.get("contributionsCollection"), "the user's contributionsCollection")
+    contributions = expect_object(
+        collection.get("pullRequestReviewContributions"), "the pullRequestReviewContributions"
+    )
+    nodes = expect_objects(contributions.get("nodes"), "the review contributions' nodes")
+    for node in nodes:
+        expect_fields(node, REVIEW_NODE_TYPES, "a review contribution")
+    page_info = expect_object(contributions.get("pageInfo"), "the review contributions' pageInfo")
+    has_next = page_info.get("hasNextPage")
+    end_cursor = page_info.get("endCursor")
+    if not isinstance(has_next, bool) or (has_next and not isinstance(end_cursor, str)):
+        raise UnreadableAnswer("a pageInfo without hasNextPage, or with a next page but no endCursor")
+    return ReviewsPage(nodes, end_cursor if has_next else None)
+
+
+def _json_answer(data: Any) -> Any:
+    """The JSON PyGithub read, refusing what it makes of a body that was not JSON.
+
+    PyGithub returns None for an empty body and wraps a body that does not start with `{` or `[`
+    as {"data": "<the text>"} (Requester.__structuredFromJson; GETs also get a "url" key).
+    """
+    if data is None:
+        raise UnreadableAnswer("an empty answer")
+    if isinstance(data, str):
+        raise UnreadableAnswer(describe_text(data, "text instead of JSON"))
+    if isinstance(data, dict) and isinstance(data.get("data"), str) and set(data) <= {"data", "url"}:
+        raise UnreadableAnswer(describe_text(data["data"], "text instead of JSON"))
+    return data
+
+
+def graphql_error(exc: GithubException) -> SourceError | None:
+    """The error a GraphQL `errors` answer stands for, or None when the answer was not GraphQL's.
+
+    GitHub answers most GraphQL errors with HTTP 200 and an `errors` list (RATE_LIMITED,
+    NOT_FOUND, FORBIDDEN, undefinedField…); PyGithub turns that into a 400 or, for a lone
+    NOT_FOUND, a 404 (Requester.graphql_query). The server has GraphQL, so these never mean
+    "no GraphQL here".
+    """
+    errors = exc.data.get("errors") if isinstance(exc.data, dict) else None
+    if not isinstance(errors, list) or not errors:
+        return None
+    entries = [error for error in errors if isinstance(error, dict)]
+    kinds = {str(error.get("type") or (error.get("extensions") or {}).get("code") or "") for error in entries}
+    described = "; ".join(_graphql_error_text(error) for error in entries[:3]) or str(errors[:3])
+    if kinds & GRAPHQL_RATE_LIMIT_TYPES:
+        return RateLimitError(SOURCE, f"GitHub's GraphQL API is rate limited ({described})")
+    return SourceError(SOURCE, f"the GraphQL API answered the reviews query with errors ({described})")
+
+
+def _graphql_error_text(error: Mapping[str, Any]) -> str:
+    kind = error.get("type") or (error.get("extensions") or {}).get("code")
+    message = str(error.get("message") or "")[:200]
+    return f"{kind}: {message}" if kind else message
 
 
 def pull_request_query(login: str, window: Window) -> str:

@@ -18,8 +18,10 @@ as "pending" and stored by the first harvest whose window end passes their end, 
 sync reports them changed. Pending events are kept up to a horizon (a year after the full sync);
 once a window reaches the horizon the next harvest does a full sync again, so the state stays
 bounded. A changed event is (re)stored when it ended between the first full sync's start and the
-window end, and removed from the store when it no longer qualifies (declined, cancelled,
-retitled to a skip pattern, moved into the future).
+window end, and reported gone only when the source says it no longer qualifies (cancelled,
+declined, retitled to a skip pattern). A changed event that now ends after the window end (a
+harvest up to yesterday, a meeting moved ahead) is never reported gone: it waits in "pending"
+like any event that has not ended yet.
 """
 
 from __future__ import annotations
@@ -46,7 +48,16 @@ from harvester import google_auth
 from harvester.config import Settings
 from harvester.errors import RateLimitError, SourceAuthError, SourceConfigError, SourceError, TransientError
 from harvester.records import Activity
-from harvester.retry import retry_wait
+from harvester.retry import (
+    UnreadableAnswer,
+    describe_text,
+    expect_fields,
+    expect_object,
+    expect_objects,
+    gave_up,
+    read_answer,
+    retry_wait,
+)
 from harvester.sources import Batch, Cursor
 from harvester.timeutil import Window, parse_api_time, retry_after_seconds, utc_z
 
@@ -77,6 +88,37 @@ RATE_LIMIT_REASONS = frozenset({"rateLimitExceeded", "userRateLimitExceeded"})
 QUOTA_REASONS = frozenset({"quotaExceeded", "dailyLimitExceeded"})
 RETRY_STATUSES = frozenset({429, 500, 502, 503, 504})
 AUTH_FIX = google_auth.REAUTHORIZE
+
+
+# the JSON type of each field the records read (discovery document schemas Events, Event, EventDateTime)
+EVENTS_PAGE_TYPES: Mapping[str, type | tuple[type, ...]] = {
+    "items": list,
+    "nextPageToken": str,
+    "nextSyncToken": str,
+    "timeZone": str,
+}
+EVENT_TYPES: Mapping[str, type | tuple[type, ...]] = {
+    "status": str,
+    "summary": str,
+    "description": str,
+    "htmlLink": str,
+    "start": dict,
+    "end": dict,
+    "eventType": str,
+    "visibility": str,
+    "organizer": dict,
+    "attendees": list,
+    "attendeesOmitted": bool,
+    "recurringEventId": str,
+    "conferenceData": dict,
+}
+EVENT_TIME_TYPES: Mapping[str, type | tuple[type, ...]] = {"dateTime": str, "date": str, "timeZone": str}
+ATTENDEE_TYPES: Mapping[str, type | tuple[type, ...]] = {
+    "self": bool,
+    "organizer": bool,
+    "resource": bool,
+    "responseStatus": str,
+}
 
 
 class SyncTokenExpired(Exception):
@@ -232,13 +274,13 @@ class GoogleCalendarConnector:
         page_token: str | None = None
         while True:
             with self._classified(calendar):
-                page = self._execute(service.events().list(**params, pageToken=page_token))
+                page = self._execute(service.events().list(**params, pageToken=page_token), events_page)
             activities: list[Activity] = []
             deleted: list[str] = []
             zone = _zone(page.get("timeZone"))
             # a page may be empty and still not the last one (documented): only nextPageToken ends the listing
             for item in page.get("items") or ():
-                key = activity_id(calendar, str(item.get("id")))
+                key = activity_id(calendar, str(item["id"]))
                 state.pending.pop(key, None)
                 activity = event_activity(
                     item, calendar, skip=self.skip, descriptions=self.include_descriptions, zone=zone
@@ -246,11 +288,11 @@ class GoogleCalendarConnector:
                 if activity is None:
                     deleted.append(key)
                 elif activity.occurred_at >= window.end:
+                    # not reported as gone: the source only says it ends later than this window (a
+                    # harvest up to yesterday, or a meeting moved ahead); it is stored, or updated
+                    # if it already was, by the first harvest whose window passes its end
                     if activity.occurred_at < state.horizon:
                         state.pending[key] = activity.to_json()
-                    if sync_token:
-                        # an event moved from the past into the future has not happened (yet)
-                        deleted.append(key)
                 elif activity.occurred_at >= state.time_min:
                     activities.append(activity)
             yield Batch(tuple(activities), deleted=tuple(deleted))
@@ -262,16 +304,16 @@ class GoogleCalendarConnector:
     def _fields(self) -> str:
         return FIELDS.format(description=",description" if self.include_descriptions else "")
 
-    def _execute(self, request: Any) -> dict[str, Any]:
-        """Run one request, retrying rate limits, 5xx and network errors with bounded backoff.
+    def _execute(self, request: Any, read: Callable[[Any], dict[str, Any]]) -> dict[str, Any]:
+        """Run one request and `read` its answer, retrying rate limits, 5xx, network errors and
+        unreadable answers with bounded backoff.
 
         googleapiclient's own `num_retries` ignores Retry-After and sleeps up to 2**n seconds at
         random, so the retry loop is here, where the wait can honour the server.
         """
         for attempt in range(RETRIES + 1):
             try:
-                result: dict[str, Any] = request.execute(num_retries=0)
-                return result
+                return read_answer(lambda: read(request.execute(num_retries=0)))
             except HttpError as exc:
                 if exc.resp.status == 410:
                     raise SyncTokenExpired from None
@@ -290,6 +332,11 @@ class GoogleCalendarConnector:
             except (httplib2.HttpLib2Error, OSError):
                 if attempt == RETRIES:
                     raise
+                self._sleep(self.backoff_factor * 2**attempt)
+            except UnreadableAnswer as answer:
+                if attempt == RETRIES:
+                    raise gave_up(SOURCE, self.api_endpoint, "events.list", answer, RETRIES + 1) from None
+                log.info("%s: events.list sent %s; retrying", SOURCE, answer.what)
                 self._sleep(self.backoff_factor * 2**attempt)
         raise AssertionError("unreachable")
 
@@ -343,6 +390,36 @@ class GoogleCalendarConnector:
         if status >= 500:
             return TransientError(SOURCE, f"server error {status} after {RETRIES} retries")
         return SourceError(SOURCE, f"unexpected answer {status}: {message}")
+
+
+def events_page(answer: Any) -> dict[str, Any]:
+    """One events.list page, checked against the discovery document's shape before anything is read.
+
+    googleapiclient hands back the raw text when a body is not JSON (JsonModel.deserialize). The
+    last page carries nextSyncToken and every other one nextPageToken (documented), so a page
+    with neither is not the end of the listing: reading it as one would save a cursor past
+    events never seen.
+    """
+    if isinstance(answer, str | bytes):
+        raise UnreadableAnswer(describe_text(answer, "text instead of JSON"))
+    page = expect_object(answer, "an events page")
+    expect_fields(page, EVENTS_PAGE_TYPES, "an events page")
+    if not page.get("nextPageToken") and not page.get("nextSyncToken"):
+        raise UnreadableAnswer("an events page with neither nextPageToken nor nextSyncToken")
+    # an empty page may leave `items` out; null is not an empty list
+    for item in expect_objects(page.get("items", []), "an events page's items"):
+        if not isinstance(item.get("id"), str) or not item["id"]:
+            raise UnreadableAnswer("an events page with an event that has no id")
+        what = f"event {item['id']}"
+        expect_fields(item, EVENT_TYPES, what)
+        for name in ("start", "end"):
+            expect_fields(item.get(name) or {}, EVENT_TIME_TYPES, what)
+        for attendee in expect_objects(item.get("attendees") or [], f"{what}'s attendees"):
+            expect_fields(attendee, ATTENDEE_TYPES, what)
+        solution = (item.get("conferenceData") or {}).get("conferenceSolution")
+        expect_fields({"conferenceSolution": solution}, {"conferenceSolution": dict}, what)
+        expect_fields((solution or {}), {"key": dict}, what)
+    return page
 
 
 def activity_id(calendar: str, event_id: str) -> str:

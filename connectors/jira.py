@@ -36,7 +36,15 @@ from harvester.errors import (
     TransientError,
 )
 from harvester.records import Activity
-from harvester.retry import retry_wait
+from harvester.retry import (
+    UnreadableAnswer,
+    expect_fields,
+    expect_object,
+    expect_objects,
+    gave_up,
+    read_answer,
+    retry_wait,
+)
 from harvester.secrets import Secret
 from harvester.sources import Batch, Cursor
 from harvester.timeutil import Window, retry_after_seconds
@@ -108,6 +116,36 @@ SERVER_URL_FIX = (
 )
 
 
+SERVER_URL_HINT = "check [jira] server is the address you open Jira at, without /rest or /browse"
+# the JSON type of each field the records read (Jira REST reference; `description` is a string in
+# v2 and an Atlassian Document Format object in v3)
+ISSUE_FIELD_TYPES: Mapping[str, type | tuple[type, ...]] = {
+    "summary": str,
+    "description": (str, dict),
+    "status": dict,
+    "resolution": dict,
+    "resolutiondate": str,
+    "statuscategorychangedate": str,
+    "issuetype": dict,
+    "priority": dict,
+    "project": dict,
+    "labels": list,
+    "parent": dict,
+    "assignee": dict,
+    "updated": str,
+}
+# Cloud's enhanced search pages by token, Server/DC's search by offset (documented)
+CLOUD_PAGE_TYPES: Mapping[str, type | tuple[type, ...]] = {"nextPageToken": str, "isLast": bool}
+SERVER_PAGE_TYPES: Mapping[str, type | tuple[type, ...]] = {"startAt": int, "maxResults": int, "total": int}
+MYSELF_TYPES: Mapping[str, type | tuple[type, ...]] = {
+    "accountId": str,
+    "name": str,
+    "key": str,
+    "displayName": str,
+    "timeZone": str,
+}
+
+
 class JiraConnector:
     name: ClassVar[str] = SOURCE
     # a resolution may be indexed a little late; re-reading an hour costs no extra request
@@ -174,7 +212,7 @@ class JiraConnector:
                 f"{self.server} is Jira Cloud, which does not accept personal access tokens",
                 fix=CLOUD_AUTH_FIX + " and remove [jira] pat",
             )
-        client = self._call(self._connect, cloud=None)
+        client = self._call(self._connect, None, "GET /rest/api/2/serverInfo")
         cloud = client.deploymentType == "Cloud"
         if cloud and self._pat is not None:
             raise SourceConfigError(
@@ -182,8 +220,8 @@ class JiraConnector:
                 f"{self.server} is Jira Cloud, which does not accept personal access tokens",
                 fix=CLOUD_AUTH_FIX + " and remove [jira] pat",
             )
-        me: dict[str, Any] = self._call(client.myself, cloud)
-        field_ids = self._call(lambda: _field_ids(client), cloud)
+        me = self._call(lambda: myself_answer(client.myself()), cloud, "GET /rest/api/2/myself")
+        field_ids = self._call(lambda: _field_ids(client), cloud, "GET /rest/api/2/field")
         fields = requested_fields(field_ids, cloud)
         if cloud:
             # the client builds every URL from this option; serverInfo, myself and field were read under /2
@@ -224,7 +262,11 @@ class JiraConnector:
             else {"basic_auth": (self.email or "", self._token.reveal() if self._token else "")}
         )
         # retries are ours (see _call): the client's own double Retry-After, add jitter and skip 500/502/504
-        return JIRA(self.server, max_retries=0, timeout=self.timeout, **auth)
+        try:
+            return JIRA(self.server, max_retries=0, timeout=self.timeout, **auth)
+        except (KeyError, TypeError):
+            # the client reads serverInfo's versionNumbers and raises these when the JSON is not Jira's
+            raise UnreadableAnswer("JSON that is not Jira's server info (no versionNumbers list)") from None
 
     def _pages(
         self, client: JIRA, cloud: bool, jql: str, fields: Sequence[str], expand: str | None
@@ -274,10 +316,8 @@ class JiraConnector:
                 jql, startAt=start, maxResults=PAGE_SIZE, fields=list(fields), expand=expand, json_result=True
             )
 
-        page = self._call(search, cloud)
-        if not isinstance(page, dict):
-            raise SourceError(SOURCE, f"unexpected search answer from {self.server}: {type(page).__name__}")
-        return page
+        path = f"/rest/api/{CLOUD_SEARCH_API_VERSION}/search/jql" if cloud else "/rest/api/2/search"
+        return self._call(lambda: search_answer(search(), cloud), cloud, f"the search (GET {path})")
 
     def _fill_epic_summaries(
         self, client: JIRA, issues: Iterable[Mapping[str, Any]], epic_field: str, known: dict[str, str]
@@ -292,11 +332,11 @@ class JiraConnector:
             for epic in page.get("issues") or []:
                 known[str(epic.get("key"))] = str((epic.get("fields") or {}).get("summary") or "")
 
-    def _call(self, operation: Callable[[], T], cloud: bool | None) -> T:
-        """Run one client call, retrying 429 and 5xx; classify whatever still fails, once, here."""
+    def _call(self, operation: Callable[[], T], cloud: bool | None, request: str) -> T:
+        """Run one client call, retrying 429, 5xx and unreadable answers; classify whatever still fails, once, here."""
         for attempt in range(RETRIES + 1):
             try:
-                return operation()
+                return read_answer(operation)
             except JIRAError as exc:
                 status = exc.status_code or 0
                 retriable = status == 429 or status >= 500
@@ -307,11 +347,14 @@ class JiraConnector:
                 if attempt == RETRIES:
                     raise TransientError(SOURCE, f"cannot reach {self.server} ({type(exc).__name__})") from None
                 wait = self.backoff_factor * 2**attempt
-            except (ValueError, KeyError, TypeError):
-                # serverInfo answered, but not with Jira's JSON (an HTML page, another product)
-                raise SourceConfigError(
-                    SOURCE, f"{self.server} does not answer like Jira", fix=SERVER_URL_FIX
-                ) from None
+            except UnreadableAnswer as answer:
+                # a cut-off or garbled answer, or JSON of the wrong shape: transient, wherever it comes from
+                if attempt == RETRIES:
+                    raise gave_up(
+                        SOURCE, self.server, request, answer, RETRIES + 1, html_hint=SERVER_URL_HINT
+                    ) from None
+                log.info("jira: %s sent %s", request, answer.what)
+                wait = self.backoff_factor * 2**attempt
             log.info("jira: retrying in %.1f s (attempt %d of %d)", wait, attempt + 1, RETRIES)
             self._sleep(wait)
         raise AssertionError("unreachable")
@@ -407,6 +450,33 @@ class JiraConnector:
         return None if deployment is None else deployment == "Cloud"
 
 
+def search_answer(page: Any, cloud: bool) -> dict[str, Any]:
+    """One search page, checked against the documented shape before anything is read from it.
+
+    A page without its `issues` list is not an empty page: reading it as one would move the
+    cursor past tickets never seen.
+    """
+    answer = expect_object(page, "a search page")
+    expect_fields(answer, CLOUD_PAGE_TYPES if cloud else SERVER_PAGE_TYPES, "a search page")
+    for issue in expect_objects(answer.get("issues"), "a search page's issues"):
+        if not isinstance(issue.get("key"), str) or not issue["key"]:
+            raise UnreadableAnswer("a search page with an issue that has no key")
+        expect_fields(issue, {"fields": dict, "changelog": dict}, f"issue {issue['key']}")
+        expect_fields(issue.get("fields") or {}, ISSUE_FIELD_TYPES, f"issue {issue['key']}")
+        for history in expect_objects((issue.get("changelog") or {}).get("histories") or [], "a changelog"):
+            expect_objects(history.get("items") or [], "a changelog entry's items")
+    return answer
+
+
+def myself_answer(me: Any) -> dict[str, Any]:
+    answer = expect_object(me, "the account (/myself)")
+    expect_fields(answer, MYSELF_TYPES, "the account (/myself)")
+    # Cloud identifies accounts by accountId, Server/DC by name and key (documented): one must be there
+    if not any(answer.get(key) for key in ("accountId", "name", "key")):
+        raise UnreadableAnswer("an account (/myself) without accountId, name or key")
+    return answer
+
+
 def looks_like_password(secret: str) -> bool:
     """Atlassian API tokens are long random strings (24 characters before 2023, ATATT… and ~190 since)."""
     return not secret.startswith("ATATT") and (len(secret) < 24 or any(ch.isspace() for ch in secret))
@@ -477,7 +547,9 @@ def _field_ids(client: JIRA) -> dict[str, str]:
     and only while the cache is non-empty, so a server that omits them would be asked again on
     every search. The cache is filled here instead, never empty.
     """
-    fields: list[dict[str, Any]] = client.fields()
+    fields = expect_objects(client.fields(), "the field list")
+    for entry in fields:
+        expect_fields(entry, {"id": str, "name": str, "clauseNames": list}, "a field")
     client._fields_cache_value = field_clauses(fields)
     return custom_field_ids(fields)
 

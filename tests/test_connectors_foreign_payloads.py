@@ -504,10 +504,11 @@ EVENTS = "/calendar/v3/calendars/primary/events"
 
 
 class CalendarStub:
-    """events.list serving `pages` as given: smaller than asked, an empty non-last page, no nextSyncToken."""
+    """events.list serving `pages` as given: smaller than asked, an empty non-last page; the last with nextSyncToken."""
 
-    def __init__(self, server: SandboxServer, pages: list[list[dict[str, Any]]]) -> None:
+    def __init__(self, server: SandboxServer, pages: list[list[dict[str, Any]]], *, sync_token: bool = True) -> None:
         self.pages = pages
+        self.sync_token = sync_token
         server.route("GET", EVENTS, self.list)
         server.route("POST", r"/token", lambda _r, _m: Response(400, {"error": "invalid_grant"}))
 
@@ -516,6 +517,8 @@ class CalendarStub:
         body: dict[str, Any] = {"kind": "calendar#events", "timeZone": "Europe/Berlin", "items": self.pages[index]}
         if index + 1 < len(self.pages):
             body["nextPageToken"] = str(index + 1)
+        elif self.sync_token:
+            body["nextSyncToken"] = "sync-1"
         return Response(200, body)
 
 
@@ -535,7 +538,7 @@ def calendar_connector(server: SandboxServer, tmp_path: Path, sleeps: list[float
     )
 
 
-def test_calendar_short_and_empty_pages_without_sync_token(server: SandboxServer, tmp_path: Path) -> None:
+def test_calendar_short_and_empty_pages(server: SandboxServer, tmp_path: Path) -> None:
     wall = {"start": {"dateTime": "2026-11-04T09:00:00"}, "end": {"dateTime": "2026-11-04T09:30:00"}}
     CalendarStub(server, [[event("a"), event("b")], [], [event("c", **wall)]])
     connector = calendar_connector(server, tmp_path, [])
@@ -551,7 +554,20 @@ def test_calendar_short_and_empty_pages_without_sync_token(server: SandboxServer
     }
     assert [(r.query.get("pageToken") or [None])[0] for r in server.requests] == [None, "1", "2"]
     cursor = batches[-1].checkpoint
-    assert cursor is not None and cursor.state["calendars"]["primary"]["sync_token"] is None
+    assert cursor is not None and cursor.state["calendars"]["primary"]["sync_token"] == "sync-1"
+
+
+def test_calendar_last_page_without_sync_token_is_not_the_end(server: SandboxServer, tmp_path: Path) -> None:
+    """The last page carries nextSyncToken (documented): a page with neither token is not read as the end."""
+    CalendarStub(server, [[event("a")]], sync_token=False)
+    sleeps: list[float] = []
+    connector = calendar_connector(server, tmp_path, sleeps)
+    batches: list[Batch] = []
+    with pytest.raises(TransientError) as caught:
+        batches.extend(connector.harvest(WINDOW, None))
+    assert "neither nextPageToken nor nextSyncToken, 6 times in a row" in str(caught.value)
+    assert len(server.requests) == 6 and len(sleeps) == 5
+    assert all(batch.checkpoint is None for batch in batches)
 
 
 def test_calendar_rate_limit_reason_with_http_date_retry_after(server: SandboxServer, tmp_path: Path) -> None:

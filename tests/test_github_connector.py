@@ -282,17 +282,85 @@ def test_timeouts_are_retried(github: GitHubSandbox) -> None:
     assert github.count("/search/issues") == 2
 
 
+# what GitHub (and GHES) answer for a path they do not serve
+NOT_FOUND_BODY = {"message": "Not Found", "documentation_url": "https://docs.github.com/rest"}
+
+
 @pytest.mark.parametrize("status", [404, 405, 501])
 def test_server_without_graphql_still_harvests_pull_requests(github: GitHubSandbox, status: int) -> None:
-    """GitHub-compatible servers (and old Enterprise versions) may have no GraphQL: PRs must still come."""
+    """GitHub-compatible servers may have no GraphQL endpoint at all: PRs must still come, and move the cursor."""
     connector = GitHubConnector(DEFAULT_TOKEN, base_url=github.base_url)
-    github.inject(status, path_contains="/graphql")
+    github.inject(status, body=NOT_FOUND_BODY, path_contains="/graphql")
     batches = harvest(connector, last_weeks())
     records = activities(batches)
     assert {r.kind for r in records} == {"pull_request"} and len(records) == 9
     (note,) = [note for batch in batches for note in batch.notes]
     assert f"answered {status}" in note and "reviews = false" in note
     assert batches[-1].checkpoint == Cursor(NOW)
+
+
+# GraphQL errors GitHub answers with HTTP 200; PyGithub raises them as 400, or 404 for a lone NOT_FOUND
+GRAPHQL_ERRORS = {
+    "RATE_LIMITED": {
+        "errors": [{"type": "RATE_LIMITED", "message": "API rate limit exceeded for user ID 1."}],
+    },
+    "NOT_FOUND": {
+        "data": {"user": None},
+        "errors": [{"type": "NOT_FOUND", "path": ["user"], "message": "Could not resolve to a User."}],
+    },
+    "undefinedField": {
+        "errors": [
+            {
+                "path": ["query", "user", "contributionsCollection"],
+                "extensions": {"code": "undefinedField", "typeName": "User", "fieldName": "contributionsCollection"},
+                "message": "Field 'contributionsCollection' doesn't exist on type 'User'",
+            }
+        ],
+    },
+}
+
+
+@pytest.mark.parametrize("kind", sorted(GRAPHQL_ERRORS))
+def test_reviews_graphql_error_keeps_the_cursor_and_is_retried_next_run(github: GitHubSandbox, kind: str) -> None:
+    """A GraphQL error is not "no GraphQL": PRs are stored, but no checkpoint passes the unread reviews."""
+    connector = GitHubConnector(DEFAULT_TOKEN, base_url=github.base_url)
+    github.inject(200, body=GRAPHQL_ERRORS[kind], path_contains="/graphql")
+    batches = harvest(connector, last_weeks())
+    records = activities(batches)
+    assert {r.kind for r in records} == {"pull_request"} and len(records) == 9
+    assert all(batch.checkpoint is None for batch in batches)
+    (note,) = [note for batch in batches for note in batch.notes]
+    assert note.startswith("reviews were not harvested") and kind in note
+    assert "next harvest reads this window again" in note and "reviews = false" not in note
+
+    again = harvest(connector, last_weeks())
+    assert len([r for r in activities(again) if r.kind == "review"]) == 6
+    assert again[-1].checkpoint == Cursor(NOW)
+
+
+def test_reviews_rate_limited_by_graphql_is_reported_as_a_rate_limit(github: GitHubSandbox) -> None:
+    connector = GitHubConnector(DEFAULT_TOKEN, base_url=github.base_url)
+    github.inject(200, body=GRAPHQL_ERRORS["RATE_LIMITED"], path_contains="/graphql")
+    (note,) = [note for batch in harvest(connector, last_weeks()) for note in batch.notes]
+    assert "rate limited" in note
+
+
+def test_reviews_http_400_is_a_failure_not_a_missing_graphql(github: GitHubSandbox) -> None:
+    connector = GitHubConnector(DEFAULT_TOKEN, base_url=github.base_url)
+    github.inject(400, body={"message": "Problems parsing JSON"}, path_contains="/graphql")
+    batches = harvest(connector, last_weeks())
+    assert all(batch.checkpoint is None for batch in batches)
+    assert len(activities(batches)) == 9
+
+
+def test_reviews_server_errors_after_retries_keep_the_cursor(github: GitHubSandbox) -> None:
+    connector = GitHubConnector(DEFAULT_TOKEN, base_url=github.base_url, backoff_factor=0)
+    github.inject(502, times=100, path_contains="/graphql")
+    batches = harvest(connector, last_weeks())
+    assert all(batch.checkpoint is None for batch in batches)
+    assert len(activities(batches)) == 9
+    (note,) = [note for batch in batches for note in batch.notes]
+    assert note.startswith("reviews were not harvested: ") and "kept failing after 5 retries" in note
 
 
 def test_summary_shows_the_skipped_reviews(tmp_path: Path, github: GitHubSandbox) -> None:

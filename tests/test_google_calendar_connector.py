@@ -255,6 +255,38 @@ def test_incremental_sync_applies_changes(gcal: GoogleCalendarConnector, calenda
     assert deleted(second) == {cid("pay58meeting"), cid("ledgerlag")}
 
 
+def test_past_window_never_reports_a_changed_later_meeting_gone(
+    gcal: GoogleCalendarConnector, calendar: GoogleCalendarSandbox
+) -> None:
+    """`brag harvest --until yesterday` after a stored 1:1 was retitled: the 1:1 is not deleted."""
+    first = harvest(gcal)
+    one_on_one = "oneonone_20261119T150000Z"
+    assert cid(one_on_one) in activities(first)
+    calendar.change(one_on_one, summary="1:1 Dana / Morgan (promo case)")
+
+    # ends before the 1:1 (Thursday 15:30 UTC), which the sync token reports changed
+    until_yesterday = harvest(gcal, Window(WINDOW.start, NOW - timedelta(days=1)), checkpoint(first))
+
+    assert cid(one_on_one) not in deleted(until_yesterday)
+    assert cid(one_on_one) not in activities(until_yesterday)
+    later = harvest(gcal, Window(NOW, NOW + timedelta(hours=1)), checkpoint(until_yesterday))
+    assert activities(later)[cid(one_on_one)].title == "1:1 Dana / Morgan (promo case)"
+    assert deleted(later) == set()
+
+
+def test_meeting_moved_ahead_is_updated_once_it_has_happened_not_deleted(
+    gcal: GoogleCalendarConnector, calendar: GoogleCalendarSandbox
+) -> None:
+    first = harvest(gcal)
+    moved = calendar.change("pay58meeting", start=NOW + timedelta(days=1), end=NOW + timedelta(days=1, minutes=30))
+
+    second = harvest(gcal, Window(NOW, NOW + timedelta(hours=1)), checkpoint(first))
+    assert cid("pay58meeting") not in deleted(second) and cid("pay58meeting") not in activities(second)
+
+    third = harvest(gcal, Window(NOW + timedelta(hours=1), NOW + timedelta(days=2)), checkpoint(second))
+    assert activities(third)[cid("pay58meeting")].occurred_at == moved.end
+
+
 def test_expired_sync_token_resyncs_from_the_first_start(
     gcal: GoogleCalendarConnector, calendar: GoogleCalendarSandbox
 ) -> None:

@@ -1,7 +1,9 @@
 """A small threaded HTTP server with routing, a request log and fault injection.
 
-Each sandbox (GitHub, later Jira and Calendar) registers its routes on one of these. The log
-lets tests and benchmarks count the requests a client library really sent.
+Each sandbox (GitHub, Jira, Calendar) registers its routes on one of these. The log lets tests
+and benchmarks count the requests a client library really sent. Faults are off unless a test or
+benchmark injects them: an error status, a slow answer, or a real answer spoiled on its way out
+(cut short on the wire, not JSON, an HTML page, the wrong JSON shape).
 """
 
 from __future__ import annotations
@@ -11,7 +13,7 @@ import re
 import threading
 import time
 from collections.abc import Callable, Mapping
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
 from urllib.parse import parse_qs, urlsplit
@@ -41,6 +43,10 @@ class Response:
     status: int = 200
     body: Any = None
     headers: dict[str, str] = field(default_factory=dict)
+    # send only this many bytes of the body, then hang up (Content-Length still announces all of it)
+    cut_after: int | None = None
+    # send the body with chunked transfer encoding instead of a Content-Length
+    chunked: bool = False
 
     def encode(self) -> bytes:
         if self.body is None:
@@ -70,9 +76,73 @@ class Fault:
     path_contains: str = ""
     # seconds to wait before answering; with status 0 the real answer follows (a slow server)
     delay: float = 0.0
+    # with status 0: send the real answer spoiled this way (a name from SPOILS)
+    spoil: str | None = None
 
 
 Handler = Callable[[Request, re.Match[str]], Response]
+
+# what a proxy, a single sign-on gateway or a maintenance page answers in place of the API
+HTML_PAGE = (
+    b"<!DOCTYPE html>\n<html><head><title>Sign in</title></head>"
+    b'<body><form method="post" action="/login"><input name="username"></form></body></html>'
+)
+
+
+def _cut_on_the_wire(response: Response) -> Response:
+    payload = response.encode()
+    return replace(response, body=payload, cut_after=len(payload) // 2)
+
+
+def _chunks_cut(response: Response) -> Response:
+    payload = response.encode()
+    return replace(response, body=payload, chunked=True, cut_after=len(payload) // 2)
+
+
+def _not_json(response: Response) -> Response:
+    payload = response.encode()
+    return replace(response, body=payload[: len(payload) // 2])
+
+
+def _html_page(response: Response) -> Response:
+    return Response(200, HTML_PAGE, {**response.headers, "Content-Type": "text/html; charset=utf-8"})
+
+
+def _first_lists(value: Any, change: Callable[[list[Any]], Any]) -> Any:
+    """`value` with `change` applied to every list not inside another list (the answer's items)."""
+    if isinstance(value, list):
+        return change(value)
+    if isinstance(value, dict):
+        return {key: _first_lists(item, change) for key, item in value.items()}
+    return value
+
+
+def _json_spoil(change: Callable[[Any], Any]) -> Callable[[Response], Response]:
+    def spoil(response: Response) -> Response:
+        try:
+            data = json.loads(response.encode() or b"null")
+        except ValueError:
+            return response
+        return replace(response, body=json.dumps(change(data)).encode())
+
+    return spoil
+
+
+# each way a real answer is spoiled on its way out; `inject(0, spoil=NAME)` picks one
+SPOILS: Mapping[str, Callable[[Response], Response]] = {
+    # the connection drops mid-body: Content-Length announces more than arrives
+    "cut_on_the_wire": _cut_on_the_wire,
+    # chunked transfer encoding, the connection drops before the last chunk
+    "chunks_cut": _chunks_cut,
+    # a JSON document cut in half, with a Content-Length that matches what is sent
+    "not_json": _not_json,
+    "html_page": _html_page,
+    # the objects of the answer's lists sent as strings
+    "items_as_strings": _json_spoil(lambda data: _first_lists(data, lambda items: [json.dumps(i) for i in items])),
+    "items_null": _json_spoil(lambda data: _first_lists(data, lambda _items: None)),
+    "empty_object": _json_spoil(lambda _data: {}),
+    "wrapped_in_a_list": _json_spoil(lambda data: [data]),
+}
 
 
 class _QuietServer(ThreadingHTTPServer):
@@ -117,13 +187,17 @@ class SandboxServer:
         body: Any = None,
         path_contains: str = "",
         delay: float = 0.0,
+        spoil: str | None = None,
     ) -> None:
         """Make the next `times` requests (whose path contains `path_contains`) fail with `status`.
 
         `status=0` with a `delay` answers normally, only late: a timeout for a client that gives up sooner.
+        `status=0` with a `spoil` (a name from SPOILS) sends the real answer spoiled that way.
         """
+        if spoil is not None and spoil not in SPOILS:
+            raise ValueError(f"unknown spoil {spoil!r}; one of {sorted(SPOILS)}")
         with self._lock:
-            self._faults.append(Fault(status, times, dict(headers or {}), body, path_contains, delay))
+            self._faults.append(Fault(status, times, dict(headers or {}), body, path_contains, delay, spoil))
 
     def clear_log(self) -> None:
         with self._lock:
@@ -169,6 +243,12 @@ class SandboxServer:
         if fault is not None and fault.status:
             body = fault.body if fault.body is not None else {"message": f"injected fault {fault.status}"}
             return Response(fault.status, body, dict(fault.headers))
+        response = self._route(request)
+        if fault is not None and fault.spoil is not None:
+            return SPOILS[fault.spoil](response)
+        return response
+
+    def _route(self, request: Request) -> Response:
         allowed = False
         for method, pattern, handler in self._routes:
             match = pattern.match(request.path)
@@ -207,15 +287,32 @@ class SandboxServer:
                 except Exception as exc:  # a sandbox bug must show up as a 500, not a hung client
                     response = Response(500, {"message": f"sandbox error: {type(exc).__name__}: {exc}"})
                 server._log(request, response.status)
+                self._send(response)
+
+            def _send(self, response: Response) -> None:
                 payload = response.encode()
+                sent = payload if response.cut_after is None else payload[: response.cut_after]
                 self.send_response(response.status)
                 headers = {"Content-Type": "application/json; charset=utf-8", **response.headers}
                 for name, value in headers.items():
                     self.send_header(name, value)
-                self.send_header("Content-Length", str(len(payload)))
+                if response.chunked:
+                    self.send_header("Transfer-Encoding", "chunked")
+                else:
+                    self.send_header("Content-Length", str(len(payload)))
                 self.end_headers()
-                if self.command != "HEAD":
-                    self.wfile.write(payload)
+                if self.command == "HEAD":
+                    return
+                if response.chunked:
+                    # one chunk announcing the whole body; a cut answer ends inside it
+                    self.wfile.write(f"{len(payload):x}\r\n".encode() + sent)
+                    if response.cut_after is None:
+                        self.wfile.write(b"\r\n0\r\n\r\n")
+                else:
+                    self.wfile.write(sent)
+                if response.cut_after is not None:
+                    # hang up mid-answer, as a dropped connection does
+                    self.close_connection = True
 
             do_GET = do_POST = do_PUT = do_PATCH = do_DELETE = do_HEAD = _handle
 
