@@ -17,6 +17,12 @@ def insert_or_ignore(session: Session, model: Any, values: Mapping[str, Any], co
     """
     dialect = session.get_bind().dialect.name
     insert = postgresql.insert if dialect == "postgresql" else sqlite.insert
-    statement = insert(model).values(**values).on_conflict_do_nothing(index_elements=list(conflict))
-    result = session.execute(statement)
-    return bool(getattr(result, "rowcount", 0) == 1)
+    table = model.__table__
+    statement = (
+        insert(table)
+        .values(**values)
+        .on_conflict_do_nothing(index_elements=list(conflict))
+        # RETURNING tells whether a row went in: psycopg reports rowcount -1 for this statement (measured)
+        .returning(*table.primary_key.columns)
+    )
+    return session.connection().execute(statement).first() is not None
