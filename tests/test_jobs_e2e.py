@@ -37,7 +37,9 @@ def open_app(world: World) -> App:
 
 def last_runs(app: App) -> dict[str, tuple[str, int, str | None]]:
     with app.sessions() as session:
-        return {job: (run.status, run.attempts, run.error) for job, run in job_runs.latest(session, app.user_id).items()}
+        return {
+            job: (run.status, run.attempts, run.error) for job, run in job_runs.latest(session, app.user_id).items()
+        }
 
 
 def test_scheduled_harvest_then_digest_mail_the_week_once(world: World) -> None:
