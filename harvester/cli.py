@@ -369,11 +369,11 @@ def doc(
 
 @app.command()
 def digest(
-    week: Annotated[str | None, typer.Option(help="ISO week like 2026-W46; default: the week that just ended")] = None,
+    week: Annotated[str | None, typer.Option(help="ISO week like 2026-W46; default: the current week")] = None,
     send: Annotated[
         bool, typer.Option("--send", help="queue the week's digest and email it, with any digest still queued")
     ] = False,
-    retry: Annotated[bool, typer.Option("--retry", help="only email digests still queued after a failure")] = False,
+    retry: Annotated[bool, typer.Option("--retry", help="email queued digests, and resend unconfirmed ones")] = False,
     output: Annotated[Path | None, typer.Option("--output", help="write the digest as HTML to this file")] = None,
     resume: Annotated[bool, typer.Option("--resume", help="mail digests again after unsubscribing")] = False,
 ) -> None:

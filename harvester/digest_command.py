@@ -9,8 +9,8 @@ from rich.markup import escape
 
 from harvester.app import App
 from harvester.config import EmailSettings
-from harvester.digest import Digest, previous_week, render_html
-from harvester.digest.outbox import Delivery, deliver_queued, load_digest, queue_digest
+from harvester.digest import Digest, render_html
+from harvester.digest.outbox import IN_PROGRESS, UNKNOWN, Delivery, deliver_queued, load_digest, queue_week
 from harvester.errors import ConfigError
 from harvester.timeutil import iso_week_label, iso_week_window
 
@@ -18,9 +18,14 @@ EXIT_NOT_SENT = 1
 
 
 def resolve_week(app_: App, week: str | None) -> str:
-    """The ISO label of `week` (2026W46 and 2026-W46 alike), or the week that just ended; ValueError if bad."""
+    """The ISO label of `week` (2026W46 and 2026-W46 alike), or the current week; ValueError if bad.
+
+    The current week in [user] timezone is also what the scheduled digest covers (jobs.period_for),
+    so `brag digest --send` on a Friday and the Friday job draft the same row; earlier weeks'
+    pending candidates are in it either way.
+    """
     if week is None:
-        return previous_week(app_.now(), app_.zone)
+        return iso_week_label(app_.now(), app_.zone)
     return iso_week_label(iso_week_window(week, app_.zone).start, app_.zone)
 
 
@@ -66,20 +71,26 @@ def email_settings(app_: App) -> EmailSettings:
 
 
 def send(console: Console, app_: App, week: str, *, draft_week: bool = True) -> int:
-    """Queue the week's digest (unless only retrying), then send everything queued; 1 if any stays unsent."""
+    """Queue the week's digest (unless only retrying), then send everything queued; 1 if any stays unsent.
+
+    `draft_week=False` is `--retry`: it also resends a digest whose delivery is unknown.
+    """
     settings = email_settings(app_)
     if draft_week:
-        digest = draft(app_, week)
-        if digest.empty:
+        row = queue_week(
+            app_.sessions,
+            app_.user_id,
+            app_.config.settings.user.name,
+            week,
+            settings,
+            app_.config.settings.web.base_url,
+        )
+        if row is None:
             console.print(f"Nothing to review for {week}; no digest drafted.")
-        else:
-            with app_.sessions.begin() as session:
-                row = queue_digest(session, app_.user_id, digest, settings, app_.config.settings.web.base_url)
-                sent_at = row.sent_at if row.status == "sent" else None
-            if sent_at is not None:
-                when = f"{sent_at:%Y-%m-%d %H:%M} UTC"
-                console.print(f"The {week} digest was already sent ({when}); not sending it again.", soft_wrap=True)
-    deliveries = deliver_queued(app_.sessions, app_.user_id, settings)
+        elif row.status == "sent" and row.sent_at is not None:
+            when = f"{row.sent_at:%Y-%m-%d %H:%M} UTC"
+            console.print(f"The {week} digest was already sent ({when}); not sending it again.", soft_wrap=True)
+    deliveries = deliver_queued(app_.sessions, app_.user_id, settings, resend_unknown=not draft_week)
     if any(d.status == "paused" for d in deliveries):
         console.print(
             "Digest emails are paused (you unsubscribed); nothing was mailed. Resume with `brag digest --resume`.",
@@ -94,19 +105,27 @@ def report(console: Console, deliveries: list[Delivery], recipient: str) -> None
     if not deliveries:
         console.print("No digest waiting to be sent.")
     for delivery in deliveries:
-        if delivery.status == "sent":
-            console.print(f"Sent the {delivery.week} digest to {escape(recipient)}.", soft_wrap=True)
-        elif delivery.status == "queued":
-            console.print(
-                f"[yellow]The {delivery.week} digest is still queued[/]: {escape(delivery.error or '')}\n"
-                "  It is sent by the next `brag digest --send` or `brag digest --retry`.",
-                soft_wrap=True,
-                highlight=False,
-            )
-        else:
-            console.print(
-                f"[red]The {delivery.week} digest was refused[/]: {escape(delivery.error or '')}\n"
-                f"  Fix [email] and run `brag digest --week {delivery.week} --send` to queue it again.",
-                soft_wrap=True,
-                highlight=False,
-            )
+        console.print(_sentence(delivery, recipient), soft_wrap=True, highlight=False)
+
+
+def _sentence(delivery: Delivery, recipient: str) -> str:
+    week, error = delivery.week, escape(delivery.error or "")
+    if delivery.status == "sent":
+        return f"Sent the {week} digest to {escape(recipient)}."
+    if delivery.status == "queued":
+        return (
+            f"[yellow]The {week} digest is still queued[/]: {error}\n"
+            "  It is sent by the next `brag digest --send` or `brag digest --retry`."
+        )
+    if delivery.status == IN_PROGRESS:
+        return f"The {week} digest is being sent right now: {error}\n  Not sending it from here as well."
+    if delivery.status == UNKNOWN:
+        return (
+            f"[yellow]The {week} digest may or may not have arrived[/]: {error}\n"
+            f"  It is not sent again on its own. Check {escape(recipient)}'s inbox; to send it anyway, run "
+            "`brag digest --retry` (a copy that does arrive twice has the same Message-ID)."
+        )
+    return (
+        f"[red]The {week} digest was refused[/]: {error}\n"
+        f"  Fix [email] and run `brag digest --week {week} --send` to queue it again."
+    )

@@ -7,20 +7,18 @@ it done, so neither a coalesced catch-up nor a restart mid-job ever repeats a fi
 
 from __future__ import annotations
 
-import io
 import logging
 from collections.abc import Callable
 from datetime import UTC, datetime, timedelta, tzinfo
 from pathlib import Path
 
-from rich.console import Console
-
 from harvester import bragdoc
 from harvester.app import App
+from harvester.digest import outbox
 from harvester.errors import BragError
 from harvester.export import build, quarter_of, quarter_period
 from harvester.renderers import ExportFormat, render
-from harvester.store import job_runs
+from harvester.store import job_runs, leases, repository
 from harvester.timeutil import iso_week_label
 
 log = logging.getLogger(__name__)
@@ -39,7 +37,7 @@ class JobFailed(BragError):
 def period_for(job: str, due: datetime, zone: tzinfo) -> str | None:
     """What a run due at `due` is for; None when the job has nothing to do then."""
     if job == DIGEST:
-        # the digest fires near the end of the week it is about (Friday afternoon by default)
+        # the week it fires in (Friday afternoon by default), the same default as `brag digest`
         return iso_week_label(due, zone)
     if job == QUARTERLY:
         day = due.astimezone(zone).date()
@@ -62,23 +60,29 @@ def harvest(app: App, period: str) -> str:
     return summary
 
 
-def send_weekly_digest(app: App, week: str) -> int:
-    """Adapter onto `brag digest --send`: the same code path, its report going to the log."""
-    from harvester import digest_command
-
-    buffer = io.StringIO()
-    code = digest_command.send(Console(file=buffer, width=200, no_color=True), app, week, draft_week=True)
-    for line in buffer.getvalue().splitlines():
-        if line.strip():
-            log.info("digest: %s", line.strip())
-    return code
-
-
 def digest(app: App, week: str) -> str:
-    # the outbox row is unique per (user, week), so even a re-run after a crash never mails a week twice
-    if send_weekly_digest(app, week) != 0:
-        raise JobFailed(f"the {week} digest is still queued; it is retried by the next run or `brag digest --retry`")
-    return f"digest for {week} handled"
+    """Draft the week's digest and send the outbox; done only once the week's digest is sent.
+
+    The outbox row is unique per (user, week) and fenced per send (digest/outbox.py), so a re-run
+    after a crash never mails a week twice; a digest that may have arrived is left for the user.
+    """
+    settings = app.config.settings.email
+    if settings is None:
+        raise JobFailed("no [email] section; the digest is not scheduled without one")
+    base_url = app.config.settings.web.base_url
+    row = outbox.queue_week(app.sessions, app.user_id, app.config.settings.user.name, week, settings, base_url)
+    deliveries = outbox.deliver_queued(app.sessions, app.user_id, settings)
+    for delivery in deliveries:
+        log.info("digest %s: %s%s", delivery.week, delivery.status, f" ({delivery.error})" if delivery.error else "")
+    if row is None:
+        return f"nothing to review for {week}; no digest drafted"
+    with app.sessions() as session:
+        current = repository.digest_row(session, app.user_id, week)
+    status = current.status if current is not None else "missing"
+    if status == "sent":
+        return f"the {week} digest is sent"
+    reason = next((d.error for d in deliveries if d.week == week and d.error), None) or status
+    raise JobFailed(f"the {week} digest is {status}, not sent: {reason}; see `brag digest --send`")
 
 
 def quarterly(app: App, quarter: str) -> str:
@@ -120,31 +124,34 @@ ACTIONS: dict[str, Action] = {HARVEST: harvest, DIGEST: digest, QUARTERLY: quart
 
 
 def execute(app: App, job: str, period: str, now: datetime) -> str:
-    """Run `job` for `period` unless that period is already done; returns what happened, for the log.
+    """Run `job` for `period` unless that period is done or running elsewhere; returns what happened, for the log.
 
+    The run is a lease held by this process and renewed while the job works (job_runs.keep_lease).
     Expected failures (BragError) are recorded and logged in one line; a bug is recorded and
     re-raised so the scheduler logs its traceback. An interrupt (the process is being killed) leaves
-    the run `running`, and the next `brag run` finishes it first (see `recover`).
+    the run `running`, and the next `brag run` (or this one, once the lease lapses) finishes it.
     """
-    run_id = job_runs.claim(app.sessions, app.user_id, job, period, now)
-    if run_id is None:
-        return f"{job} for {period}: already done"
+    owner = leases.this_process()
+    claimed = job_runs.claim(app.sessions, app.user_id, job, period, now, owner)
+    if isinstance(claimed, job_runs.Refused):
+        return f"{job} for {period}: {claimed.reason}"
     try:
-        outcome = ACTIONS[job](app, period)
+        with job_runs.keep_lease(app.sessions, claimed, owner):
+            outcome = ACTIONS[job](app, period)
     except BragError as exc:
-        job_runs.finish(app.sessions, run_id, error=str(exc))
+        job_runs.finish(app.sessions, claimed, owner, error=str(exc))
         log.warning("%s for %s failed: %s", job, period, exc)
         return f"{job} for {period}: failed: {exc}"
     except Exception as exc:
-        job_runs.finish(app.sessions, run_id, error=repr(exc))
+        job_runs.finish(app.sessions, claimed, owner, error=repr(exc))
         raise
-    job_runs.finish(app.sessions, run_id)
+    job_runs.finish(app.sessions, claimed, owner)
     log.info("%s for %s: %s", job, period, outcome)
     return f"{job} for {period}: {outcome}"
 
 
 def recover(app: App, now: datetime) -> list[str]:
-    """Finish every run a previous process left in the middle, once each, before scheduling resumes."""
+    """Finish every run a gone process left in the middle, once each; runs a live process holds are left to it."""
     with app.sessions() as session:
         left = [(run.job, run.period) for run in job_runs.unfinished(session, app.user_id)]
     return [execute(app, job, period, now) for job, period in left if job in ACTIONS]

@@ -11,14 +11,18 @@ from __future__ import annotations
 import re
 import smtplib
 import ssl
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from datetime import datetime
 from email import policy
 from email.message import EmailMessage
 from email.utils import format_datetime, getaddresses, parseaddr
+from typing import TYPE_CHECKING
 
 from harvester.config import EmailSettings
 from harvester.errors import BragError
+
+if TYPE_CHECKING:
+    from _typeshed import ReadableBuffer
 
 DEFAULT_DOMAIN = "brag-harvester.local"
 # long enough for a slow submission server, short enough that `brag digest --send` does not hang
@@ -31,6 +35,13 @@ class MailError(BragError):
     def __init__(self, message: str, *, permanent: bool = False) -> None:
         self.permanent = permanent
         super().__init__(message)
+
+
+class DeliveryUnknown(MailError):
+    """The whole message reached the server and no answer came back: it may have been delivered.
+
+    SMTP has no idempotency key; this is the one window in which a resend can duplicate the email.
+    """
 
 
 def address_domain(address: str) -> str:
@@ -82,61 +93,126 @@ def send_raw(
     recipients: Sequence[str] | None = None,
     timeout: float = SMTP_TIMEOUT_SECONDS,
     tls_context: ssl.SSLContext | None = None,
+    before_handover: Callable[[], None] | None = None,
 ) -> None:
-    """Deliver one message to the configured SMTP server, or raise `MailError` saying what failed."""
+    """Deliver one message to the configured SMTP server, or raise `MailError` saying what failed.
+
+    `before_handover` runs once the server took the envelope, just before DATA: the last moment
+    a send can still be called off without any chance that the message arrived. Whatever fails
+    after the final "." went out, short of an answer from the server, is `DeliveryUnknown`.
+    """
     envelope_from = parseaddr(settings.from_)[1]
     envelope_to = [address for _, address in getaddresses(list(recipients or [settings.to])) if address]
     where = f"{settings.smtp_host}:{settings.smtp_port}"
-    context = tls_context or ssl.create_default_context()
+    smtp: _TrackingSMTP | None = None
     try:
-        with _connect(settings, timeout, context) as smtp:
-            if settings.smtp_user:
-                password = settings.smtp_password.reveal() if settings.smtp_password else ""
-                smtp.login(settings.smtp_user, password)
-            smtp.sendmail(envelope_from, envelope_to, raw)
-    except smtplib.SMTPAuthenticationError as exc:
-        raise MailError(
+        smtp = _connect(settings, timeout, tls_context or ssl.create_default_context())
+        smtp.before_handover = before_handover
+        if settings.smtp_user:
+            password = settings.smtp_password.reveal() if settings.smtp_password else ""
+            smtp.login(settings.smtp_user, password)
+        smtp.sendmail(envelope_from, envelope_to, raw)
+    except Exception as exc:
+        if smtp is not None:
+            smtp.close()
+        if smtp is not None and smtp.handed_over and _no_answer(exc):
+            raise DeliveryUnknown(
+                f"the SMTP server {where} received the whole message, then {_silence(exc, timeout)} instead of "
+                "confirming it: it may or may not have been delivered"
+            ) from None
+        error = _mail_error(exc, settings, where, timeout)
+        if error is None:
+            raise
+        raise error from None
+    # accepted (250 after the final "."): nothing that goes wrong from here can unsend it
+    try:
+        smtp.quit()
+    except OSError:
+        pass
+    finally:
+        smtp.close()
+
+
+def _no_answer(exc: Exception) -> bool:
+    # smtplib's exceptions are OSErrors; those carrying a reply code are an answer (a refusal)
+    return isinstance(exc, OSError) and not isinstance(exc, smtplib.SMTPResponseException)
+
+
+def _silence(exc: Exception, timeout: float) -> str:
+    timed_out = isinstance(exc, TimeoutError) or isinstance(exc.__context__, TimeoutError)
+    return f"did not answer within {timeout:g} s" if timed_out else "closed the connection"
+
+
+def _mail_error(exc: Exception, settings: EmailSettings, where: str, timeout: float) -> MailError | None:
+    """The one classification of an SMTP failure; None for what is not one (a bug, the caller's hook)."""
+    if isinstance(exc, smtplib.SMTPAuthenticationError):
+        return MailError(
             f"the SMTP server {where} refused the login for {settings.smtp_user!r}: {_reply(exc)}; "
             "check [email] smtp_user and smtp_password"
-        ) from None
-    except smtplib.SMTPNotSupportedError as exc:
-        raise MailError(
+        )
+    if isinstance(exc, smtplib.SMTPNotSupportedError):
+        return MailError(
             f"the SMTP server {where} does not support what [email] asks for ({exc}); "
             "check smtp_security (starttls | ssl | none) and smtp_port"
-        ) from None
-    except smtplib.SMTPRecipientsRefused as exc:
+        )
+    if isinstance(exc, smtplib.SMTPRecipientsRefused):
         codes = [code for code, _ in exc.recipients.values()]
-        raise MailError(
+        return MailError(
             f"the SMTP server {where} refused the recipient(s) {', '.join(exc.recipients)}: "
             + "; ".join(f"{code} {text.decode(errors='replace')}" for code, text in exc.recipients.values()),
             permanent=all(code >= 500 for code in codes),
-        ) from None
-    except (smtplib.SMTPSenderRefused, smtplib.SMTPDataError) as exc:
+        )
+    if isinstance(exc, (smtplib.SMTPSenderRefused, smtplib.SMTPDataError)):
         refused = f"the SMTP server {where} refused the message: {_reply(exc)}"
-        raise MailError(refused, permanent=exc.smtp_code >= 500) from None
-    except (TimeoutError, smtplib.SMTPServerDisconnected) as exc:
+        return MailError(refused, permanent=exc.smtp_code >= 500)
+    if isinstance(exc, (TimeoutError, smtplib.SMTPServerDisconnected)):
         # smtplib reports a read timeout as a disconnect, with the TimeoutError as its context
         if not isinstance(exc, TimeoutError) and not isinstance(exc.__context__, TimeoutError):
-            raise MailError(f"the SMTP server {where} closed the connection: {exc}; will retry") from None
-        raise MailError(f"the SMTP server {where} did not answer within {timeout:g} s; will retry") from None
-    except ssl.SSLError as exc:
-        raise MailError(
+            return MailError(f"the SMTP server {where} closed the connection: {exc}; will retry")
+        return MailError(f"the SMTP server {where} did not answer within {timeout:g} s; will retry")
+    if isinstance(exc, ssl.SSLError):
+        return MailError(
             f"TLS with the SMTP server {where} failed ({exc.reason or exc}); check smtp_security and smtp_port "
             "(465 is usually ssl, 587 starttls)"
-        ) from None
-    except (smtplib.SMTPException, OSError) as exc:
+        )
+    if isinstance(exc, (smtplib.SMTPException, OSError)):
         reason = str(exc) or type(exc).__name__
-        raise MailError(f"cannot deliver through the SMTP server {where}: {reason}; will retry") from None
+        return MailError(f"cannot deliver through the SMTP server {where}: {reason}; will retry")
+    return None
 
 
-def _connect(settings: EmailSettings, timeout: float, context: ssl.SSLContext) -> smtplib.SMTP:
+class _TrackingSMTP(smtplib.SMTP):
+    """smtplib's client, calling `before_handover` before DATA and noting when the final "." went out."""
+
+    before_handover: Callable[[], None] | None = None
+    handed_over = False
+
+    def data(self, msg: ReadableBuffer | str) -> tuple[int, bytes]:
+        if self.before_handover is not None:
+            self.before_handover()
+        return super().data(msg)
+
+    def send(self, s: ReadableBuffer | str) -> None:
+        # smtplib.SMTP.data sends the whole message in one call ending in CRLF "." CRLF (src smtplib.py
+        # data()); no command ends that way. Noted before sending: if sendall fails part-way, "unknown"
+        # is the honest answer anyway
+        if isinstance(s, bytes) and s.endswith(b"\r\n.\r\n"):
+            self.handed_over = True
+        super().send(s)
+
+
+class _TrackingSMTPSSL(_TrackingSMTP, smtplib.SMTP_SSL):
+    pass
+
+
+def _connect(settings: EmailSettings, timeout: float, context: ssl.SSLContext) -> _TrackingSMTP:
     # the EHLO name: smtplib's default (socket.getfqdn) can wait seconds on a DNS lookup
     helo = address_domain(settings.from_)
     if settings.smtp_security == "ssl":
-        return smtplib.SMTP_SSL(
+        return _TrackingSMTPSSL(
             settings.smtp_host, settings.smtp_port, local_hostname=helo, timeout=timeout, context=context
         )
-    smtp = smtplib.SMTP(settings.smtp_host, settings.smtp_port, local_hostname=helo, timeout=timeout)
+    smtp = _TrackingSMTP(settings.smtp_host, settings.smtp_port, local_hostname=helo, timeout=timeout)
     if settings.smtp_security == "starttls":
         try:
             smtp.starttls(context=context)

@@ -6,8 +6,12 @@ import datetime as dt
 import re
 import socket
 import ssl
+import subprocess
+import sys
+import threading
 from collections.abc import Iterator
 from pathlib import Path
+from typing import Any
 
 import pytest
 from cryptography import x509
@@ -150,11 +154,13 @@ def test_a_server_that_never_answers_times_out() -> None:
     assert not caught.value.permanent
 
 
-def test_a_send_interrupted_by_a_crash_is_released(seeded: sessionmaker[Session], user_id: int, sink: SmtpSink) -> None:
+def test_a_send_interrupted_before_the_handover_is_released(
+    seeded: sessionmaker[Session], user_id: int, sink: SmtpSink
+) -> None:
     settings = email_settings(sink.port)
     draft(seeded, user_id, settings)
 
-    def crash(raw: bytes, settings: EmailSettings, recipients: object) -> None:
+    def crash(raw: bytes, settings: EmailSettings, **_: object) -> None:
         raise KeyboardInterrupt
 
     with pytest.raises(KeyboardInterrupt):
@@ -164,19 +170,99 @@ def test_a_send_interrupted_by_a_crash_is_released(seeded: sessionmaker[Session]
     assert len(sink.received) == 1
 
 
-def test_a_week_claimed_by_another_process_is_not_sent_again(
+def dead_owner() -> str:
+    """The owner name of a process on this host that has exited (what `kill -9` leaves behind)."""
+    child = subprocess.run([sys.executable, "-c", "import os; print(os.getpid())"], capture_output=True, check=True)
+    return f"{socket.gethostname()}:{int(child.stdout)}:deadbeef"
+
+
+def test_a_live_send_elsewhere_is_reported_not_repeated_and_a_killed_one_is_sent_at_once(
     seeded: sessionmaker[Session], user_id: int, sink: SmtpSink
 ) -> None:
     settings = email_settings(sink.port)
     draft(seeded, user_id, settings)
     with seeded.begin() as session:
         row = repository.digest_row(session, user_id, WEEK)
-        assert row is not None and repository.claim_digest(session, row.id)
-    assert deliver_queued(seeded, user_id, settings) == []
-    # until the claim is so old that its process must have died
-    later = dt.datetime.now(dt.UTC) + dt.timedelta(hours=1)
-    assert deliver_queued(seeded, user_id, settings, now=later) == [Delivery(WEEK, "sent")]
+        assert row is not None and repository.claim_digest(session, row.id, "other-host:4242:cafe")
+    (busy,) = deliver_queued(seeded, user_id, settings)
+    assert busy.status == "in_progress" and busy.error is not None and "other-host:4242:cafe" in busy.error
+    assert sink.received == []
+
+    # the holder was killed on this host before DATA: sent now, not after a quarter of an hour
+    with seeded.begin() as session:
+        row = repository.digest_row(session, user_id, WEEK)
+        assert row is not None
+        row.claimed_by = dead_owner()
+    assert deliver_queued(seeded, user_id, settings) == [Delivery(WEEK, "sent")]
     assert len(sink.received) == 1
+
+
+def test_a_process_whose_claim_was_taken_over_cannot_send(seeded: sessionmaker[Session], user_id: int) -> None:
+    settings = email_settings(free_port())
+    draft(seeded, user_id, settings)
+    later = dt.datetime.now(dt.UTC) + dt.timedelta(hours=1)
+    with seeded.begin() as session:
+        row = repository.digest_row(session, user_id, WEEK)
+        assert row is not None and repository.claim_digest(session, row.id, "slow-host:1:a")
+        # another process believes the slow holder died, and takes the digest
+        assert repository.release_abandoned_sends(session, user_id, stale_before=later) == [WEEK]
+        assert repository.claim_digest(session, row.id, "other-host:2:b")
+        assert not repository.hand_over_digest(session, row.id, "slow-host:1:a")
+        assert repository.hand_over_digest(session, row.id, "other-host:2:b")
+
+
+def test_acknowledgement_lost_after_the_final_dot_is_unknown_and_resent_only_on_retry(
+    seeded: sessionmaker[Session], user_id: int
+) -> None:
+    with SmtpSink(drop_after_data=1.0) as lossy:
+        settings = email_settings(lossy.port)
+        draft(seeded, user_id, settings)
+        (unknown,) = deliver_queued(seeded, user_id, settings)
+        assert unknown.status == "unknown" and unknown.error is not None
+        assert "received the whole message, then closed the connection" in unknown.error
+        assert len(lossy.received) == 1 and lossy.dropped == 1
+    assert outbox(seeded, user_id)[0] == "unknown"
+    with SmtpSink(port=lossy.port) as server:
+        # `brag digest --send`, a scheduled run, drafting the week again: reported, never resent on their own
+        assert draft(seeded, user_id, settings) == "unknown"
+        assert [d.status for d in deliver_queued(seeded, user_id, settings)] == ["unknown"]
+        assert server.received == []
+        # `brag digest --retry` is the user's explicit decision to send it again
+        assert deliver_queued(seeded, user_id, settings, resend_unknown=True) == [Delivery(WEEK, "sent")]
+        (again,) = server.received
+    assert again.message()["Message-ID"] == lossy.received[0].message()["Message-ID"] == MESSAGE_ID
+    assert outbox(seeded, user_id)[:2] == ("sent", 2)
+
+
+def test_a_250_slower_than_the_timeout_is_unknown_not_resent(seeded: sessionmaker[Session], user_id: int) -> None:
+    answer = threading.Event()
+    with SmtpSink(hold_reply=answer) as slow:
+        settings = email_settings(slow.port)
+        draft(seeded, user_id, settings)
+
+        def impatient(raw: bytes, settings: EmailSettings, **options: Any) -> None:
+            send_raw(raw, settings, timeout=0.5, **options)
+
+        (unknown,) = deliver_queued(seeded, user_id, settings, send=impatient)
+        answer.set()
+        assert unknown.status == "unknown" and unknown.error is not None and "within 0.5 s" in unknown.error
+        assert [d.status for d in deliver_queued(seeded, user_id, settings)] == ["unknown"]
+        assert len(slow.received) == 1
+
+
+def test_a_refusal_after_the_final_dot_is_a_refusal_not_unknown(seeded: sessionmaker[Session], user_id: int) -> None:
+    with SmtpSink() as server:
+        settings = email_settings(server.port)
+        draft(seeded, user_id, settings)
+
+        def refusing(raw: bytes, settings: EmailSettings, **options: Any) -> None:
+            hook = options.pop("before_handover")
+            hook()
+            raise MailError("the SMTP server refused the message: 451 try later")
+
+        (later,) = deliver_queued(seeded, user_id, settings, send=refusing)
+        assert later.status == "queued"
+        assert deliver_queued(seeded, user_id, settings) == [Delivery(WEEK, "sent")]
 
 
 def _certificate(tmp_path: Path) -> tuple[ssl.SSLContext, ssl.SSLContext]:

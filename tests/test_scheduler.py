@@ -19,12 +19,15 @@ import apscheduler.schedulers.base
 import pytest
 from apscheduler.executors.debug import DebugExecutor
 from apscheduler.schedulers.base import BaseScheduler
+from digest_support import seed
 from typer.testing import CliRunner
 
 from harvester import jobs, scheduler
 from harvester.app import App
 from harvester.cli import app as cli
-from harvester.config import load_config
+from harvester.config import EmailSettings, load_config
+from harvester.digest import outbox
+from harvester.sandbox.smtp import SmtpSink
 from harvester.store import job_runs
 
 BERLIN = ZoneInfo("Europe/Berlin")
@@ -169,38 +172,52 @@ def test_simulated_week_with_a_sleep_gap_and_a_restart(
 
 
 def test_restart_in_the_middle_of_the_digest_never_sends_the_week_twice(
-    app: App, clock: Clock, calls: list[tuple[str, str, datetime]], monkeypatch: pytest.MonkeyPatch
+    tmp_path: Path, database_url: str, clock: Clock, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    outbox: dict[str, int] = {}
-    interrupted: list[str] = []
+    with SmtpSink() as sink:
+        path = tmp_path / "mail.toml"
+        path.write_text(
+            f'[database]\nurl = "{database_url}"\n[user]\ntimezone = "Europe/Berlin"\n'
+            f'[email]\nto = "me@acme.com"\nfrom = "brag@acme.com"\nsmtp_host = "127.0.0.1"\n'
+            f'smtp_port = {sink.port}\nsmtp_security = "none"\n[schedule]\nharvest = "off"\nquarterly = "off"\n'
+        )
+        app = App.open(load_config(path))
+        seed(app.sessions, app.user_id)
+        real_send = outbox.send_raw
+        killed: list[str] = []
 
-    def digest(app_: App, week: str) -> str:
-        # the real digest queues into an outbox unique per (user, week) and sends what is queued
-        outbox.setdefault(week, 0)
-        if not interrupted:
-            interrupted.append(week)
-            raise KeyboardInterrupt  # the process is killed mid-send, before the mail went out
-        outbox[week] += 1
-        return "sent"
+        def killed_once(raw: bytes, settings: EmailSettings, **options: Any) -> None:
+            if not killed:
+                killed.append("mid-send")
+                raise KeyboardInterrupt  # the process is killed after claiming the digest, before DATA
+            real_send(raw, settings, **options)
 
-    monkeypatch.setitem(jobs.ACTIONS, "digest", digest)
-    clock.set(berlin(2026, 11, 20, 15, 0))
-    service = start(app)
-    run_until(service, clock, berlin(2026, 11, 20, 16, 30))
-    assert interrupted == ["2026-W47"] and outbox == {"2026-W47": 0}
-    with app.sessions() as session:
-        assert [(r.job, r.period) for r in job_runs.unfinished(session, app.user_id)] == [("digest", "2026-W47")]
-    service.shutdown()
+        monkeypatch.setattr(outbox, "send_raw", killed_once)
+        clock.set(berlin(2026, 11, 20, 15, 0))
+        service = start(app)
+        # APScheduler's run_job catches BaseException and logs it; the job run stays `running`
+        run_until(service, clock, berlin(2026, 11, 20, 16, 30))
+        assert killed == ["mid-send"] and sink.received == []
+        with app.sessions() as session:
+            assert [(r.job, r.period) for r in job_runs.unfinished(session, app.user_id)] == [("digest", "2026-W47")]
+        service.shutdown()
 
-    # the next `brag run` finishes the interrupted run first, then the schedule never repeats it
-    assert jobs.recover(app, clock.now) == ["digest for 2026-W47: sent"]
-    restarted = start(app)
-    run_until(restarted, clock, berlin(2026, 11, 20, 23, 0))
-    assert scheduler.run_scheduled(app, "digest", clock.now) == "digest for 2026-W47: already done"
-    assert outbox == {"2026-W47": 1}
-    with app.sessions() as session:
-        assert job_runs.latest(session, app.user_id)["digest"].attempts == 2
-    restarted.shutdown()
+        # a `brag run` started while the killed one's lease still runs leaves the run alone...
+        with app.sessions() as session:
+            lease_end = job_runs.latest(session, app.user_id)["digest"].lease_expires_at
+        assert lease_end is not None and lease_end < clock.now
+        early = jobs.recover(app, lease_end - timedelta(seconds=1))
+        assert early[0].startswith("digest for 2026-W47: running in another process")
+        # ...and the first one after it lapsed finishes it, once; the schedule never repeats it
+        assert jobs.recover(app, clock.now) == ["digest for 2026-W47: the 2026-W47 digest is sent"]
+        restarted = start(app)
+        run_until(restarted, clock, berlin(2026, 11, 20, 23, 0))
+        assert scheduler.run_scheduled(app, "digest", clock.now) == "digest for 2026-W47: already done"
+        (mail,) = sink.received
+        assert mail.message()["Subject"] == "Your wins for 2026-W47: 3 to review"
+        with app.sessions() as session:
+            assert job_runs.latest(session, app.user_id)["digest"].attempts == 2
+        restarted.shutdown()
 
 
 @pytest.mark.parametrize(

@@ -1,8 +1,10 @@
 """The digest's edge: read the week from the store, queue the rendered email, deliver the queue.
 
-Each digest is one row per (user, week). A send first claims its row (queued -> sending) in its
-own transaction, so two processes never mail the same digest, and a failure puts it back in the
-queue with the error, so nothing is lost.
+Each digest is one row per (user, week). A send claims its row (queued -> sending) in its own
+transaction, and just before DATA moves it to `unknown` (only if it still holds the claim); the
+server's 250 makes it `sent` at once. So a digest is resent automatically only when it certainly
+never reached the server, and the one window SMTP leaves (accepted, but the answer or our record
+of it lost) ends in `unknown`, reported and resent only on request. See docs/digest.md.
 """
 
 from __future__ import annotations
@@ -12,6 +14,7 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta, tzinfo
 from email.utils import parseaddr
+from typing import Protocol
 
 from sqlalchemy.orm import Session, sessionmaker
 
@@ -21,17 +24,41 @@ from harvester.digest.build import build_digest
 from harvester.digest.model import CandidateInput, Digest
 from harvester.digest.render import render_html, render_text
 from harvester.errors import BragError
-from harvester.mailer import MailError, address_domain, compose_message, send_raw, stable_message_id, with_date
+from harvester.mailer import (
+    DeliveryUnknown,
+    MailError,
+    address_domain,
+    compose_message,
+    send_raw,
+    stable_message_id,
+    with_date,
+)
 from harvester.records import Activity
-from harvester.store import repository
+from harvester.store import leases, repository
 from harvester.store.models import CandidateRow, DigestRow
 
 log = logging.getLogger(__name__)
 
-# a claim older than this belongs to a process that died mid-send
-STALE_CLAIM = timedelta(minutes=15)
+# a claim untouched for this long belongs to a process that died mid-send (one on this host is
+# recognised at once, see leases.is_gone). A live send lasts a few SMTP timeouts (30 s each), and
+# even a wrong guess cannot send twice: the old holder's hand_over_digest then fails
+STALE_CLAIM = timedelta(minutes=5)
+IN_PROGRESS, UNKNOWN = "in_progress", "unknown"
 
-Sender = Callable[[bytes, EmailSettings, Sequence[str]], None]
+
+class Sender(Protocol):
+    def __call__(
+        self,
+        raw: bytes,
+        settings: EmailSettings,
+        *,
+        recipients: Sequence[str] | None = None,
+        before_handover: Callable[[], None] | None = None,
+    ) -> None: ...
+
+
+class ClaimLost(BragError):
+    """Another process took over this send (ours looked dead); this process must not send it."""
 
 
 @dataclass(frozen=True)
@@ -106,6 +133,19 @@ def queue_digest(session: Session, user_id: int, digest: Digest, settings: Email
     return row
 
 
+def queue_week(
+    sessions: sessionmaker[Session], user_id: int, user_name: str, week: str, settings: EmailSettings, base_url: str
+) -> DigestRow | None:
+    """Draft the week's digest into the outbox; its row, or None when there is nothing to review."""
+    with sessions.begin() as session:
+        digest = load_digest(session, user_id=user_id, user_name=user_name, week=week, base_url=base_url)
+        if digest.empty:
+            return None
+        row = queue_digest(session, user_id, digest, settings, base_url)
+        session.expunge(row)
+        return row
+
+
 def deliver_queued(
     sessions: sessionmaker[Session],
     user_id: int,
@@ -113,48 +153,85 @@ def deliver_queued(
     *,
     send: Sender | None = None,
     now: datetime | None = None,
+    resend_unknown: bool = False,
 ) -> list[Delivery]:
-    """Send every queued digest, oldest first; failures stay queued with their error for the next run."""
+    """Send every queued digest, oldest first, and report every digest that is not settled.
+
+    A `sending` row whose process is gone is queued again (it never reached DATA). An `unknown`
+    row (it may have been delivered) is reported and left alone unless `resend_unknown`
+    (`brag digest --retry`). A row another live process is sending is reported as in progress.
+    """
     now = now or datetime.now(UTC)
+    owner = leases.this_process()
     with sessions.begin() as session:
-        repository.requeue_stale_digests(session, user_id, now - STALE_CLAIM)
+        repository.release_abandoned_sends(session, user_id, now - STALE_CLAIM)
+        if resend_unknown:
+            repository.requeue_unconfirmed(session, user_id, now - STALE_CLAIM)
         queued = [(row.id, row.week) for row in repository.queued_digests(session, user_id)]
+        unsettled = [_unsettled(row, now) for row in repository.digests_in(session, user_id, "sending", "unknown")]
         paused = repository.digests_paused_at(session, user_id)
     if paused is not None:
         # the user unsubscribed: keep the queue as it is, mail nothing until they resume
         return [Delivery(week, "paused", f"digests are paused since {paused:%Y-%m-%d}") for _, week in queued]
-    results = []
-    for digest_id, week in queued:
-        with sessions.begin() as session:
-            if not repository.claim_digest(session, digest_id):
-                continue
-        with sessions() as session:
-            row = session.get(DigestRow, digest_id)
-            assert row is not None
-            raw, recipient = row.message, row.recipient
-        try:
-            (send or _smtp)(with_date(raw, now), settings, [recipient])
-        except BragError as exc:
-            # MailError, or a ConfigError such as an unset SMTP_PASSWORD: the user can fix it and retry
-            status = "failed" if isinstance(exc, MailError) and exc.permanent else "queued"
-            log.warning("digest %s not sent: %s", week, exc)
-            with sessions.begin() as session:
-                repository.finish_digest(session, digest_id, status=status, error=str(exc))
-            results.append(Delivery(week, status, str(exc)))
-            continue
-        except BaseException as exc:
-            # a bug or an interrupt: release the claim so the digest is not stuck, then fail loudly
-            with sessions.begin() as session:
-                repository.finish_digest(session, digest_id, status="queued", error=f"unexpected error: {exc!r}")
-            raise
-        with sessions.begin() as session:
-            repository.finish_digest(session, digest_id, status="sent")
-        results.append(Delivery(week, "sent"))
-    return results
+    sender = send or send_raw
+    results = [_send_one(sessions, digest_id, week, owner, settings, sender, now) for digest_id, week in queued]
+    return unsettled + [result for result in results if result is not None]
 
 
-def _smtp(raw: bytes, settings: EmailSettings, recipients: Sequence[str]) -> None:
-    send_raw(raw, settings, recipients=recipients)
+def _unsettled(row: DigestRow, now: datetime) -> Delivery:
+    since = f"since {row.updated_at:%Y-%m-%d %H:%M} UTC"
+    if not repository.held_by_nobody(row, now - STALE_CLAIM):
+        return Delivery(row.week, IN_PROGRESS, f"another brag process ({row.claimed_by}) is sending it, {since}")
+    return Delivery(row.week, UNKNOWN, row.last_error or f"the attempt {since} was interrupted after the handover")
+
+
+def _send_one(
+    sessions: sessionmaker[Session],
+    digest_id: int,
+    week: str,
+    owner: str,
+    settings: EmailSettings,
+    send: Sender,
+    now: datetime,
+) -> Delivery | None:
+    with sessions.begin() as session:
+        if not repository.claim_digest(session, digest_id, owner):
+            return None
+        row = session.get(DigestRow, digest_id)
+        assert row is not None
+        raw, recipient = row.message, row.recipient
+
+    def hand_over() -> None:
+        # committed before DATA: from here a kill leaves `unknown`, never a row that is resent on its own
+        with sessions.begin() as session:
+            if not repository.hand_over_digest(session, digest_id, owner):
+                raise ClaimLost(f"the {week} digest was taken over by another process; not sending it from here")
+
+    def record(status: str, error: str | None = None) -> None:
+        with sessions.begin() as session:
+            repository.finish_digest(session, digest_id, status=status, error=error, owner=owner)
+
+    try:
+        send(with_date(raw, now), settings, recipients=[recipient], before_handover=hand_over)
+    except ClaimLost as exc:
+        return Delivery(week, IN_PROGRESS, str(exc))
+    except DeliveryUnknown as exc:
+        log.warning("digest %s: %s", week, exc)
+        record(UNKNOWN, str(exc))
+        return Delivery(week, UNKNOWN, str(exc))
+    except BragError as exc:
+        # MailError, or a ConfigError such as an unset SMTP_PASSWORD: the user can fix it and retry
+        status = "failed" if isinstance(exc, MailError) and exc.permanent else "queued"
+        log.warning("digest %s not sent: %s", week, exc)
+        record(status, str(exc))
+        return Delivery(week, status, str(exc))
+    except BaseException as exc:
+        # a bug or an interrupt: a row not yet handed over goes back to the queue; an `unknown` one stays
+        with sessions.begin() as session:
+            repository.release_digest(session, digest_id, owner, f"unexpected error: {exc!r}")
+        raise
+    record("sent")
+    return Delivery(week, "sent")
 
 
 def _input(row: CandidateRow, activities: Sequence[Activity]) -> CandidateInput:

@@ -1,11 +1,16 @@
 """A local SMTP server that keeps what it receives: `brag demo` mails its digest here, tests read it.
 
 It speaks real SMTP (aiosmtpd), optionally with STARTTLS or implicit TLS and a required login,
-so the mailer is exercised exactly as against a provider's submission server.
+so the mailer is exercised exactly as against a provider's submission server. Two faults, off by
+default, reproduce the one window SMTP leaves open: the server keeps the message after the final
+"." and then drops the connection (`drop_after_data`, a probability) or answers only when told to
+(`hold_reply`), so the client never hears that it was accepted.
 """
 
 from __future__ import annotations
 
+import asyncio
+import random
 import socket
 import ssl
 import threading
@@ -47,6 +52,13 @@ class _Handler:
         )
         with self.sink.lock:
             self.sink.received.append(mail)
+            dropped = self.sink.rolls_drop()
+        if dropped:
+            # accepted and kept, but the 250 never reaches the client
+            server.transport.abort()
+            return "250 OK: queued (never heard)"
+        if self.sink.hold_reply is not None:
+            await asyncio.get_running_loop().run_in_executor(None, self.sink.hold_reply.wait)
         return "250 OK: queued"
 
 
@@ -81,6 +93,8 @@ class SmtpSink:
 
     credentials: require this login; starttls: offer STARTTLS with this server context;
     implicit_tls: wrap the whole connection in TLS (port-465 style) with this context.
+    drop_after_data: the probability (0 to 1) that an accepted message's connection is dropped
+    before the 250; `dropped` counts those. hold_reply: answer DATA only once this event is set.
     """
 
     def __init__(
@@ -91,11 +105,18 @@ class SmtpSink:
         credentials: tuple[str, str] | None = None,
         starttls: ssl.SSLContext | None = None,
         implicit_tls: ssl.SSLContext | None = None,
+        drop_after_data: float = 0.0,
+        hold_reply: threading.Event | None = None,
+        seed: int | None = None,
     ) -> None:
         self.host = host
         self.port = port or free_port(host)
         self.received: list[ReceivedMail] = []
         self.lock = threading.Lock()
+        self.drop_after_data = drop_after_data
+        self.hold_reply = hold_reply
+        self.dropped = 0
+        self._random = random.Random(seed)
         options: dict[str, Any] = {}
         if credentials is not None:
             options.update(
@@ -114,6 +135,13 @@ class SmtpSink:
             server_hostname="localhost",
             **options,
         )
+
+    def rolls_drop(self) -> bool:
+        """Whether to drop this message's acknowledgement (called under `lock`)."""
+        if self.drop_after_data <= 0 or self._random.random() >= self.drop_after_data:
+            return False
+        self.dropped += 1
+        return True
 
     def start(self) -> SmtpSink:
         self._controller.start()

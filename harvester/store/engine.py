@@ -175,7 +175,8 @@ def _raise_store_error(context: ExceptionContext) -> None:
 
 def _create_engine(url: URL, **options: Any) -> Engine:
     try:
-        engine = create_engine(url, **options)
+        # hide_parameters: an error message never carries a bound value (a fresh signing key, a token)
+        engine = create_engine(url, hide_parameters=True, **options)
     except ModuleNotFoundError as exc:
         fix = POSTGRES_INSTALL_HINT
         if exc.name == "psycopg2":

@@ -221,10 +221,12 @@ class AppSecret(Base):
 
 
 class DigestRow(Base):
-    """One weekly digest email in the outbox; unique per (user, week) so a week is never mailed twice.
+    """One weekly digest email in the outbox; unique per (user, week).
 
-    status: queued (waiting or failed transiently; retried), sending (claimed by one process),
-    sent, or failed (the server refused the message itself; re-drafting the week queues it again).
+    status: queued (waiting, or an attempt failed before the message was handed over; retried),
+    sending (claimed by `claimed_by`, nothing handed over yet), unknown (the message was or may
+    have been handed over and no answer was recorded; resent only by `brag digest --retry`), sent,
+    failed (the server refused the message itself), superseded. See docs/digest.md.
     """
 
     __tablename__ = "digests"
@@ -244,3 +246,5 @@ class DigestRow(Base):
     created_at: Mapped[datetime] = mapped_column(default=_now)
     updated_at: Mapped[datetime] = mapped_column(default=_now)
     sent_at: Mapped[datetime | None]
+    # the process holding a sending or unknown row (leases.this_process())
+    claimed_by: Mapped[str | None] = mapped_column(String(200))

@@ -11,10 +11,11 @@ from typing import Any
 
 from sqlalchemy import bindparam, select, update
 from sqlalchemy.dialects import postgresql, sqlite
-from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
 from harvester.records import Activity, storable_text
+from harvester.store import leases
+from harvester.store.conflicts import insert_or_ignore
 from harvester.store.models import (
     ActivityRow,
     AppSecret,
@@ -407,15 +408,16 @@ def add_link_constraint(session: Session, user_id: int, kind: str, a: str, b: st
 
 
 def app_secret(session: Session, name: str) -> str:
-    """The named random key, created on first use; every process of an installation shares it."""
-    row = session.get(AppSecret, name)
-    if row is None:
-        import secrets
+    """The named random key, created on first use; every process of an installation shares it.
 
-        row = AppSecret(name=name, value=secrets.token_urlsafe(48))
-        session.add(row)
-        session.flush()
-    return row.value
+    Insert-or-ignore, then read: of processes starting at once, one key wins and all read it,
+    and no constraint error (whose message would carry the fresh key) is ever raised.
+    """
+    import secrets
+
+    insert_or_ignore(session, AppSecret, {"name": name, "value": secrets.token_urlsafe(48)}, conflict=["name"])
+    value = session.scalars(select(AppSecret.value).where(AppSecret.name == name)).one()
+    return str(value)
 
 
 def digest_row(session: Session, user_id: int, week: str) -> DigestRow | None:
@@ -427,85 +429,130 @@ def save_digest_draft(
 ) -> DigestRow:
     """Queue the week's digest, or refresh a queued or failed draft with newer content.
 
-    A digest that is sent (or being sent) is returned untouched: one email per user and week.
+    A digest that is sent, being sent or possibly delivered (unknown) is returned untouched: a
+    resend must be the very message that may have arrived, and one email per user and week.
     """
+    content = {"message_id": message_id, "subject": subject, "recipient": recipient, "message": message}
+    now = datetime.now(UTC)
+    fresh = {"status": "queued", "attempts": 0, "created_at": now, "updated_at": now}
+    key = {"user_id": user_id, "week": week}
+    inserted = insert_or_ignore(session, DigestRow, key | content | fresh, conflict=list(key))
     row = digest_row(session, user_id, week)
-    if row is None:
-        try:
-            # a savepoint, so losing the race to another process leaves the outer transaction usable
-            with session.begin_nested():
-                row = DigestRow(
-                    user_id=user_id,
-                    week=week,
-                    message_id=message_id,
-                    subject=subject,
-                    recipient=recipient,
-                    message=message,
-                    status="queued",
-                    attempts=0,
-                )
-                session.add(row)
-            return row
-        except IntegrityError:
-            row = digest_row(session, user_id, week)
-            if row is None:
-                raise
-    if row.status in ("queued", "failed"):
+    assert row is not None
+    if not inserted and row.status in ("queued", "failed"):
         row.message_id, row.subject, row.recipient, row.message = message_id, subject, recipient, message
         row.status = "queued"
-        row.updated_at = datetime.now(UTC)
+        row.updated_at = now
         session.flush()
     return row
 
 
 def queued_digests(session: Session, user_id: int) -> list[DigestRow]:
-    return list(
-        session.scalars(
-            select(DigestRow)
-            .where(DigestRow.user_id == user_id, DigestRow.status == "queued")
-            .order_by(DigestRow.week, DigestRow.id)
-        )
-    )
+    return digests_in(session, user_id, "queued")
 
 
-def claim_digest(session: Session, digest_id: int) -> bool:
-    """Mark a queued digest as being sent; False when another process got it first or it was sent."""
-    result = session.execute(
-        update(DigestRow)
-        .where(DigestRow.id == digest_id, DigestRow.status == "queued")
-        .values(status="sending", attempts=DigestRow.attempts + 1, updated_at=datetime.now(UTC))
-        .execution_options(synchronize_session=False)
+def digests_in(session: Session, user_id: int, *statuses: str) -> list[DigestRow]:
+    """The user's digests in any of `statuses`, oldest week first."""
+    query = (
+        select(DigestRow)
+        .where(DigestRow.user_id == user_id, DigestRow.status.in_(statuses))
+        .order_by(DigestRow.week, DigestRow.id)
     )
+    return list(session.scalars(query))
+
+
+def claim_digest(session: Session, digest_id: int, owner: str | None = None) -> bool:
+    """Mark a queued digest as being sent by `owner`; False when another process got it first or it was sent."""
+    return _move_digest(session, digest_id, "queued", "sending", claimed_by=owner or leases.this_process())
+
+
+def hand_over_digest(session: Session, digest_id: int, owner: str) -> bool:
+    """Just before DATA: sending -> unknown, only while `owner` still holds the claim.
+
+    This is the fence: a process whose claim was released (it looked dead) cannot send any more,
+    and from here on the row is never queued again automatically, whatever happens next.
+    """
+    return _move_digest(session, digest_id, "sending", "unknown", claimed_by=owner, held_by=owner)
+
+
+def release_digest(session: Session, digest_id: int, owner: str, error: str) -> bool:
+    """Give a claim back before the handover (sending -> queued); a row already `unknown` stays so."""
+    moved = _move_digest(session, digest_id, "sending", "queued", claimed_by=None, held_by=owner)
+    if moved:
+        session.execute(update(DigestRow).where(DigestRow.id == digest_id).values(last_error=error))
+    return moved
+
+
+def _move_digest(
+    session: Session, digest_id: int, before: str, after: str, *, claimed_by: str | None, held_by: str | None = None
+) -> bool:
+    condition = [DigestRow.id == digest_id, DigestRow.status == before]
+    if held_by is not None:
+        condition.append(DigestRow.claimed_by == held_by)
+    values: dict[str, Any] = {"status": after, "claimed_by": claimed_by, "updated_at": datetime.now(UTC)}
+    if after == "sending":
+        values["attempts"] = DigestRow.attempts + 1
+    result = session.execute(update(DigestRow).where(*condition).values(**values))
     return bool(getattr(result, "rowcount", 0) == 1)
 
 
-def finish_digest(session: Session, digest_id: int, *, status: str, error: str | None = None) -> None:
-    """Record how a claimed send ended: sent, queued again (retry later) or failed, with the error."""
-    row = session.get(DigestRow, digest_id)
-    if row is None:
-        return
+def finish_digest(
+    session: Session, digest_id: int, *, status: str, error: str | None = None, owner: str | None = None
+) -> bool:
+    """Record how a send ended: sent, queued again, failed, superseded or unknown, with the error.
+
+    With `owner`, only while that process still holds the row (sending or unknown), so a process
+    that lost its claim never overwrites what the new holder recorded.
+    """
+    condition = [DigestRow.id == digest_id]
+    if owner is not None:
+        condition += [DigestRow.claimed_by == owner, DigestRow.status.in_(("sending", "unknown"))]
     now = datetime.now(UTC)
-    row.status = status
-    row.last_error = error
-    row.updated_at = now
+    # the attempt is over: nobody waits on the row any more, whatever its status
+    values: dict[str, Any] = {"status": status, "last_error": error, "updated_at": now, "claimed_by": None}
     if status == "sent":
-        row.sent_at = now
-    session.flush()
+        values["sent_at"] = now
+    result = session.execute(update(DigestRow).where(*condition).values(**values))
+    return bool(getattr(result, "rowcount", 0) == 1)
 
 
-def requeue_stale_digests(session: Session, user_id: int, claimed_before: datetime) -> int:
-    """Queue again digests whose sending process died mid-send (they may or may not have arrived)."""
-    rows = session.scalars(
-        select(DigestRow).where(
-            DigestRow.user_id == user_id, DigestRow.status == "sending", DigestRow.updated_at < claimed_before
-        )
-    ).all()
-    for row in rows:
-        row.status = "queued"
-        row.last_error = "the previous attempt was interrupted before it finished; sending again"
-        row.updated_at = datetime.now(UTC)
-    session.flush()
-    return len(rows)
+def held_by_nobody(row: DigestRow, stale_before: datetime) -> bool:
+    """Whether the process holding a sending/unknown row is gone (exited here, or silent since `stale_before`)."""
+    return leases.is_gone(row.claimed_by) or row.updated_at < stale_before
+
+
+def release_abandoned_sends(session: Session, user_id: int, stale_before: datetime) -> list[str]:
+    """Queue again `sending` rows whose process is gone; the weeks released.
+
+    Safe to resend: a `sending` row never reached DATA (`hand_over_digest` moves it on first).
+    """
+    released = []
+    for row in digests_in(session, user_id, "sending"):
+        if held_by_nobody(row, stale_before) and _requeue(
+            session, row, "the previous attempt stopped before the message was handed to the server; sending it now"
+        ):
+            released.append(row.week)
+    return released
+
+
+def requeue_unconfirmed(session: Session, user_id: int, stale_before: datetime) -> list[str]:
+    """`brag digest --retry`: queue `unknown` rows (possibly delivered) again, once nobody waits on them."""
+    requeued = []
+    for row in digests_in(session, user_id, "unknown"):
+        if held_by_nobody(row, stale_before) and _requeue(session, row, "resent on request; it may arrive twice"):
+            requeued.append(row.week)
+    return requeued
+
+
+def _requeue(session: Session, row: DigestRow, error: str) -> bool:
+    # only the state that was judged abandoned: another process may have released and claimed it since
+    holder = DigestRow.claimed_by.is_(None) if row.claimed_by is None else DigestRow.claimed_by == row.claimed_by
+    result = session.execute(
+        update(DigestRow)
+        .where(DigestRow.id == row.id, DigestRow.status == row.status, holder)
+        .values(status="queued", last_error=error, updated_at=datetime.now(UTC), claimed_by=None)
+    )
+    return bool(getattr(result, "rowcount", 0) == 1)
 
 
 def set_digests_paused(session: Session, user_id: int, paused_at: datetime | None) -> None:
