@@ -84,6 +84,7 @@ def send(console: Console, app_: App, week: str, *, draft_week: bool = True) -> 
             week,
             settings,
             app_.config.settings.web.base_url,
+            app_.zone,
         )
         if row is None:
             console.print(f"Nothing to review for {week}; no digest drafted.")

@@ -66,11 +66,14 @@ def digest(app: App, week: str) -> str:
     The outbox row is unique per (user, week) and fenced per send (digest/outbox.py), so a re-run
     after a crash never mails a week twice; a digest that may have arrived is left for the user.
     """
+    app.finish_clustering()
     settings = app.config.settings.email
     if settings is None:
         raise JobFailed("no [email] section; the digest is not scheduled without one")
     base_url = app.config.settings.web.base_url
-    row = outbox.queue_week(app.sessions, app.user_id, app.config.settings.user.name, week, settings, base_url)
+    row = outbox.queue_week(
+        app.sessions, app.user_id, app.config.settings.user.name, week, settings, base_url, app.zone
+    )
     deliveries = outbox.deliver_queued(app.sessions, app.user_id, settings)
     for delivery in deliveries:
         log.info("digest %s: %s%s", delivery.week, delivery.status, f" ({delivery.error})" if delivery.error else "")

@@ -134,11 +134,17 @@ def queue_digest(session: Session, user_id: int, digest: Digest, settings: Email
 
 
 def queue_week(
-    sessions: sessionmaker[Session], user_id: int, user_name: str, week: str, settings: EmailSettings, base_url: str
+    sessions: sessionmaker[Session],
+    user_id: int,
+    user_name: str,
+    week: str,
+    settings: EmailSettings,
+    base_url: str,
+    zone: tzinfo,
 ) -> DigestRow | None:
     """Draft the week's digest into the outbox; its row, or None when there is nothing to review."""
     with sessions.begin() as session:
-        digest = load_digest(session, user_id=user_id, user_name=user_name, week=week, base_url=base_url)
+        digest = load_digest(session, user_id=user_id, user_name=user_name, week=week, base_url=base_url, zone=zone)
         if digest.empty:
             return None
         row = queue_digest(session, user_id, digest, settings, base_url)
