@@ -95,7 +95,9 @@ def test_a_second_process_does_not_run_a_job_another_is_running(
     monkeypatch.setitem(jobs.ACTIONS, "harvest", harvest_held_open)
     monkeypatch.setattr(job_runs, "RENEW_EVERY", timedelta(milliseconds=20))
     outcome: list[str] = []
-    worker = threading.Thread(target=lambda: outcome.append(jobs.execute(first, "harvest", "p", datetime.now(UTC))))
+    # claimed as if long ago, so its first lease lapses within seconds unless the heartbeat renews it
+    claimed_at = datetime.now(UTC) - job_runs.LEASE + timedelta(seconds=5)
+    worker = threading.Thread(target=lambda: outcome.append(jobs.execute(first, "harvest", "p", claimed_at)))
     worker.start()
     assert started.wait(60)
     try:
