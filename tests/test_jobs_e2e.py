@@ -152,12 +152,14 @@ def test_two_brag_run_processes_harvest_a_period_once(world: World, tmp_path: Pa
     logs = [tmp_path / "first.log", tmp_path / "second.log"]
     processes = [brag_run(world, log) for log in logs]
     try:
-        for process, log in zip(processes, logs, strict=True):
-            wait_for(lambda log=log: "harvest for " in log.read_text(), process, log)  # type: ignore[misc]
+        # with a shared job store (PostgreSQL) one scheduler may take the overdue firing and the other
+        # only reschedule it, so wait for the period's run to be done, not for both to try it
+        wait_for(lambda: last_runs(app).get("harvest", ("",))[0] == "done", processes[0], logs[0])
     finally:
         codes = [stop(process) for process in processes]
     assert codes == [0, 0]
     assert last_runs(app)["harvest"][:2] == ("done", 1)
     outcomes = " ".join(log.read_text() for log in logs)
     assert outcomes.count("new, ") == 1, outcomes
-    assert "running in another process" in outcomes or "already done" in outcomes
+    tried = outcomes.count("harvest for ")
+    assert tried == 1 or "running in another process" in outcomes or "already done" in outcomes, outcomes
