@@ -231,27 +231,31 @@ def _next_effective(name: str, trigger: CronTrigger, now: datetime, zone: tzinfo
 
 def serve(config: LoadedConfig, *, stop: threading.Event | None = None) -> None:
     """`brag run`: finish any run a previous process left mid-way, then fire jobs until SIGTERM/SIGINT."""
-    app = App.open(config)
-    for outcome in jobs.recover(app, clock()):
-        log.info("finished an interrupted run: %s", outcome)
-    scheduler = configure(BackgroundScheduler(), app)
-    scheduler.start(paused=True)
-    ids = sync_jobs(scheduler, app)
-    scheduler.resume()
-    for identifier in ids:
-        job = scheduler.get_job(identifier)
-        log.info("scheduled %s; next run %s", identifier, job.next_run_time if job else "none")
     stop = stop or threading.Event()
 
     def _stop(signum: int, _frame: FrameType | None) -> None:
         log.info("received signal %d; stopping after the running job", signum)
         stop.set()
 
+    # installed before anything starts, so a SIGTERM that arrives while the scheduler is starting (a
+    # service manager stopping it early) still stops it cleanly instead of killing it mid-start
     previous = {sig: signal.signal(sig, _stop) for sig in _SIGNALS}
     try:
-        stop.wait()
+        app = App.open(config)
+        for outcome in jobs.recover(app, clock()):
+            log.info("finished an interrupted run: %s", outcome)
+        scheduler = configure(BackgroundScheduler(), app)
+        scheduler.start(paused=True)
+        try:
+            ids = sync_jobs(scheduler, app)
+            scheduler.resume()
+            for identifier in ids:
+                job = scheduler.get_job(identifier)
+                log.info("scheduled %s; next run %s", identifier, job.next_run_time if job else "none")
+            stop.wait()
+        finally:
+            scheduler.shutdown(wait=True)
     finally:
-        scheduler.shutdown(wait=True)
         for sig, handler in previous.items():
             signal.signal(sig, handler)
 
