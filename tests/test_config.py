@@ -7,7 +7,7 @@ from pathlib import Path
 
 import keyring
 import pytest
-from keyring.backend import KeyringBackend
+from support import MemoryKeyring
 
 from harvester.config import NotConfiguredError, Settings, find_config_path, load_config, parse_settings
 from harvester.errors import ConfigError
@@ -120,23 +120,6 @@ def test_invalid_secret_value_is_not_echoed(tmp_path: Path) -> None:
     with pytest.raises(ConfigError) as caught:
         load_config(write(tmp_path, "[github]\ntoken = 12345678\n"))
     assert "12345678" not in str(caught.value) and "[github] token" in str(caught.value)
-
-
-class MemoryKeyring(KeyringBackend):
-    priority = 1  # type: ignore[assignment]
-
-    def __init__(self) -> None:
-        super().__init__()
-        self.entries: dict[tuple[str, str], str] = {}
-
-    def get_password(self, service: str, username: str) -> str | None:
-        return self.entries.get((service, username))
-
-    def set_password(self, service: str, username: str, password: str) -> None:
-        self.entries[(service, username)] = password
-
-    def delete_password(self, service: str, username: str) -> None:
-        self.entries.pop((service, username), None)
 
 
 def test_secret_from_keyring() -> None:

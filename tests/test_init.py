@@ -10,8 +10,8 @@ from pathlib import Path
 
 import keyring
 import pytest
-from keyring.backend import KeyringBackend
 from keyring.backends.fail import Keyring as NoKeyring
+from support import MemoryKeyring
 from typer.testing import CliRunner
 
 from harvester.cli import app
@@ -23,23 +23,6 @@ from harvester.sandbox.jira import DEFAULT_API_TOKEN, DEFAULT_PAT, JiraSandbox
 from harvester.sandbox.scenario import Scenario
 
 runner = CliRunner()
-
-
-class MemoryKeyring(KeyringBackend):
-    priority = 1  # type: ignore[assignment]
-
-    def __init__(self) -> None:
-        super().__init__()
-        self.entries: dict[tuple[str, str], str] = {}
-
-    def get_password(self, service: str, username: str) -> str | None:
-        return self.entries.get((service, username))
-
-    def set_password(self, service: str, username: str, password: str) -> None:
-        self.entries[(service, username)] = password
-
-    def delete_password(self, service: str, username: str) -> None:
-        self.entries.pop((service, username), None)
 
 
 @pytest.fixture

@@ -55,7 +55,10 @@ def build_digest(
 
 
 def previous_week(now: datetime, zone: tzinfo) -> str:
-    """The ISO week that ended most recently in the user's timezone: the digest's default."""
+    """The ISO week that ended most recently in the user's timezone (the demo's week).
+
+    The digest itself defaults to the current week, the one the scheduled digest covers.
+    """
     return iso_week_label(now.astimezone(zone) - timedelta(days=7), zone)
 
 
