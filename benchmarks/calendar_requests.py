@@ -20,8 +20,8 @@ from pathlib import Path
 
 from bench_store import fresh_runner
 
-from connectors.google_calendar import PAGE_SIZE, GoogleCalendarConnector
-from harvester.sandbox.google_calendar import GoogleCalendarSandbox
+from connectors.google_calendar.connector import PAGE_SIZE, GoogleCalendarConnector
+from connectors.google_calendar.sandbox import GoogleCalendarSandbox
 from harvester.sandbox.scenario import Scenario
 
 os.environ.setdefault("NO_PROXY", "127.0.0.1,localhost")

@@ -43,15 +43,15 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
-from connectors.github import GitHubConnector
-from connectors.google_calendar import GoogleCalendarConnector
-from connectors.jira import JiraConnector
-from harvester.sandbox.github import DEFAULT_TOKEN, GitHubSandbox
-from harvester.sandbox.google_calendar import GoogleCalendarSandbox
-from harvester.sandbox.jira import DEFAULT_API_TOKEN, JiraSandbox
+from connectors.github.connector import GitHubConnector
+from connectors.github.sandbox import DEFAULT_TOKEN, GitHubSandbox
+from connectors.google_calendar.connector import GoogleCalendarConnector
+from connectors.google_calendar.sandbox import GoogleCalendarSandbox
+from connectors.jira.connector import JiraConnector
+from connectors.jira.sandbox import DEFAULT_API_TOKEN, JiraSandbox
+from connectors.jira.sandbox_tickets import bulk_tickets
 from harvester.sandbox.scenario import USER_LOGIN, USER_NAME, Scenario
 from harvester.sandbox.server import SandboxServer
-from harvester.sandbox.tickets import bulk_tickets
 from harvester.store.engine import open_store
 
 os.environ.setdefault("NO_PROXY", "127.0.0.1,localhost")

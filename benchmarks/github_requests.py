@@ -18,8 +18,8 @@ from pathlib import Path
 
 from bench_store import fresh_runner
 
-from connectors.github import GitHubConnector
-from harvester.sandbox.github import DEFAULT_TOKEN, GitHubSandbox
+from connectors.github.connector import GitHubConnector
+from connectors.github.sandbox import DEFAULT_TOKEN, GitHubSandbox
 from harvester.sandbox.scenario import Scenario
 
 os.environ.setdefault("NO_PROXY", "127.0.0.1,localhost")

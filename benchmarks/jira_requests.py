@@ -20,10 +20,10 @@ from pathlib import Path
 
 from bench_store import fresh_runner
 
-from connectors.jira import JiraConnector
-from harvester.sandbox.jira import DEFAULT_API_TOKEN, DEFAULT_PAT, Deployment, JiraSandbox
+from connectors.jira.connector import JiraConnector
+from connectors.jira.sandbox import DEFAULT_API_TOKEN, DEFAULT_PAT, Deployment, JiraSandbox
+from connectors.jira.sandbox_tickets import bulk_tickets
 from harvester.sandbox.scenario import USER_LOGIN, USER_NAME, Scenario
-from harvester.sandbox.tickets import bulk_tickets
 
 os.environ.setdefault("NO_PROXY", "127.0.0.1,localhost")
 

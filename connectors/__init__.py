@@ -1,1 +1,1 @@
-"""Built-in source connectors, one module per source."""
+"""Built-in source connectors, one package per source: connector, settings, sandbox."""

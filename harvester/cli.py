@@ -707,8 +707,8 @@ def auth_google(
     browser: Annotated[bool, typer.Option("--browser/--no-browser", help="open the browser automatically")] = True,
 ) -> None:
     """Sign in with Google (read-only calendar access) and save the token for harvesting."""
+    from connectors.google_calendar.auth import authorize
     from harvester.config import GoogleCalendarSettings
-    from harvester.google_auth import authorize
 
     with user_errors():
         section = read_config(missing_ok=True).settings.google_calendar or GoogleCalendarSettings()

@@ -118,7 +118,7 @@ class GoogleCalendarSettings(Section):
         return value
 
     def resolved_token_file(self) -> Path:
-        from harvester.google_auth import default_token_file
+        from connectors.google_calendar.auth import default_token_file
 
         return (self.token_file or default_token_file()).expanduser()
 

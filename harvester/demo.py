@@ -12,14 +12,14 @@ import platformdirs
 from rich.console import Console
 from rich.markup import escape
 
+from connectors.github.sandbox import DEFAULT_TOKEN, GitHubSandbox
+from connectors.google_calendar.sandbox import GoogleCalendarSandbox
+from connectors.jira.sandbox import DEFAULT_API_TOKEN, JiraSandbox
 from harvester.app import App
 from harvester.config import APP_NAME, CONFIG_FILENAME, EmailSettings, LoadedConfig, parse_settings
 from harvester.digest import previous_week
 from harvester.digest.outbox import deliver_queued, load_digest, queue_digest
 from harvester.init_command import ConfigChoices, render_config, write_config
-from harvester.sandbox.github import DEFAULT_TOKEN, GitHubSandbox
-from harvester.sandbox.google_calendar import GoogleCalendarSandbox
-from harvester.sandbox.jira import DEFAULT_API_TOKEN, JiraSandbox
 from harvester.sandbox.scenario import Scenario
 from harvester.sandbox.server import SandboxServer
 from harvester.sandbox.smtp import SmtpSink

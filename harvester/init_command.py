@@ -161,7 +161,7 @@ def _awaiting_google_auth(result: CheckResult, choices: ConfigChoices) -> bool:
     """A calendar that has not been authorized yet is the next step, not a failure."""
     if result.source != "google_calendar" or choices.google_calendar is None:
         return False
-    from harvester.google_auth import default_token_file
+    from connectors.google_calendar.auth import default_token_file
 
     token_file = choices.google_calendar.token_file
     return not Path(token_file or default_token_file()).expanduser().exists()

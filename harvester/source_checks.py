@@ -54,7 +54,7 @@ def check_github(settings: Settings) -> str:
     """GET /user: proves the URL and the token (it needs no scope)."""
     from github import Auth, Github
 
-    from connectors.github import GitHubConnector
+    from connectors.github.connector import GitHubConnector
 
     connector = GitHubConnector.from_settings(settings)
     assert connector is not None and settings.github is not None and settings.github.token is not None
@@ -74,7 +74,7 @@ def check_jira(settings: Settings) -> str:
     """GET /rest/api/2/myself: proves the URL and the credentials (serverInfo is public, so it would not)."""
     from jira import JIRA, JIRAError
 
-    from connectors.jira import JiraConnector
+    from connectors.jira.connector import JiraConnector
 
     connector = JiraConnector.from_settings(settings)
     section = settings.jira
@@ -104,8 +104,8 @@ def check_google_calendar(settings: Settings) -> str:
     """events.list for one upcoming event of the first calendar: proves the token file and the scope."""
     import httplib2
 
-    from connectors.google_calendar import GoogleCalendarConnector
-    from harvester import google_auth
+    from connectors.google_calendar import auth as google_auth
+    from connectors.google_calendar.connector import GoogleCalendarConnector
 
     connector = GoogleCalendarConnector.from_settings(settings)
     assert connector is not None

@@ -7,8 +7,8 @@ from pathlib import Path
 import pytest
 from sqlalchemy.orm import Session, sessionmaker
 
-from connectors.github import GitHubConnector
-from harvester.sandbox.github import DEFAULT_TOKEN, GitHubSandbox
+from connectors.github.connector import GitHubConnector
+from connectors.github.sandbox import DEFAULT_TOKEN, GitHubSandbox
 from harvester.sandbox.scenario import Scenario
 from harvester.store import repository
 from harvester.store.engine import open_store

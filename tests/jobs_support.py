@@ -9,9 +9,9 @@ from contextlib import ExitStack, contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 
-from harvester.sandbox.github import DEFAULT_TOKEN, GitHubSandbox
-from harvester.sandbox.google_calendar import GoogleCalendarSandbox
-from harvester.sandbox.jira import DEFAULT_API_TOKEN, JiraSandbox
+from connectors.github.sandbox import DEFAULT_TOKEN, GitHubSandbox
+from connectors.google_calendar.sandbox import GoogleCalendarSandbox
+from connectors.jira.sandbox import DEFAULT_API_TOKEN, JiraSandbox
 from harvester.sandbox.scenario import Scenario
 from harvester.sandbox.smtp import SmtpSink
 

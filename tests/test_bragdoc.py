@@ -11,14 +11,14 @@ from sqlalchemy.orm import Session, sessionmaker
 from support import NOW
 from typer.testing import CliRunner
 
-from connectors.github import GitHubConnector
+from connectors.github.connector import GitHubConnector
+from connectors.github.sandbox import GitHubSandbox
 from harvester import bragdoc
 from harvester.bragdoc import BragEntry, Evidence, render_html, render_markdown
 from harvester.candidates import recluster_weeks, weeks_of
 from harvester.cli import app
 from harvester.clustering import load_pipeline
 from harvester.review import ReviewService
-from harvester.sandbox.github import GitHubSandbox
 from harvester.store import repository
 from harvester.sync import SyncRunner
 

@@ -10,9 +10,9 @@ from review_support import Seeded, open_app, seed
 from review_support import config_file as review_config_file
 from typer.testing import CliRunner
 
+from connectors.github.sandbox import DEFAULT_TOKEN, GitHubSandbox
 from harvester.cli import app
 from harvester.records import Activity
-from harvester.sandbox.github import DEFAULT_TOKEN, GitHubSandbox
 from harvester.store import repository
 
 runner = CliRunner()

@@ -20,9 +20,9 @@ from zoneinfo import ZoneInfo
 
 import pytest
 
-from connectors.github import GitHubConnector, pull_request_activity, rate_limit_wait
-from connectors.google_calendar import GoogleCalendarConnector, event_activity
-from connectors.jira import JiraConnector, custom_field_ids, parse_jira_time, ticket_activity
+from connectors.github.connector import GitHubConnector, pull_request_activity, rate_limit_wait
+from connectors.google_calendar.connector import GoogleCalendarConnector, event_activity
+from connectors.jira.connector import JiraConnector, custom_field_ids, parse_jira_time, ticket_activity
 from harvester.errors import RateLimitError, SourceAuthError, TransientError
 from harvester.records import Activity
 from harvester.sandbox.server import Request, Response, SandboxServer

@@ -11,10 +11,10 @@ from pathlib import Path
 import pytest
 from support import NOW
 
-from connectors.github import GitHubConnector, pull_request_query, split_window
+from connectors.github.connector import GitHubConnector, pull_request_query, split_window
+from connectors.github.sandbox import DEFAULT_TOKEN, GitHubSandbox
 from harvester.errors import RateLimitError, SourceAuthError, SourceConfigError, TransientError
 from harvester.records import Activity
-from harvester.sandbox.github import DEFAULT_TOKEN, GitHubSandbox
 from harvester.sandbox.scenario import USER_LOGIN, Scenario
 from harvester.sources import Batch, Cursor
 from harvester.timeutil import Window

@@ -14,19 +14,19 @@ import pytest
 from sqlalchemy.orm import Session, sessionmaker
 from support import NOW
 
-from connectors.google_calendar import (
+from connectors.google_calendar.connector import (
     PAGE_SIZE,
     GoogleCalendarConnector,
     event_activity,
 )
-from harvester.config import parse_settings
-from harvester.errors import RateLimitError, SourceAuthError, SourceConfigError, TransientError
-from harvester.records import Activity
-from harvester.sandbox.google_calendar import (
+from connectors.google_calendar.sandbox import (
     DEFAULT_ACCESS_TOKEN,
     GoogleCalendarSandbox,
     google_error,
 )
+from harvester.config import parse_settings
+from harvester.errors import RateLimitError, SourceAuthError, SourceConfigError, TransientError
+from harvester.records import Activity
 from harvester.sandbox.scenario import USER_LOGIN, CalendarEvent, Scenario
 from harvester.sources import Batch, Cursor, configured_connectors
 from harvester.store import repository

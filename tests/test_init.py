@@ -14,12 +14,12 @@ from keyring.backends.fail import Keyring as NoKeyring
 from support import MemoryKeyring
 from typer.testing import CliRunner
 
+from connectors.github.sandbox import DEFAULT_TOKEN, GitHubSandbox
+from connectors.google_calendar.sandbox import GoogleCalendarSandbox
+from connectors.jira.sandbox import DEFAULT_API_TOKEN, DEFAULT_PAT, JiraSandbox
 from harvester.cli import app
 from harvester.config import load_config
 from harvester.init_command import ConfigChoices, GitHubChoice, JiraChoice, render_config
-from harvester.sandbox.github import DEFAULT_TOKEN, GitHubSandbox
-from harvester.sandbox.google_calendar import GoogleCalendarSandbox
-from harvester.sandbox.jira import DEFAULT_API_TOKEN, DEFAULT_PAT, JiraSandbox
 from harvester.sandbox.scenario import Scenario
 
 runner = CliRunner()

@@ -10,13 +10,13 @@ from zoneinfo import ZoneInfo
 import pytest
 from support import NOW
 
-from connectors.jira import JiraConnector, jql_bounds, ticket_activity, ticket_queries
+from connectors.jira.connector import JiraConnector, jql_bounds, ticket_activity, ticket_queries
+from connectors.jira.sandbox import DEFAULT_API_TOKEN, DEFAULT_PAT, JiraSandbox
+from connectors.jira.sandbox_tickets import bulk_tickets
 from harvester.config import parse_settings
 from harvester.errors import ConfigError, RateLimitError, SourceAuthError, SourceConfigError, TransientError
 from harvester.records import Activity
-from harvester.sandbox.jira import DEFAULT_API_TOKEN, DEFAULT_PAT, JiraSandbox
 from harvester.sandbox.scenario import Scenario
-from harvester.sandbox.tickets import bulk_tickets
 from harvester.sources import Batch, Cursor
 from harvester.timeutil import Window
 

@@ -14,7 +14,7 @@ from pathlib import Path
 import pytest
 from sqlalchemy import create_engine, func, select
 
-from harvester.sandbox.github import DEFAULT_TOKEN, GitHubSandbox
+from connectors.github.sandbox import DEFAULT_TOKEN, GitHubSandbox
 from harvester.sandbox.scenario import Scenario
 from harvester.store.models import ActivityRow, SyncCursor
 

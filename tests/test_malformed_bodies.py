@@ -16,13 +16,13 @@ from typing import Any
 import pytest
 from support import NOW
 
-from connectors.github import GitHubConnector
-from connectors.google_calendar import GoogleCalendarConnector
-from connectors.jira import JiraConnector
+from connectors.github.connector import GitHubConnector
+from connectors.github.sandbox import DEFAULT_TOKEN, GitHubSandbox
+from connectors.google_calendar.connector import GoogleCalendarConnector
+from connectors.google_calendar.sandbox import GoogleCalendarSandbox
+from connectors.jira.connector import JiraConnector
+from connectors.jira.sandbox import DEFAULT_API_TOKEN, JiraSandbox
 from harvester.errors import TransientError
-from harvester.sandbox.github import DEFAULT_TOKEN, GitHubSandbox
-from harvester.sandbox.google_calendar import GoogleCalendarSandbox
-from harvester.sandbox.jira import DEFAULT_API_TOKEN, JiraSandbox
 from harvester.sandbox.scenario import Scenario
 from harvester.sandbox.server import SPOILS, SandboxServer
 from harvester.sources import Batch, Connector, Cursor

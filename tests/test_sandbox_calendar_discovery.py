@@ -13,7 +13,7 @@ import httplib2
 import pytest
 from support import NOW
 
-from harvester.sandbox.google_calendar import DEFAULT_ACCESS_TOKEN, GoogleCalendarSandbox
+from connectors.google_calendar.sandbox import DEFAULT_ACCESS_TOKEN, GoogleCalendarSandbox
 from harvester.sandbox.scenario import Scenario
 
 jsonschema = pytest.importorskip("jsonschema")

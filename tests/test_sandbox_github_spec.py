@@ -10,7 +10,7 @@ from typing import Any
 import pytest
 import requests
 
-from harvester.sandbox.github import DEFAULT_TOKEN, GitHubSandbox
+from connectors.github.sandbox import DEFAULT_TOKEN, GitHubSandbox
 
 openapi_core = pytest.importorskip("openapi_core")
 from openapi_core.testing import MockRequest, MockResponse  # noqa: E402

@@ -11,7 +11,7 @@ from typing import Any
 import pytest
 import requests
 
-from harvester.sandbox.jira import DEFAULT_API_TOKEN, JiraSandbox
+from connectors.jira.sandbox import DEFAULT_API_TOKEN, JiraSandbox
 
 openapi_core = pytest.importorskip("openapi_core")
 from openapi_core.testing import MockRequest, MockResponse  # noqa: E402

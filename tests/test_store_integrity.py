@@ -17,13 +17,13 @@ from sqlalchemy.orm import Session, sessionmaker
 from support import NOW
 from typer.testing import CliRunner
 
-from connectors.github import GitHubConnector
+from connectors.github.connector import GitHubConnector
+from connectors.github.sandbox import DEFAULT_TOKEN, GitHubSandbox
 from harvester.app import App
 from harvester.candidates import recluster_weeks, weeks_of
 from harvester.clustering import load_pipeline
 from harvester.records import MAX_TITLE, Activity
 from harvester.review import ReviewService
-from harvester.sandbox.github import DEFAULT_TOKEN, GitHubSandbox
 from harvester.sources import Batch, Cursor
 from harvester.store import repository
 from harvester.store.models import ActivityRow, HarvestRun, SyncCursor

@@ -15,8 +15,8 @@ from sqlalchemy import event, func, select
 from sqlalchemy.pool import Pool
 from typer.testing import CliRunner, Result
 
+from connectors.github.sandbox import DEFAULT_TOKEN, GitHubSandbox
 from harvester.cli import app
-from harvester.sandbox.github import DEFAULT_TOKEN, GitHubSandbox
 from harvester.sandbox.scenario import Scenario
 from harvester.store.engine import open_store
 from harvester.store.models import ActivityRow

@@ -12,10 +12,10 @@ from sqlalchemy import func, select
 from sqlalchemy.orm import Session, sessionmaker
 from support import NOW
 
-from connectors.github import GitHubConnector
+from connectors.github.connector import GitHubConnector
+from connectors.github.sandbox import DEFAULT_TOKEN, GitHubSandbox
 from harvester.errors import SourceAuthError
 from harvester.records import Activity
-from harvester.sandbox.github import DEFAULT_TOKEN, GitHubSandbox
 from harvester.sandbox.scenario import Scenario
 from harvester.sources import Batch, Cursor
 from harvester.store import repository

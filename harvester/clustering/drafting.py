@@ -20,7 +20,7 @@ _KIND_ORDER = ("pull_request", "commit", "review", "ticket", "event")
 # which member's title names the work best: a ticket summary is written for people,
 # a commit title for the log
 _TITLE_PREFERENCE = {"ticket": 0, "pull_request": 1, "event": 3, "review": 4, "commit": 2}
-# a review's title is "Reviewed: <the PR's title>" (connectors/github.py review_activity)
+# a review's title is "Reviewed: <the PR's title>" (connectors/github/connector.py review_activity)
 _REVIEW_PREFIX = re.compile(r"^\s*review(?:ed)?\s*:\s*", re.IGNORECASE)
 # a bullet names this many reviewed PRs, then counts the rest
 MAX_NAMED_REVIEWS = 3

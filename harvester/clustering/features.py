@@ -45,7 +45,7 @@ _TOKEN = re.compile(r"\w+(?:[.'’]\w+)*")
 # links and ticket keys are explicit links, handled before similarity; as words they would only
 # repeat the project key ("PAY") in every item
 _NOT_WORDS = re.compile(r"(?i:https?://|www\.)\S+|\b[A-Z][A-Z0-9]{1,9}-\d+\b")
-# a review's title is "Reviewed: <the PR's title>" (connectors/github.py)
+# a review's title is "Reviewed: <the PR's title>" (connectors/github/connector.py)
 _REVIEW_PREFIX = re.compile(r"^\s*review(?:ed)?\s*:\s*", re.IGNORECASE)
 _TITLE_NOISE = re.compile(r"^\s*(?:\[[^\]]*\]\s*|[a-z]+(?:\([^)]*\))?!?:\s+)", re.IGNORECASE)
 _TRAILING_NOTE = re.compile(r"\s*[(\[][^)\]]*[)\]]\s*$")

@@ -32,9 +32,9 @@ from datetime import UTC, datetime, timedelta, tzinfo
 from typing import Any, Literal
 from zoneinfo import ZoneInfo
 
+from connectors.jira.sandbox_tickets import EPICS, STATUS_CATEGORIES, Ticket, Transition, scenario_tickets
 from harvester.sandbox.scenario import Scenario
 from harvester.sandbox.server import Request, Response, SandboxServer
-from harvester.sandbox.tickets import EPICS, STATUS_CATEGORIES, Ticket, Transition, scenario_tickets
 
 Deployment = Literal["Cloud", "Server"]
 
