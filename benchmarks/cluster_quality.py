@@ -19,7 +19,7 @@ from pathlib import Path
 REPO = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(REPO))
 
-from harvester.cluster_command import run_cluster_command  # noqa: E402
+from harvester.cli.cluster_records import run_cluster_command  # noqa: E402
 
 PIPELINES = {"trained": "en_core_web_sm", "blank": None}
 

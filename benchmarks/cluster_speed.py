@@ -23,7 +23,7 @@ _CHILD = r"""
 import io, json, resource, sys, time
 started = time.perf_counter()
 sys.path.insert(0, sys.argv[1])
-from harvester.cluster_command import run_cluster_command
+from harvester.cli.cluster_records import run_cluster_command
 from harvester.clustering import load_pipeline
 model = None if sys.argv[3] == "blank" else "en_core_web_sm"
 load_pipeline(model)

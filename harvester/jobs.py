@@ -12,12 +12,12 @@ from collections.abc import Callable
 from datetime import UTC, datetime, timedelta, tzinfo
 from pathlib import Path
 
-from harvester import bragdoc
-from harvester.app import App
+from harvester.context import Context
 from harvester.digest import outbox
+from harvester.documents import bragdoc
+from harvester.documents.export import build, quarter_of, quarter_period
+from harvester.documents.renderers import ExportFormat, render
 from harvester.errors import BragError
-from harvester.export import build, quarter_of, quarter_period
-from harvester.renderers import ExportFormat, render
 from harvester.store import job_runs, leases, repository
 from harvester.timeutil import iso_week_label
 
@@ -27,7 +27,7 @@ HARVEST, DIGEST, QUARTERLY = "harvest", "digest", "quarterly"
 # the quarterly job acts only when its due day is within this many days of the quarter's end
 QUARTER_LAST_WEEK = timedelta(days=7)
 
-Action = Callable[[App, str], str]
+Action = Callable[[Context, str], str]
 
 
 class JobFailed(BragError):
@@ -46,9 +46,9 @@ def period_for(job: str, due: datetime, zone: tzinfo) -> str | None:
     return due.astimezone(UTC).strftime("%Y-%m-%dT%H:%MZ")
 
 
-def harvest(app: App, period: str) -> str:
-    results = app.harvest()
-    weeks = app.recluster_changed(results)
+def harvest(context: Context, period: str) -> str:
+    results = context.harvest()
+    weeks = context.recluster_changed(results)
     failed = [r for r in results if not r.ok]
     for result in failed:
         log.warning("harvest: %s failed: %s", result.source, result.error)
@@ -60,27 +60,27 @@ def harvest(app: App, period: str) -> str:
     return summary
 
 
-def digest(app: App, week: str) -> str:
+def digest(context: Context, week: str) -> str:
     """Draft the week's digest and send the outbox; done only once the week's digest is sent.
 
     The outbox row is unique per (user, week) and fenced per send (digest/outbox.py), so a re-run
     after a crash never mails a week twice; a digest that may have arrived is left for the user.
     """
-    app.finish_clustering()
-    settings = app.config.settings.email
+    context.finish_clustering()
+    settings = context.config.settings.email
     if settings is None:
         raise JobFailed("no [email] section; the digest is not scheduled without one")
-    base_url = app.config.settings.web.base_url
+    base_url = context.config.settings.web.base_url
     row = outbox.queue_week(
-        app.sessions, app.user_id, app.config.settings.user.name, week, settings, base_url, app.zone
+        context.sessions, context.user_id, context.config.settings.user.name, week, settings, base_url, context.zone
     )
-    deliveries = outbox.deliver_queued(app.sessions, app.user_id, settings)
+    deliveries = outbox.deliver_queued(context.sessions, context.user_id, settings)
     for delivery in deliveries:
         log.info("digest %s: %s%s", delivery.week, delivery.status, f" ({delivery.error})" if delivery.error else "")
     if row is None:
         return f"nothing to review for {week}; no digest drafted"
-    with app.sessions() as session:
-        current = repository.digest_row(session, app.user_id, week)
+    with context.sessions() as session:
+        current = repository.digest_row(session, context.user_id, week)
     status = current.status if current is not None else "missing"
     if status == "sent":
         return f"the {week} digest is sent"
@@ -88,12 +88,12 @@ def digest(app: App, week: str) -> str:
     raise JobFailed(f"the {week} digest is {status}, not sent: {reason}; see `brag digest --send`")
 
 
-def quarterly(app: App, quarter: str) -> str:
+def quarterly(context: Context, quarter: str) -> str:
     """Write the quarter's summary (Markdown and HTML) and, with [email], mail it as a reminder."""
-    app.finish_clustering()
-    with app.sessions() as session:
-        document = build(bragdoc.entries(session, app.user_id, app.zone), quarter_period(quarter))
-    folder = app.config.settings.schedule.resolved_exports_dir()
+    context.finish_clustering()
+    with context.sessions() as session:
+        document = build(bragdoc.entries(session, context.user_id, context.zone), quarter_period(quarter))
+    folder = context.config.settings.schedule.resolved_exports_dir()
     folder.mkdir(parents=True, exist_ok=True)
     written: list[Path] = []
     for format in (ExportFormat.md, ExportFormat.html):
@@ -101,17 +101,17 @@ def quarterly(app: App, quarter: str) -> str:
         path.write_bytes(render(document, format))
         written.append(path)
     note = document.overview.missing_impact_note
-    if app.config.settings.email is not None:
-        _mail_summary(app, quarter, written[0].read_text(encoding="utf-8"), written[1].read_text(encoding="utf-8"))
+    if context.config.settings.email is not None:
+        _mail_summary(context, quarter, written[0].read_text(encoding="utf-8"), written[1].read_text(encoding="utf-8"))
     return f"{quarter} summary: {document.overview.total} entries" + (f" ({note})" if note else "")
 
 
-def _mail_summary(app: App, quarter: str, text: str, html: str) -> None:
-    from harvester.mailer import address_domain, compose_message, send_raw, stable_message_id, with_date
+def _mail_summary(context: Context, quarter: str, text: str, html: str) -> None:
+    from harvester.mail import address_domain, compose_message, send_raw, stable_message_id, with_date
 
-    settings = app.config.settings.email
+    settings = context.config.settings.email
     assert settings is not None
-    user = app.config.settings.user.name
+    user = context.config.settings.user.name
     message = compose_message(
         subject=f"Your {quarter} summary is ready: the quarter ends this week",
         sender=settings.from_,
@@ -126,7 +126,7 @@ def _mail_summary(app: App, quarter: str, text: str, html: str) -> None:
 ACTIONS: dict[str, Action] = {HARVEST: harvest, DIGEST: digest, QUARTERLY: quarterly}
 
 
-def execute(app: App, job: str, period: str, now: datetime) -> str:
+def execute(context: Context, job: str, period: str, now: datetime) -> str:
     """Run `job` for `period` unless that period is done or running elsewhere; returns what happened, for the log.
 
     The run is a lease held by this process and renewed while the job works (job_runs.keep_lease).
@@ -135,26 +135,26 @@ def execute(app: App, job: str, period: str, now: datetime) -> str:
     the run `running`, and the next `brag run` (or this one, once the lease lapses) finishes it.
     """
     owner = leases.this_process()
-    claimed = job_runs.claim(app.sessions, app.user_id, job, period, now, owner)
+    claimed = job_runs.claim(context.sessions, context.user_id, job, period, now, owner)
     if isinstance(claimed, job_runs.Refused):
         return f"{job} for {period}: {claimed.reason}"
     try:
-        with job_runs.keep_lease(app.sessions, claimed, owner):
-            outcome = ACTIONS[job](app, period)
+        with job_runs.keep_lease(context.sessions, claimed, owner):
+            outcome = ACTIONS[job](context, period)
     except BragError as exc:
-        job_runs.finish(app.sessions, claimed, owner, error=str(exc))
+        job_runs.finish(context.sessions, claimed, owner, error=str(exc))
         log.warning("%s for %s failed: %s", job, period, exc)
         return f"{job} for {period}: failed: {exc}"
     except Exception as exc:
-        job_runs.finish(app.sessions, claimed, owner, error=repr(exc))
+        job_runs.finish(context.sessions, claimed, owner, error=repr(exc))
         raise
-    job_runs.finish(app.sessions, claimed, owner)
+    job_runs.finish(context.sessions, claimed, owner)
     log.info("%s for %s: %s", job, period, outcome)
     return f"{job} for {period}: {outcome}"
 
 
-def recover(app: App, now: datetime) -> list[str]:
+def recover(context: Context, now: datetime) -> list[str]:
     """Finish every run a gone process left in the middle, once each; runs a live process holds are left to it."""
-    with app.sessions() as session:
-        left = [(run.job, run.period) for run in job_runs.unfinished(session, app.user_id)]
-    return [execute(app, job, period, now) for job, period in left if job in ACTIONS]
+    with context.sessions() as session:
+        left = [(run.job, run.period) for run in job_runs.unfinished(session, context.user_id)]
+    return [execute(context, job, period, now) for job, period in left if job in ACTIONS]

@@ -26,8 +26,8 @@ from apscheduler.triggers.cron import CronTrigger
 from sqlalchemy import Engine
 
 from harvester import jobs
-from harvester.app import App
 from harvester.config import OFF, LoadedConfig, Settings, load_config
+from harvester.context import Context
 from harvester.store import job_runs
 
 log = logging.getLogger(__name__)
@@ -118,62 +118,62 @@ def clock() -> datetime:
 def run_job(name: str, config_path: str | None) -> str:
     """What APScheduler calls: open the app from the config file and run the job for its due period."""
     config = load_config(Path(config_path) if config_path else None)
-    app = App.open(config)
+    context = Context.open(config)
     try:
-        return run_scheduled(app, name, clock())
+        return run_scheduled(context, name, clock())
     finally:
-        _engine(app).dispose()
+        _engine(context).dispose()
 
 
-def run_scheduled(app: App, name: str, now: datetime) -> str:
-    specs, _ = job_specs(app.config.settings)
+def run_scheduled(context: Context, name: str, now: datetime) -> str:
+    specs, _ = job_specs(context.config.settings)
     spec = next((s for s in specs if s.name == name), None)
     if spec is None:
         return f"{name}: not scheduled any more"
-    due = due_time(trigger_for(spec.cron, app.zone), now) or now
-    period = jobs.period_for(name, due, app.zone)
+    due = due_time(trigger_for(spec.cron, context.zone), now) or now
+    period = jobs.period_for(name, due, context.zone)
     if period is None:
-        return f"{name}: nothing to do at {due.astimezone(app.zone):%Y-%m-%d %H:%M}"
-    return jobs.execute(app, name, period, now)
+        return f"{name}: nothing to do at {due.astimezone(context.zone):%Y-%m-%d %H:%M}"
+    return jobs.execute(context, name, period, now)
 
 
-def job_id(app: App, name: str) -> str:
+def job_id(context: Context, name: str) -> str:
     # one table can hold several users' jobs (a team server runs one `brag run` per user config)
-    return f"{app.config.settings.user.name}:{name}"
+    return f"{context.config.settings.user.name}:{name}"
 
 
-def _engine(app: App) -> Engine:
-    engine: Engine = app.sessions.kw["bind"]
+def _engine(context: Context) -> Engine:
+    engine: Engine = context.sessions.kw["bind"]
     return engine
 
 
-def configure(scheduler: BaseScheduler, app: App, executor: Any | None = None) -> BaseScheduler:
+def configure(scheduler: BaseScheduler, context: Context, executor: Any | None = None) -> BaseScheduler:
     """Point `scheduler` at the project's database and the user's timezone."""
     scheduler.configure(
-        jobstores={"default": SQLAlchemyJobStore(engine=_engine(app), tablename=JOB_TABLE)},
+        jobstores={"default": SQLAlchemyJobStore(engine=_engine(context), tablename=JOB_TABLE)},
         # one worker: jobs of one user write the same database, one after the other
         executors={"default": executor or ThreadPoolExecutor(1)},
         job_defaults={"coalesce": True, "max_instances": 1},
-        timezone=app.zone,
+        timezone=context.zone,
     )
     return scheduler
 
 
-def sync_jobs(scheduler: BaseScheduler, app: App) -> list[str]:
+def sync_jobs(scheduler: BaseScheduler, context: Context) -> list[str]:
     """Make the stored jobs match [schedule]; a started scheduler, paused so nothing fires meanwhile.
 
     A job whose schedule did not change keeps its stored next run time, so a run missed while
     `brag run` was down is caught up (once) instead of being rescheduled into the future.
     """
-    specs, _ = job_specs(app.config.settings)
-    wanted = {job_id(app, spec.name): spec for spec in specs}
-    prefix = job_id(app, "")
+    specs, _ = job_specs(context.config.settings)
+    wanted = {job_id(context, spec.name): spec for spec in specs}
+    prefix = job_id(context, "")
     for job in scheduler.get_jobs():
         if job.id.startswith(prefix) and job.id not in wanted:
             scheduler.remove_job(job.id)
-    config_path = str(app.config.path.resolve()) if app.config.path else None
+    config_path = str(context.config.path.resolve()) if context.config.path else None
     for identifier, spec in wanted.items():
-        trigger = trigger_for(spec.cron, app.zone)
+        trigger = trigger_for(spec.cron, context.zone)
         existing = scheduler.get_job(identifier)
         keep: dict[str, Any] = {}
         if existing is not None and repr(existing.trigger) == repr(trigger) and existing.next_run_time:
@@ -202,18 +202,18 @@ class ScheduleRow:
     last_run: str
 
 
-def schedule_rows(app: App, now: datetime) -> tuple[list[ScheduleRow], dict[str, str]]:
+def schedule_rows(context: Context, now: datetime) -> tuple[list[ScheduleRow], dict[str, str]]:
     """What `brag schedule` shows: each job's next effective run and how its last run ended."""
-    specs, disabled = job_specs(app.config.settings)
-    store = SQLAlchemyJobStore(engine=_engine(app), tablename=JOB_TABLE)
-    store.start(BackgroundScheduler(timezone=app.zone), "default")
-    with app.sessions() as session:
-        last = job_runs.latest(session, app.user_id)
+    specs, disabled = job_specs(context.config.settings)
+    store = SQLAlchemyJobStore(engine=_engine(context), tablename=JOB_TABLE)
+    store.start(BackgroundScheduler(timezone=context.zone), "default")
+    with context.sessions() as session:
+        last = job_runs.latest(session, context.user_id)
     rows = []
     for spec in specs:
-        trigger = trigger_for(spec.cron, app.zone)
-        stored = store.lookup_job(job_id(app, spec.name))
-        upcoming = _next_effective(spec.name, trigger, now, app.zone)
+        trigger = trigger_for(spec.cron, context.zone)
+        stored = store.lookup_job(job_id(context, spec.name))
+        upcoming = _next_effective(spec.name, trigger, now, context.zone)
         overdue = stored is not None and stored.next_run_time is not None and stored.next_run_time <= now
         run = last.get(spec.name)
         summary = f"{run.status} ({run.period})" if run else "never"
@@ -241,13 +241,13 @@ def serve(config: LoadedConfig, *, stop: threading.Event | None = None) -> None:
     # service manager stopping it early) still stops it cleanly instead of killing it mid-start
     previous = {sig: signal.signal(sig, _stop) for sig in _SIGNALS}
     try:
-        app = App.open(config)
-        for outcome in jobs.recover(app, clock()):
+        context = Context.open(config)
+        for outcome in jobs.recover(context, clock()):
             log.info("finished an interrupted run: %s", outcome)
-        scheduler = configure(BackgroundScheduler(), app)
+        scheduler = configure(BackgroundScheduler(), context)
         scheduler.start(paused=True)
         try:
-            ids = sync_jobs(scheduler, app)
+            ids = sync_jobs(scheduler, context)
             scheduler.resume()
             for identifier in ids:
                 job = scheduler.get_job(identifier)

@@ -9,10 +9,10 @@ from zoneinfo import ZoneInfo
 
 from sqlalchemy.orm import Session, sessionmaker
 
-from harvester.app import App
 from harvester.candidates import recluster_weeks
 from harvester.clustering import load_pipeline
 from harvester.config import LoadedConfig, parse_settings
+from harvester.context import Context
 from harvester.records import Activity
 from harvester.store import repository
 
@@ -105,9 +105,9 @@ def candidate_holding(session: Session, user_id: int, activity_id: str) -> str:
     return found
 
 
-def open_app(database_url: str) -> App:
+def open_context(database_url: str) -> Context:
     settings = parse_settings({"database": {"url": database_url}, "user": {"name": "me", "timezone": "Europe/Berlin"}})
-    return App.open(LoadedConfig(settings=settings, path=None))
+    return Context.open(LoadedConfig(settings=settings, path=None))
 
 
 def config_file(tmp_path: Path, database_url: str) -> Path:

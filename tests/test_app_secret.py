@@ -8,10 +8,10 @@ import pytest
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session, sessionmaker
 
-from harvester import links
 from harvester.store import repository
 from harvester.store.engine import open_store
 from harvester.store.models import AppSecret
+from harvester.web import tokens
 
 
 def test_concurrent_first_use_agrees_on_one_key(database_url: str) -> None:
@@ -25,7 +25,7 @@ def test_concurrent_first_use_agrees_on_one_key(database_url: str) -> None:
         barrier.wait()
         try:
             with sessions.begin() as session:
-                keys.append(repository.app_secret(session, links.SECRET_NAME))
+                keys.append(repository.app_secret(session, tokens.SECRET_NAME))
         except BaseException as exc:
             errors.append(exc)
 

@@ -13,11 +13,11 @@ from typer.testing import CliRunner
 
 from connectors.github.connector import GitHubConnector
 from connectors.github.sandbox import GitHubSandbox
-from harvester import bragdoc
-from harvester.bragdoc import BragEntry, Evidence, render_html, render_markdown
 from harvester.candidates import recluster_weeks, weeks_of
 from harvester.cli import app
 from harvester.clustering import load_pipeline
+from harvester.documents import bragdoc
+from harvester.documents.bragdoc import BragEntry, Evidence, render_html, render_markdown
 from harvester.review import ReviewService
 from harvester.store import repository
 from harvester.sync import SyncRunner

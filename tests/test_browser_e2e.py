@@ -17,14 +17,13 @@ from typing import Any
 
 import pytest
 from aiosmtpd.controller import Controller
-from review_support import NOW, Seeded, open_app, seed
+from review_support import NOW, Seeded, open_context, seed
 from typer.testing import CliRunner
 
-from harvester import links
 from harvester.cli import app as cli
 from harvester.sandbox.smtp import free_port
 from harvester.store import repository
-from harvester.web import ReviewServer
+from harvester.web import ReviewServer, tokens
 
 CHROMIUM = "/usr/bin/chromium"
 CHROMEDRIVER = "/usr/bin/chromedriver"
@@ -108,7 +107,7 @@ def review_links(message: EmailMessage, base_url: str, secret: str) -> dict[tupl
     urls = set(re.findall(re.escape(base_url) + r"/r/[A-Za-z0-9_.\-]+", html.get_content()))
     found: dict[tuple[str, str], str] = {}
     for url in urls:
-        link = links.read_token(secret, url.rsplit("/", 1)[1])
+        link = tokens.read_token(secret, url.rsplit("/", 1)[1])
         found[(link.candidate, link.action)] = url
     return found
 
@@ -121,17 +120,17 @@ def test_review_from_a_digest_email_in_a_real_browser(
     monkeypatch: pytest.MonkeyPatch,
 ) -> None:
     received, smtp_port = inbox
-    app_ = open_app(database_url)
-    seeded: Seeded = seed(app_.sessions, app_.user_id)
-    with ReviewServer(app_, port=0, now=lambda: NOW) as server:
+    context = open_context(database_url)
+    seeded: Seeded = seed(context.sessions, context.user_id)
+    with ReviewServer(context, port=0, now=lambda: NOW) as server:
         monkeypatch.delenv("BRAG_CONFIG", raising=False)
         config = config_file(tmp_path, database_url, smtp_port, server.url)
         sent = CliRunner().invoke(cli, ["--config", str(config), "digest", "--week", "2026-W46", "--send"])
         assert sent.exit_code == 0, sent.output
         (message,) = received.messages
         assert message["Subject"].startswith("Your wins for 2026-W46")
-        with app_.sessions.begin() as session:
-            secret = repository.app_secret(session, links.SECRET_NAME)
+        with context.sessions.begin() as session:
+            secret = repository.app_secret(session, tokens.SECRET_NAME)
         emailed = review_links(message, server.url, secret)
         wait = WebDriverWait(browser, 15)
 
@@ -158,10 +157,10 @@ def test_review_from_a_digest_email_in_a_real_browser(
         assert IMPACT in entry.find_element(By.CSS_SELECTOR, ".impact").text
         assert "Rotate the staging database credentials" not in browser.find_element(By.TAG_NAME, "main").text
 
-    with app_.sessions() as session:
+    with context.sessions() as session:
         states = {
             public_id: row.state
             for public_id in (seeded.payments, seeded.credentials, seeded.xss)
-            if (row := repository.candidate_by_public_id(session, app_.user_id, public_id)) is not None
+            if (row := repository.candidate_by_public_id(session, context.user_id, public_id)) is not None
         }
     assert states == {seeded.payments: "approved", seeded.credentials: "rejected", seeded.xss: "pending"}

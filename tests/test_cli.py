@@ -6,7 +6,7 @@ import json
 from pathlib import Path
 
 import pytest
-from review_support import Seeded, open_app, seed
+from review_support import Seeded, open_context, seed
 from review_support import config_file as review_config_file
 from typer.testing import CliRunner
 
@@ -241,8 +241,8 @@ def test_a_known_source_not_configured_names_its_section(tmp_path: Path, github:
 @pytest.fixture
 def seeded_config(tmp_path: Path) -> tuple[str, Seeded]:
     url = f"sqlite:///{tmp_path / 'review.db'}"
-    app_ = open_app(url)
-    return str(review_config_file(tmp_path, url)), seed(app_.sessions, app_.user_id)
+    context = open_context(url)
+    return str(review_config_file(tmp_path, url)), seed(context.sessions, context.user_id)
 
 
 def test_section_names_are_accepted_in_any_case(seeded_config: tuple[str, Seeded], tmp_path: Path) -> None:
@@ -250,9 +250,9 @@ def test_section_names_are_accepted_in_any_case(seeded_config: tuple[str, Seeded
     args = ["--config", config, "approve", seeded.payments, "--section", "design &  DOCUMENTATION"]
     result = runner.invoke(app, args)
     assert result.exit_code == 0, result.output
-    app_ = open_app(f"sqlite:///{tmp_path / 'review.db'}")
-    with app_.sessions() as session:
-        row = repository.candidate_by_public_id(session, app_.user_id, seeded.payments)
+    context = open_context(f"sqlite:///{tmp_path / 'review.db'}")
+    with context.sessions() as session:
+        row = repository.candidate_by_public_id(session, context.user_id, seeded.payments)
         assert row is not None and row.section == "Design & documentation"
     wrong = runner.invoke(app, ["--config", config, "approve", seeded.payments, "--section", "proj"])
     assert wrong.exit_code == 1 and "Projects, Collaboration & mentorship" in wrong.output

@@ -18,7 +18,7 @@ from harvester.digest import (
     render_html,
     render_text,
 )
-from harvester.links import LinkAction
+from harvester.web.tokens import LinkAction
 
 BERLIN = ZoneInfo("Europe/Berlin")
 

@@ -11,11 +11,11 @@ import pytest
 from pypdf import PdfReader
 from typer.testing import CliRunner
 
-from harvester import bragdoc
-from harvester.bragdoc import BragEntry, Evidence
 from harvester.cli import app
-from harvester.export import ExportDocument, build, impact_rank, quarter_period, range_period
-from harvester.renderers import ExportFormat, render
+from harvester.documents import bragdoc
+from harvester.documents.bragdoc import BragEntry, Evidence
+from harvester.documents.export import ExportDocument, build, impact_rank, quarter_period, range_period
+from harvester.documents.renderers import ExportFormat, render
 
 Q4 = quarter_period("2026Q4")
 HOSTILE = '<script>alert("x")</script> **bold** [link](javascript:alert(1)) & <b>'

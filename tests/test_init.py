@@ -18,8 +18,8 @@ from connectors.github.sandbox import DEFAULT_TOKEN, GitHubSandbox
 from connectors.google_calendar.sandbox import GoogleCalendarSandbox
 from connectors.jira.sandbox import DEFAULT_API_TOKEN, DEFAULT_PAT, JiraSandbox
 from harvester.cli import app
+from harvester.cli.init_config import ConfigChoices, GitHubChoice, JiraChoice, render_config
 from harvester.config import load_config
-from harvester.init_command import ConfigChoices, GitHubChoice, JiraChoice, render_config
 from harvester.sandbox.scenario import Scenario
 
 runner = CliRunner()
@@ -184,8 +184,8 @@ def test_google_calendar_is_a_next_step_until_authorized(tmp_path: Path) -> None
 
 
 def test_google_calendar_check_reads_one_event(tmp_path: Path, scenario: Scenario) -> None:
+    from harvester.cli.source_checks import check_sources
     from harvester.config import parse_settings
-    from harvester.source_checks import check_sources
 
     with GoogleCalendarSandbox(scenario) as calendar:
         token_file = tmp_path / "token.json"

@@ -14,8 +14,8 @@ import pytest
 from sqlalchemy.orm import Session, sessionmaker
 
 from harvester import jobs
-from harvester.app import App
 from harvester.config import load_config
+from harvester.context import Context
 from harvester.store import job_runs
 
 NOW = datetime(2026, 11, 20, 16, 0, tzinfo=UTC)
@@ -83,11 +83,11 @@ def test_a_second_process_does_not_run_a_job_another_is_running(
     config_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     # two Apps, two engines: what two `brag run` processes are to the database
-    first, second = App.open(load_config(config_path)), App.open(load_config(config_path))
+    first, second = Context.open(load_config(config_path)), Context.open(load_config(config_path))
     started, let_finish = threading.Event(), threading.Event()
     real_harvest = jobs.harvest
 
-    def harvest_held_open(app: App, period: str) -> str:
+    def harvest_held_open(app: Context, period: str) -> str:
         started.set()
         let_finish.wait()
         return real_harvest(app, period)
@@ -118,7 +118,7 @@ def test_a_second_process_does_not_run_a_job_another_is_running(
     assert jobs.execute(second, "harvest", "p", datetime.now(UTC)) == "harvest for p: already done"
 
 
-def _wait_until_renewed(app: App, first_expiry: datetime) -> None:
+def _wait_until_renewed(app: Context, first_expiry: datetime) -> None:
     # the heartbeat renews every RENEW_EVERY; poll for its write, a deadline only against a hang
     deadline = time.monotonic() + 60
     while time.monotonic() < deadline:

@@ -18,8 +18,8 @@ from apscheduler.schedulers.base import BaseScheduler
 from jobs_support import World, sandboxed_world
 
 from harvester import scheduler
-from harvester.app import App
 from harvester.config import load_config
+from harvester.context import Context
 from harvester.sandbox.smtp import SmtpSink
 from harvester.store import job_runs, repository
 from harvester.timeutil import iso_week_label
@@ -31,11 +31,11 @@ def world(tmp_path: Path, database_url: str) -> Iterator[World]:
         yield opened
 
 
-def open_app(world: World) -> App:
-    return App.open(load_config(world.config))
+def open_context(world: World) -> Context:
+    return Context.open(load_config(world.config))
 
 
-def last_runs(app: App) -> dict[str, tuple[str, int, str | None]]:
+def last_runs(app: Context) -> dict[str, tuple[str, int, str | None]]:
     with app.sessions() as session:
         return {
             job: (run.status, run.attempts, run.error) for job, run in job_runs.latest(session, app.user_id).items()
@@ -43,7 +43,7 @@ def last_runs(app: App) -> dict[str, tuple[str, int, str | None]]:
 
 
 def test_scheduled_harvest_then_digest_mail_the_week_once(world: World) -> None:
-    app = open_app(world)
+    app = open_context(world)
     now = datetime.now(UTC)
     harvested = scheduler.run_scheduled(app, "harvest", now)
     assert "new" in harvested and "failed" not in harvested, harvested
@@ -62,7 +62,7 @@ def test_scheduled_harvest_then_digest_mail_the_week_once(world: World) -> None:
 def test_the_digest_job_is_not_done_while_its_digest_is_not_sent(tmp_path: Path, database_url: str) -> None:
     # the server keeps the message and drops the line before its 250: delivery unknown
     with sandboxed_world(tmp_path, database_url, smtp=SmtpSink(drop_after_data=1.0)) as world:
-        app = open_app(world)
+        app = open_context(world)
         now = datetime.now(UTC)
         scheduler.run_scheduled(app, "harvest", now)
         outcome = scheduler.run_scheduled(app, "digest", now)
@@ -84,7 +84,7 @@ class StoreOnly(BaseScheduler):  # type: ignore[misc]
         pass
 
 
-def overdue(app: App, **ago: timedelta) -> None:
+def overdue(app: Context, **ago: timedelta) -> None:
     """Store the jobs as `brag run` would, with the named ones due `ago` in the past (a missed run)."""
     service = scheduler.configure(StoreOnly(), app)
     service.start(paused=True)
@@ -124,7 +124,7 @@ def stop(process: subprocess.Popen[bytes]) -> int:
 
 
 def test_brag_run_catches_up_harvest_and_digest_then_stops_on_sigterm(world: World, tmp_path: Path) -> None:
-    app = open_app(world)
+    app = open_context(world)
     overdue(app, harvest=timedelta(hours=2), digest=timedelta(hours=1))
     log = tmp_path / "run.log"
     process = brag_run(world, log)
@@ -147,7 +147,7 @@ def test_brag_run_catches_up_harvest_and_digest_then_stops_on_sigterm(world: Wor
 
 
 def test_two_brag_run_processes_harvest_a_period_once(world: World, tmp_path: Path) -> None:
-    app = open_app(world)
+    app = open_context(world)
     overdue(app, harvest=timedelta(hours=2))
     logs = [tmp_path / "first.log", tmp_path / "second.log"]
     processes = [brag_run(world, log) for log in logs]

@@ -10,11 +10,11 @@ from digest_support import add_candidate, pr
 from rich.console import Console
 from sqlalchemy.orm import Session, sessionmaker
 
-from harvester import bragdoc
+from harvester.cli.review_terminal import candidate_panel
 from harvester.digest.outbox import load_digest
-from harvester.export import build, quarter_period
-from harvester.renderers import ExportFormat, render
-from harvester.review_terminal import candidate_panel
+from harvester.documents import bragdoc
+from harvester.documents.export import build, quarter_period
+from harvester.documents.renderers import ExportFormat, render
 from harvester.store import repository
 from harvester.web.pages import week_page
 

@@ -21,13 +21,13 @@ from cryptography.x509.oid import NameOID
 from digest_support import BASE_URL, EVIL_TITLE, WEEK, email_settings, seed
 from sqlalchemy.orm import Session, sessionmaker
 
-from harvester import links
 from harvester.config import EmailSettings, parse_settings
 from harvester.digest.outbox import Delivery, deliver_queued, load_digest, queue_digest
 from harvester.errors import ConfigError
-from harvester.mailer import MailError, send_raw
+from harvester.mail import MailError, send_raw
 from harvester.sandbox.smtp import SmtpSink, free_port
 from harvester.store import repository
+from harvester.web import tokens
 
 MESSAGE_ID = "<digest-2026-W46-me@acme.com>"
 
@@ -87,15 +87,15 @@ def test_received_digest_structure_headers_and_signed_links(
     assert "Done already" not in text and "Still waiting from earlier weeks" in text
 
     with seeded.begin() as session:
-        secret = repository.app_secret(session, links.SECRET_NAME)
-    tokens = re.findall(re.escape(BASE_URL) + r"/r/([A-Za-z0-9_.\-]+)", html)
-    decoded = {links.read_token(secret, token) for token in tokens}
+        secret = repository.app_secret(session, tokens.SECRET_NAME)
+    found = re.findall(re.escape(BASE_URL) + r"/r/([A-Za-z0-9_.\-]+)", html)
+    decoded = {tokens.read_token(secret, token) for token in found}
     assert decoded == {
-        links.ReviewLink("me", candidate, action)
+        tokens.ReviewLink("me", candidate, action)
         for candidate in ("c-pay", "c-evil", "c-old")
         for action in ("approve", "reject", "review")
     }
-    assert set(re.findall(re.escape(BASE_URL) + r"/r/([A-Za-z0-9_.\-]+)", text)) == set(tokens)
+    assert set(re.findall(re.escape(BASE_URL) + r"/r/([A-Za-z0-9_.\-]+)", text)) == set(found)
 
 
 def test_drafting_and_sending_twice_sends_one_email(

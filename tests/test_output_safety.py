@@ -14,17 +14,17 @@ import docx
 import pytest
 from digest_support import add_candidate, pr
 from markdown_it import MarkdownIt
-from review_support import open_app
+from review_support import open_context
 from rich.console import Console
 
-from harvester import bragdoc
-from harvester.app import App
+from harvester.cli.review_terminal import candidate_panel
+from harvester.context import Context
 from harvester.digest import render_html, render_text
 from harvester.digest.outbox import load_digest
 from harvester.display import one_line, safe_url, visible
-from harvester.export import build, quarter_period
-from harvester.renderers import ExportFormat, render
-from harvester.review_terminal import candidate_panel
+from harvester.documents import bragdoc
+from harvester.documents.export import build, quarter_period
+from harvester.documents.renderers import ExportFormat, render
 from harvester.store import repository
 from harvester.web import create_app
 
@@ -42,8 +42,8 @@ def assert_clean(text: str) -> None:
 
 
 @pytest.fixture
-def app_(database_url: str) -> App:
-    app = open_app(database_url)
+def context(database_url: str) -> Context:
+    app = open_context(database_url)
     # PostgreSQL cannot store a NUL at all (SQLite can); another control character stands in there
     title = TITLE if database_url.startswith("sqlite") else TITLE.replace("\x00", "\x01")
     with app.sessions.begin() as session:
@@ -68,9 +68,9 @@ def test_one_function_strips_what_reorders_or_hides_text() -> None:
     assert safe_url(ENCODED_URL) == ENCODED_URL
 
 
-def test_brag_doc_markdown_link_cannot_be_ended_early(app_: App) -> None:
-    with app_.sessions() as session:
-        entries = bragdoc.entries(session, app_.user_id, app_.zone)
+def test_brag_doc_markdown_link_cannot_be_ended_early(context: Context) -> None:
+    with context.sessions() as session:
+        entries = bragdoc.entries(session, context.user_id, context.zone)
     text = bragdoc.render_markdown(entries)
     assert_clean(text)
     (href,) = markdown_links(text)
@@ -81,9 +81,9 @@ def test_brag_doc_markdown_link_cannot_be_ended_early(app_: App) -> None:
 
 
 @pytest.mark.parametrize("format", [ExportFormat.md, ExportFormat.html])
-def test_export_link_cannot_be_ended_early(app_: App, format: ExportFormat) -> None:
-    with app_.sessions() as session:
-        document = build(bragdoc.entries(session, app_.user_id, app_.zone), quarter_period("2026Q4"))
+def test_export_link_cannot_be_ended_early(context: Context, format: ExportFormat) -> None:
+    with context.sessions() as session:
+        document = build(bragdoc.entries(session, context.user_id, context.zone), quarter_period("2026Q4"))
     text = render(document, format).decode()
     assert_clean(text)
     if format is ExportFormat.md:
@@ -93,9 +93,9 @@ def test_export_link_cannot_be_ended_early(app_: App, format: ExportFormat) -> N
         assert f'href="{ENCODED_URL}"' in text
 
 
-def test_export_docx_has_no_invisible_characters(app_: App) -> None:
-    with app_.sessions() as session:
-        document = build(bragdoc.entries(session, app_.user_id, app_.zone), quarter_period("2026Q4"))
+def test_export_docx_has_no_invisible_characters(context: Context) -> None:
+    with context.sessions() as session:
+        document = build(bragdoc.entries(session, context.user_id, context.zone), quarter_period("2026Q4"))
     word = docx.Document(io.BytesIO(render(document, ExportFormat.docx)))
     text = "\n".join(p.text for p in word.paragraphs)
     assert_clean(text)
@@ -103,29 +103,34 @@ def test_export_docx_has_no_invisible_characters(app_: App) -> None:
     assert {rel.target_ref for rel in word.part.rels.values() if rel.is_external} == {ENCODED_URL}
 
 
-def test_digest_email_has_no_invisible_characters(app_: App) -> None:
-    with app_.sessions.begin() as session:
+def test_digest_email_has_no_invisible_characters(context: Context) -> None:
+    with context.sessions.begin() as session:
         digest = load_digest(
-            session, user_id=app_.user_id, user_name="me", week=WEEK, base_url="http://127.0.0.1:8765", zone=app_.zone
+            session,
+            user_id=context.user_id,
+            user_name="me",
+            week=WEEK,
+            base_url="http://127.0.0.1:8765",
+            zone=context.zone,
         )
     for rendered in (render_text(digest), render_html(digest)):
         assert_clean(rendered)
         assert SHOWN in rendered
 
 
-def test_review_page_and_terminal_have_no_invisible_characters(app_: App) -> None:
-    with create_app(app_, now=lambda: WHEN).test_client() as client:
+def test_review_page_and_terminal_have_no_invisible_characters(context: Context) -> None:
+    with create_app(context, now=lambda: WHEN).test_client() as client:
         page = client.get(f"/week/{WEEK}").get_data(as_text=True)
         doc = client.get("/doc.md").get_data(as_text=True)
     assert_clean(page)
     assert_clean(doc)
     assert SHOWN in page
-    with app_.sessions() as session:
-        row = repository.candidate_by_public_id(session, app_.user_id, "c-pending")
+    with context.sessions() as session:
+        row = repository.candidate_by_public_id(session, context.user_id, "c-pending")
         assert row is not None
         items = repository.candidate_members(session, [row.id])[row.id]
     console = Console(record=True, width=200)
-    console.print(candidate_panel(row, items, app_.zone))
+    console.print(candidate_panel(row, items, context.zone))
     shown = console.export_text()
     assert_clean(shown)
     assert SHOWN in shown

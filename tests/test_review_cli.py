@@ -6,13 +6,13 @@ import socket
 from pathlib import Path
 
 import pytest
-from review_support import WEEK, ZONE, Seeded, config_file, harvest_new_payments_pr, open_app, seed
+from review_support import WEEK, ZONE, Seeded, config_file, harvest_new_payments_pr, open_context, seed
 from typer.testing import CliRunner
 
-from harvester.app import App
 from harvester.candidates import recluster_weeks
 from harvester.cli import app
 from harvester.clustering import load_pipeline
+from harvester.context import Context
 from harvester.review import ReviewService
 from harvester.store import repository
 
@@ -20,13 +20,13 @@ runner = CliRunner()
 
 
 @pytest.fixture
-def app_(database_url: str) -> App:
-    return open_app(database_url)
+def context(database_url: str) -> Context:
+    return open_context(database_url)
 
 
 @pytest.fixture
-def seeded(app_: App) -> Seeded:
-    return seed(app_.sessions, app_.user_id)
+def seeded(context: Context) -> Seeded:
+    return seed(context.sessions, context.user_id)
 
 
 @pytest.fixture
@@ -40,23 +40,23 @@ def brag(config: str, *args: str, input: str | None = None) -> tuple[int, str]:
     return result.exit_code, result.output
 
 
-def state(app_: App, public_id: str) -> tuple[str, str | None, str]:
-    with app_.sessions() as session:
-        row = repository.candidate_by_public_id(session, app_.user_id, public_id)
+def state(context: Context, public_id: str) -> tuple[str, str | None, str]:
+    with context.sessions() as session:
+        row = repository.candidate_by_public_id(session, context.user_id, public_id)
         assert row is not None
         return row.state, row.impact, row.title
 
 
-def items(app_: App, public_id: str) -> tuple[str, ...]:
-    with app_.sessions() as session:
-        return ReviewService(session, app_.user_id).snapshot(public_id).activity_ids
+def items(context: Context, public_id: str) -> tuple[str, ...]:
+    with context.sessions() as session:
+        return ReviewService(session, context.user_id).snapshot(public_id).activity_ids
 
 
-def test_approve_with_title_and_impact(config: str, app_: App, seeded: Seeded) -> None:
+def test_approve_with_title_and_impact(config: str, context: Context, seeded: Seeded) -> None:
     code, output = brag(config, "approve", seeded.payments, "--title", "Card retries", "--impact", "Failures 4% → 1%")
     assert code == 0, output
     assert output.strip() == f"Approved {seeded.payments}: Card retries"
-    assert state(app_, seeded.payments) == ("approved", "Failures 4% → 1%", "Card retries")
+    assert state(context, seeded.payments) == ("approved", "Failures 4% → 1%", "Card retries")
 
 
 def test_approve_prints_harvested_markup_literally(config: str, seeded: Seeded) -> None:
@@ -64,54 +64,54 @@ def test_approve_prints_harvested_markup_literally(config: str, seeded: Seeded) 
     assert code == 0 and "[bold]Login[/bold] fix" in output
 
 
-def test_review_errors_exit_1_with_the_message(config: str, app_: App, seeded: Seeded) -> None:
+def test_review_errors_exit_1_with_the_message(config: str, context: Context, seeded: Seeded) -> None:
     code, output = brag(config, "approve", "c-nope")
     assert code == 1 and "no candidate 'c-nope'; `brag candidates` lists them" in output
     code, output = brag(config, "approve", seeded.payments, "--section", "Hobbies")
     assert code == 1 and "unknown section 'Hobbies'" in output
-    assert state(app_, seeded.payments)[0] == "pending"
+    assert state(context, seeded.payments)[0] == "pending"
 
 
-def test_reject(config: str, app_: App, seeded: Seeded) -> None:
+def test_reject(config: str, context: Context, seeded: Seeded) -> None:
     code, output = brag(config, "reject", seeded.credentials)
     assert code == 0 and output.startswith(f"Rejected {seeded.credentials}")
-    assert state(app_, seeded.credentials)[0] == "rejected"
+    assert state(context, seeded.credentials)[0] == "rejected"
 
 
-def test_merge_and_split(config: str, app_: App, seeded: Seeded) -> None:
+def test_merge_and_split(config: str, context: Context, seeded: Seeded) -> None:
     code, output = brag(config, "merge", seeded.payments, seeded.xss)
     assert code == 0, output
-    assert state(app_, seeded.xss)[0] == "merged"
-    assert "github:acme/shop#103" in items(app_, seeded.payments)
+    assert state(context, seeded.xss)[0] == "merged"
+    assert "github:acme/shop#103" in items(context, seeded.payments)
     code, output = brag(config, "split", seeded.payments, "github:acme/shop#103")
     assert code == 0, output
-    assert "github:acme/shop#103" not in items(app_, seeded.payments)
+    assert "github:acme/shop#103" not in items(context, seeded.payments)
     code, output = brag(config, "merge", seeded.payments, seeded.payments)
     assert code == 1 and "into itself" in output
 
 
-def test_undo(config: str, app_: App, seeded: Seeded) -> None:
+def test_undo(config: str, context: Context, seeded: Seeded) -> None:
     brag(config, "reject", seeded.credentials)
     code, output = brag(config, "undo")
     assert code == 0 and output.strip() == f"Undone: rejected {seeded.credentials}"
-    assert state(app_, seeded.credentials)[0] == "pending"
+    assert state(context, seeded.credentials)[0] == "pending"
     code, output = brag(config, "undo")
     assert code == 1 and "nothing to undo" in output
 
 
-def pending_order(app_: App) -> list[str]:
-    with app_.sessions() as session:
-        return [row.public_id for row in repository.candidate_rows(session, app_.user_id, states=["pending"])]
+def pending_order(context: Context) -> list[str]:
+    with context.sessions() as session:
+        return [row.public_id for row in repository.candidate_rows(session, context.user_id, states=["pending"])]
 
 
-def test_review_walks_pending_candidates(config: str, app_: App, seeded: Seeded) -> None:
-    first, second, third, *_ = pending_order(app_)
+def test_review_walks_pending_candidates(config: str, context: Context, seeded: Seeded) -> None:
+    first, second, third, *_ = pending_order(context)
     # approve the first with an impact (Enter keeps the title), reject the second, skip the third, quit
     code, output = brag(config, "review", input="a\nSearch is 3x faster\n\nr\nn\nq\n")
     assert code == 0, output
-    assert state(app_, first)[:2] == ("approved", "Search is 3x faster")
-    assert state(app_, second)[0] == "rejected"
-    assert state(app_, third)[0] == "pending"
+    assert state(context, first)[:2] == ("approved", "Search is 3x faster")
+    assert state(context, second)[0] == "rejected"
+    assert state(context, third)[0] == "pending"
     assert "1 approved, 1 rejected, 1 left for later" in output
 
 
@@ -122,8 +122,8 @@ def test_review_shows_harvested_text_literally(config: str, seeded: Seeded) -> N
     assert "Nothing left to review" not in output and "That was the last one." in output
 
 
-def test_review_split_merge_and_undo(config: str, app_: App, seeded: Seeded) -> None:
-    order = pending_order(app_)
+def test_review_split_merge_and_undo(config: str, context: Context, seeded: Seeded) -> None:
+    order = pending_order(context)
     assert order[0] == seeded.earlier
     # on the first candidate: merge the credentials candidate in, split it back out (item 2), undo the split
     script = f"m\n{seeded.credentials}\ns\n2\nu\nq\n"
@@ -131,7 +131,7 @@ def test_review_split_merge_and_undo(config: str, app_: App, seeded: Seeded) -> 
     assert code == 0, output
     assert f"Merged {seeded.credentials} into {seeded.earlier}" in output
     assert "Undone: split" in output
-    assert set(items(app_, seeded.earlier)) == {"github:acme/shop#90", "jira:OPS-7"}
+    assert set(items(context, seeded.earlier)) == {"github:acme/shop#90", "jira:OPS-7"}
 
 
 def test_review_reports_errors_and_carries_on(config: str, seeded: Seeded) -> None:
@@ -150,12 +150,14 @@ def test_serve_says_when_the_port_is_taken(config: str) -> None:
     assert f"cannot listen on 127.0.0.1:{port}" in output
 
 
-def test_undo_that_cannot_apply_exits_1_and_the_next_undo_goes_on(config: str, app_: App, seeded: Seeded) -> None:
+def test_undo_that_cannot_apply_exits_1_and_the_next_undo_goes_on(
+    config: str, context: Context, seeded: Seeded
+) -> None:
     brag(config, "reject", seeded.credentials)
     code, output = brag(config, "split", seeded.payments, "github:acme/shop#102")
     assert code == 0, output
-    harvest_new_payments_pr(app_.sessions, app_.user_id)
-    recluster_weeks(app_.sessions, app_.user_id, ZONE, [WEEK], load_pipeline(None))
+    harvest_new_payments_pr(context.sessions, context.user_id)
+    recluster_weeks(context.sessions, context.user_id, ZONE, [WEEK], load_pipeline(None))
     code, output = brag(config, "undo")
     assert code == 1
     assert f'Cannot undo "split github:acme/shop#102 out of {seeded.payments}' in " ".join(output.split())

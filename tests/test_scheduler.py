@@ -23,9 +23,9 @@ from digest_support import seed
 from typer.testing import CliRunner
 
 from harvester import jobs, scheduler
-from harvester.app import App
 from harvester.cli import app as cli
 from harvester.config import EmailSettings, load_config
+from harvester.context import Context
 from harvester.digest import outbox
 from harvester.sandbox.smtp import SmtpSink
 from harvester.store import job_runs
@@ -88,8 +88,8 @@ def config_path(tmp_path: Path, database_url: str) -> Path:
 
 
 @pytest.fixture
-def app(config_path: Path) -> App:
-    return App.open(load_config(config_path))
+def app(config_path: Path) -> Context:
+    return Context.open(load_config(config_path))
 
 
 @pytest.fixture
@@ -98,7 +98,7 @@ def calls(monkeypatch: pytest.MonkeyPatch, clock: Clock) -> list[tuple[str, str,
     seen: list[tuple[str, str, datetime]] = []
 
     def fake(job: str) -> jobs.Action:
-        def action(app_: App, period: str) -> str:
+        def action(context: Context, period: str) -> str:
             seen.append((job, period, clock.now.astimezone(BERLIN)))
             return "ok"
 
@@ -108,7 +108,7 @@ def calls(monkeypatch: pytest.MonkeyPatch, clock: Clock) -> list[tuple[str, str,
     return seen
 
 
-def start(app: App) -> ManualScheduler:
+def start(app: Context) -> ManualScheduler:
     service = scheduler.configure(ManualScheduler(), app, executor=DebugExecutor())
     service.start(paused=True)
     scheduler.sync_jobs(service, app)
@@ -124,7 +124,7 @@ def run_until(service: ManualScheduler, clock: Clock, end: datetime, step: timed
 
 
 @pytest.fixture
-def service(app: App, clock: Clock, calls: list[tuple[str, str, datetime]]) -> Iterator[ManualScheduler]:
+def service(app: Context, clock: Clock, calls: list[tuple[str, str, datetime]]) -> Iterator[ManualScheduler]:
     running = start(app)
     yield running
     if running.running:
@@ -142,7 +142,7 @@ def test_jobs_are_coalesced_single_instance_with_grace(service: ManualScheduler)
 
 
 def test_simulated_week_with_a_sleep_gap_and_a_restart(
-    app: App, clock: Clock, calls: list[tuple[str, str, datetime]], service: ManualScheduler
+    app: Context, clock: Clock, calls: list[tuple[str, str, datetime]], service: ManualScheduler
 ) -> None:
     run_until(service, clock, berlin(2026, 11, 17, 20, 0))
     assert [(job, when.strftime("%a %H:%M")) for job, _, when in calls] == [
@@ -181,7 +181,7 @@ def test_restart_in_the_middle_of_the_digest_never_sends_the_week_twice(
             f'[email]\nto = "me@acme.com"\nfrom = "brag@acme.com"\nsmtp_host = "127.0.0.1"\n'
             f'smtp_port = {sink.port}\nsmtp_security = "none"\n[schedule]\nharvest = "off"\nquarterly = "off"\n'
         )
-        app = App.open(load_config(path))
+        app = Context.open(load_config(path))
         seed(app.sessions, app.user_id)
         real_send = outbox.send_raw
         killed: list[str] = []
@@ -228,7 +228,7 @@ def test_restart_in_the_middle_of_the_digest_never_sends_the_week_twice(
     ],
 )
 def test_harvest_fires_once_a_day_at_local_18_across_daylight_saving(
-    app: App,
+    app: Context,
     clock: Clock,
     calls: list[tuple[str, str, datetime]],
     first_day: datetime,
@@ -270,7 +270,7 @@ def test_quarterly_acts_only_in_the_last_week_of_a_quarter() -> None:
     assert jobs.period_for("digest", berlin(2026, 11, 20, 16, 0), BERLIN) == "2026-W47"
 
 
-def test_quarterly_writes_the_summary_once(app: App, monkeypatch: pytest.MonkeyPatch, clock: Clock) -> None:
+def test_quarterly_writes_the_summary_once(app: Context, monkeypatch: pytest.MonkeyPatch, clock: Clock) -> None:
     monkeypatch.setattr(jobs, "_mail_summary", lambda *args: None)
     first = scheduler.run_scheduled(app, "quarterly", berlin(2026, 12, 25, 9, 0))
     assert first == "quarterly for 2026Q4: 2026Q4 summary: 0 entries"

@@ -11,7 +11,7 @@ from pathlib import Path
 from typing import ClassVar
 
 import pytest
-from review_support import open_app
+from review_support import open_context
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session, sessionmaker
 from support import NOW
@@ -19,9 +19,9 @@ from typer.testing import CliRunner
 
 from connectors.github.connector import GitHubConnector
 from connectors.github.sandbox import DEFAULT_TOKEN, GitHubSandbox
-from harvester.app import App
 from harvester.candidates import recluster_weeks, weeks_of
 from harvester.clustering import load_pipeline
+from harvester.context import Context
 from harvester.records import MAX_TITLE, Activity
 from harvester.review import ReviewService
 from harvester.sources import Batch, Cursor
@@ -63,8 +63,8 @@ STYLES = record("css", "Move the marketing site's CSS build to Vite", hours=5, r
 
 
 @pytest.fixture
-def app(database_url: str) -> App:
-    return open_app(database_url)
+def app(database_url: str) -> Context:
+    return open_context(database_url)
 
 
 def stored_activities(sessions: sessionmaker[Session], user_id: int) -> list[Activity]:
@@ -72,7 +72,7 @@ def stored_activities(sessions: sessionmaker[Session], user_id: int) -> list[Act
         return repository.list_activities(session, user_id)
 
 
-def holders(app: App, activity_id: str) -> list[tuple[str, str]]:
+def holders(app: Context, activity_id: str) -> list[tuple[str, str]]:
     """(public id, state) of every live candidate holding the activity."""
     with app.sessions() as session:
         rows = [r for r in repository.candidate_rows(session, app.user_id) if r.state != "merged"]
@@ -80,19 +80,19 @@ def holders(app: App, activity_id: str) -> list[tuple[str, str]]:
         return [(r.public_id, r.state) for r in rows if activity_id in {a.id for a in members[r.id]}]
 
 
-def row_id(app: App, activity_id: str) -> int:
+def row_id(app: Context, activity_id: str) -> int:
     with app.sessions() as session:
         return repository.activity_row_ids(session, app.user_id, [activity_id])[activity_id]
 
 
-def harvest(app: App, *batches: Batch) -> list[str]:
+def harvest(app: Context, *batches: Batch) -> list[str]:
     """Harvest, then re-cluster as `brag harvest` does; the weeks re-clustered."""
     results = SyncRunner(app.sessions, app.user_id).run([Scripted(*batches)], now=NOW)
     assert all(r.ok for r in results), results
     return [week.week for week in app.recluster_changed(results)]
 
 
-def test_a_gone_item_keeps_its_approved_candidate_and_comes_back_on_the_same_row(app: App) -> None:
+def test_a_gone_item_keeps_its_approved_candidate_and_comes_back_on_the_same_row(app: Context) -> None:
     assert harvest(app, Batch((PAYMENTS, STYLES), checkpoint=Cursor(NOW))) == [WEEK]
     ((approved, _),) = holders(app, PAYMENTS.id)
     assert holders(app, STYLES.id) != [(approved, "pending")]
@@ -117,7 +117,7 @@ def test_a_gone_item_keeps_its_approved_candidate_and_comes_back_on_the_same_row
         assert [a.title for a in repository.list_activities(session, app.user_id)] == ["PAY-12: Retry (v2)"]
 
 
-def test_a_gone_item_is_counted_once(app: App) -> None:
+def test_a_gone_item_is_counted_once(app: Context) -> None:
     runner = SyncRunner(app.sessions, app.user_id)
     runner.run([Scripted(Batch((PAYMENTS,), checkpoint=Cursor(NOW)))], now=NOW)
     (first,) = runner.run([Scripted(Batch(deleted=(PAYMENTS.id, "calendar:unknown")))], now=NOW)

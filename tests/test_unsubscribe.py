@@ -5,7 +5,7 @@ from __future__ import annotations
 import re
 
 from digest_support import BASE_URL, WEEK, email_settings, seed
-from review_support import open_app
+from review_support import open_context
 
 from harvester.digest.outbox import Delivery, deliver_queued, load_digest, queue_digest
 from harvester.sandbox.smtp import SmtpSink
@@ -14,7 +14,7 @@ from harvester.web import create_app
 
 
 def test_one_click_unsubscribe_stops_the_digest_until_resumed(database_url: str) -> None:
-    app = open_app(database_url)
+    app = open_context(database_url)
     seed(app.sessions, app.user_id)
     with SmtpSink() as sink:
         settings = email_settings(sink.port)
@@ -52,7 +52,7 @@ def test_one_click_unsubscribe_stops_the_digest_until_resumed(database_url: str)
 
 
 def test_forged_unsubscribe_link_is_refused(database_url: str) -> None:
-    app = open_app(database_url)
+    app = open_context(database_url)
     client = create_app(app).test_client()
     assert client.post("/unsubscribe/not-a-token").status_code == 400
     with app.sessions() as session:

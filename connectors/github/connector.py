@@ -37,7 +37,9 @@ from urllib3.util.retry import Retry
 from harvester.config import Settings
 from harvester.errors import RateLimitError, SourceAuthError, SourceConfigError, SourceError, TransientError
 from harvester.records import Activity
-from harvester.retry import (
+from harvester.secrets import Secret
+from harvester.sources import Batch, Cursor
+from harvester.sources.retry import (
     UnreadableAnswer,
     describe_text,
     expect_fields,
@@ -47,8 +49,6 @@ from harvester.retry import (
     read_answer,
     retry_wait,
 )
-from harvester.secrets import Secret
-from harvester.sources import Batch, Cursor
 from harvester.timeutil import Window, parse_api_time, retry_after_seconds, utc_z
 
 log = logging.getLogger(__name__)

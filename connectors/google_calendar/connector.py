@@ -48,7 +48,8 @@ from connectors.google_calendar import auth as google_auth
 from harvester.config import Settings
 from harvester.errors import RateLimitError, SourceAuthError, SourceConfigError, SourceError, TransientError
 from harvester.records import Activity
-from harvester.retry import (
+from harvester.sources import Batch, Cursor
+from harvester.sources.retry import (
     UnreadableAnswer,
     describe_text,
     expect_fields,
@@ -58,7 +59,6 @@ from harvester.retry import (
     read_answer,
     retry_wait,
 )
-from harvester.sources import Batch, Cursor
 from harvester.timeutil import Window, parse_api_time, retry_after_seconds, utc_z
 
 log = logging.getLogger(__name__)

@@ -36,7 +36,9 @@ from harvester.errors import (
     TransientError,
 )
 from harvester.records import Activity
-from harvester.retry import (
+from harvester.secrets import Secret
+from harvester.sources import Batch, Cursor
+from harvester.sources.retry import (
     UnreadableAnswer,
     expect_fields,
     expect_object,
@@ -45,8 +47,6 @@ from harvester.retry import (
     read_answer,
     retry_wait,
 )
-from harvester.secrets import Secret
-from harvester.sources import Batch, Cursor
 from harvester.timeutil import Window, retry_after_seconds
 
 log = logging.getLogger(__name__)

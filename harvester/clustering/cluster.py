@@ -10,9 +10,9 @@ from spacy.language import Language
 from harvester.clustering.drafting import draft_summary, draft_title, draft_why
 from harvester.clustering.features import ActivityFeatures, extract_features
 from harvester.clustering.grouping import ConstrainedUnionFind, agglomerate
-from harvester.clustering.links import Relation, explicit_links, references
 from harvester.clustering.model import Candidate, Constraints, ExistingCandidate, Metric
 from harvester.clustering.nlp import load_pipeline
+from harvester.clustering.references import Relation, explicit_links, references
 from harvester.clustering.sections import suggest_section
 from harvester.clustering.similarity import pair_probabilities, pair_signals, shared_terms
 from harvester.records import Activity

@@ -7,8 +7,8 @@ from datetime import UTC, date, datetime, timedelta, tzinfo
 
 from harvester import display
 from harvester.digest.model import CandidateInput, Digest, DigestEntry, Evidence, Links
-from harvester.links import LinkAction
 from harvester.timeutil import iso_week_label, iso_week_window, local_day
+from harvester.web.tokens import LinkAction
 
 # (candidate public id, action) -> signed URL; injected so the builder needs no secret or clock
 LinkMaker = Callable[[str, LinkAction], str]

@@ -18,13 +18,12 @@ from typing import Protocol
 
 from sqlalchemy.orm import Session, sessionmaker
 
-from harvester import links
 from harvester.config import EmailSettings
 from harvester.digest.build import build_digest
 from harvester.digest.model import CandidateInput, Digest
 from harvester.digest.render import render_html, render_text
 from harvester.errors import BragError
-from harvester.mailer import (
+from harvester.mail import (
     DeliveryUnknown,
     MailError,
     address_domain,
@@ -36,6 +35,7 @@ from harvester.mailer import (
 from harvester.records import Activity
 from harvester.store import leases, repository
 from harvester.store.models import CandidateRow, DigestRow
+from harvester.web import tokens
 
 log = logging.getLogger(__name__)
 
@@ -70,14 +70,14 @@ class Delivery:
 
 def load_digest(session: Session, *, user_id: int, user_name: str, week: str, base_url: str, zone: tzinfo) -> Digest:
     """The week's pending candidates plus pending ones from earlier weeks, with signed review links."""
-    secret = repository.app_secret(session, links.SECRET_NAME)
+    secret = repository.app_secret(session, tokens.SECRET_NAME)
     pending = repository.candidate_rows(session, user_id, states=["pending"])
     current = [row for row in pending if row.week == week]
     earlier = [row for row in pending if row.week < week]
     members = repository.candidate_members(session, [row.id for row in current + earlier])
 
-    def link(public_id: str, action: links.LinkAction) -> str:
-        return links.review_url(base_url, secret, links.ReviewLink(user_name, public_id, action))
+    def link(public_id: str, action: tokens.LinkAction) -> str:
+        return tokens.review_url(base_url, secret, tokens.ReviewLink(user_name, public_id, action))
 
     return build_digest(
         user=user_name,
@@ -116,8 +116,8 @@ def queue_digest(session: Session, user_id: int, digest: Digest, settings: Email
 
     Older digests still waiting are superseded: their pending candidates are in this one.
     """
-    secret = repository.app_secret(session, links.SECRET_NAME)
-    unsubscribe = links.unsubscribe_url(base_url, secret, digest.user)
+    secret = repository.app_secret(session, tokens.SECRET_NAME)
+    unsubscribe = tokens.unsubscribe_url(base_url, secret, digest.user)
     message_id, raw = message_for(digest, settings, base_url, unsubscribe)
     row = repository.save_digest_draft(
         session, user_id, digest.week, message_id=message_id, subject=digest.subject, recipient=settings.to, message=raw

@@ -28,7 +28,7 @@ from sqlalchemy.pool import NullPool
 from harvester.errors import StoreError
 from harvester.store.models import Base
 
-MIGRATIONS_DIR = Path(__file__).resolve().parent.parent / "migrations"
+MIGRATIONS_DIR = Path(__file__).resolve().parent / "migrations"
 
 # how long a write waits for another process's write lock (a harvest batch, a review action)
 WRITE_LOCK_WAIT_MS = 10_000

@@ -8,9 +8,9 @@ from datetime import datetime, timedelta, tzinfo
 
 from sqlalchemy.orm import Session
 
-from harvester.bragdoc import KIND_LABELS
 from harvester.clustering import SECTIONS
 from harvester.display import one_line, safe_url, visible
+from harvester.documents.bragdoc import KIND_LABELS
 from harvester.records import Activity
 from harvester.store import repository
 from harvester.store.models import CandidateRow

@@ -12,13 +12,14 @@ from flask.typing import ResponseReturnValue
 from markupsafe import Markup
 from werkzeug.wrappers import Response
 
-from harvester import bragdoc, links
 from harvester.clustering import SECTIONS
 from harvester.display import one_line
+from harvester.documents import bragdoc
 from harvester.review import ReviewError, ReviewService, Snapshot
 from harvester.store import repository
+from harvester.web import tokens
+from harvester.web.app import current_site
 from harvester.web.pages import canonical_week, default_week, single_candidate, week_page
-from harvester.web.server import context
 
 pages = Blueprint("pages", __name__)
 EDIT_FIELDS = ("title", "summary", "impact", "section")
@@ -30,30 +31,30 @@ _C0_OR_SPACE = "".join(map(chr, range(0x21)))
 
 @pages.get("/")
 def home() -> ResponseReturnValue:
-    ctx = context()
-    with ctx.app.sessions() as session:
-        week = default_week(session, ctx.app.user_id, ctx.now(), ctx.app.zone)
+    site = current_site()
+    with site.context.sessions() as session:
+        week = default_week(session, site.context.user_id, site.now(), site.context.zone)
     return redirect(url_for("pages.week", week=week))
 
 
 @pages.get("/week/<week>")
 def week(week: str) -> ResponseReturnValue:
-    ctx = context()
-    label = canonical_week(week, ctx.app.zone)
+    site = current_site()
+    label = canonical_week(week, site.context.zone)
     if label is None:
         abort(404, description=f"{week!r} is not an ISO week like 2026-W46.")
     if label != week:
         return redirect(url_for("pages.week", week=label))
-    with ctx.app.sessions() as session:
-        page = week_page(session, ctx.app.user_id, week, ctx.now(), ctx.app.zone)
+    with site.context.sessions() as session:
+        page = week_page(session, site.context.user_id, week, site.now(), site.context.zone)
     return render_template("week.html", page=page, sections=SECTIONS)
 
 
 @pages.get("/doc")
 def doc() -> ResponseReturnValue:
-    ctx = context()
-    with ctx.app.sessions() as session:
-        entries = bragdoc.entries(session, ctx.app.user_id, ctx.app.zone)
+    site = current_site()
+    with site.context.sessions() as session:
+        entries = bragdoc.entries(session, site.context.user_id, site.context.zone)
     # bragdoc renders through its own autoescaping templates; its output is trusted markup
     html = Markup(bragdoc.render_html(entries, standalone=False))
     return render_template("doc.html", doc=html, count=len(entries))
@@ -61,9 +62,9 @@ def doc() -> ResponseReturnValue:
 
 @pages.get("/doc.md")
 def doc_markdown() -> ResponseReturnValue:
-    ctx = context()
-    with ctx.app.sessions() as session:
-        entries = bragdoc.entries(session, ctx.app.user_id, ctx.app.zone)
+    site = current_site()
+    with site.context.sessions() as session:
+        entries = bragdoc.entries(session, site.context.user_id, site.context.zone)
     return bragdoc.render_markdown(entries), 200, {"Content-Type": "text/markdown; charset=utf-8"}
 
 
@@ -96,10 +97,10 @@ def split(public_id: str) -> Response:
 
 @pages.post("/undo")
 def undo() -> Response:
-    ctx = context()
+    site = current_site()
     try:
-        with ctx.app.sessions.begin() as session:
-            done = ReviewService(session, ctx.app.user_id).undo()
+        with site.context.sessions.begin() as session:
+            done = ReviewService(session, site.context.user_id).undo()
     except ReviewError as exc:
         flash(str(exc), "error")
     else:
@@ -111,9 +112,9 @@ def undo() -> Response:
 def review_link(token: str) -> ResponseReturnValue:
     """Where email links land: shows what the link would do; only the button's POST does it."""
     link = _read_link(token)
-    ctx = context()
-    with ctx.app.sessions() as session:
-        candidate = single_candidate(session, ctx.app.user_id, link.candidate, ctx.now(), ctx.app.zone)
+    site = current_site()
+    with site.context.sessions() as session:
+        candidate = single_candidate(session, site.context.user_id, link.candidate, site.now(), site.context.zone)
     if candidate is None:
         return _message(
             "This candidate is gone",
@@ -135,16 +136,16 @@ def confirm_link(token: str) -> ResponseReturnValue:
     return redirect(url_for("pages.home"))
 
 
-def _read_link(token: str) -> links.ReviewLink:
+def _read_link(token: str) -> tokens.ReviewLink:
     """The link the token names, or a page saying why not (400 forged or damaged, 410 expired)."""
-    ctx = context()
+    site = current_site()
     try:
-        link = links.read_token(ctx.link_secret, token)
-    except links.LinkExpired as exc:
+        link = tokens.read_token(site.link_secret, token)
+    except tokens.LinkExpired as exc:
         abort(make_response(_message("This link has expired", f"{exc}.", 410)))
-    except links.LinkError as exc:
+    except tokens.LinkError as exc:
         abort(make_response(_message("This link does not work", f"{exc}.", 400)))
-    if link.user != ctx.user_name:
+    if link.user != site.user_name:
         abort(make_response(_message("This link is for someone else", "It was sent to another user.", 400)))
     return link
 
@@ -159,11 +160,11 @@ def _edits() -> dict[str, str | None]:
 
 
 def _act(public_id: str, action: Action, verb: str) -> Response:
-    ctx = context()
+    site = current_site()
     try:
-        with ctx.app.sessions.begin() as session:
-            result = action(ReviewService(session, ctx.app.user_id))
-            row = repository.candidate_by_public_id(session, ctx.app.user_id, result.public_id)
+        with site.context.sessions.begin() as session:
+            result = action(ReviewService(session, site.context.user_id))
+            row = repository.candidate_by_public_id(session, site.context.user_id, result.public_id)
             week = row.week if row is not None else None
     except ReviewError as exc:
         flash(str(exc), "error")
@@ -208,9 +209,9 @@ def unsubscribe(token: str) -> ResponseReturnValue:
     user = _unsubscribe_user(token)
     if isinstance(user, tuple):
         return user
-    ctx = context()
-    with ctx.app.sessions.begin() as session:
-        repository.set_digests_paused(session, ctx.app.user_id, datetime.now(UTC))
+    site = current_site()
+    with site.context.sessions.begin() as session:
+        repository.set_digests_paused(session, site.context.user_id, datetime.now(UTC))
     return _message(
         "Unsubscribed",
         "No more digest emails will be sent. Your candidates stay here for review; "
@@ -220,12 +221,12 @@ def unsubscribe(token: str) -> ResponseReturnValue:
 
 
 def _unsubscribe_user(token: str) -> str | tuple[str, int]:
-    ctx = context()
+    site = current_site()
     try:
-        user = links.read_unsubscribe_token(ctx.link_secret, token)
-    except links.LinkError as exc:
+        user = tokens.read_unsubscribe_token(site.link_secret, token)
+    except tokens.LinkError as exc:
         return render_template("message.html", heading="This link does not work", message=str(exc)), 400
-    if user != ctx.app.config.settings.user.name:
+    if user != site.context.config.settings.user.name:
         return render_template(
             "message.html", heading="This link does not work", message="it belongs to another user of this server"
         ), 400

@@ -6,7 +6,7 @@ import json
 from conftest import act
 from spacy.language import Language
 
-from harvester.cluster_command import run_cluster_command
+from harvester.cli.cluster_records import run_cluster_command
 
 KEYS = {"id", "title", "summary", "activity_ids", "metrics", "section", "why"}
 

@@ -15,20 +15,20 @@ from rich.markup import escape
 from connectors.github.sandbox import DEFAULT_TOKEN, GitHubSandbox
 from connectors.google_calendar.sandbox import GoogleCalendarSandbox
 from connectors.jira.sandbox import DEFAULT_API_TOKEN, JiraSandbox
-from harvester.app import App
+from harvester.cli.init_config import ConfigChoices, render_config, write_config
+from harvester.cli.tables import activity_table, candidate_table
 from harvester.config import APP_NAME, CONFIG_FILENAME, EmailSettings, LoadedConfig, parse_settings
+from harvester.context import Context
 from harvester.digest import previous_week
 from harvester.digest.outbox import deliver_queued, load_digest, queue_digest
-from harvester.init_command import ConfigChoices, render_config, write_config
 from harvester.sandbox.scenario import Scenario
 from harvester.sandbox.server import SandboxServer
 from harvester.sandbox.smtp import SmtpSink
 from harvester.store import repository
 from harvester.sync import SourceResult
-from harvester.terminal import activity_table, candidate_table
 from harvester.timeutil import system_timezone
-from harvester.web.serve import available_port
-from harvester.web.serve import serve as serve_review_page
+from harvester.web.server import available_port
+from harvester.web.server import serve as serve_review_page
 
 DEMO_WEEKS = 4
 # everything a demo writes, besides its digest-WEEK.html files
@@ -71,7 +71,7 @@ def run_demo(console: Console, workdir: Path | None = None, *, serve: bool = Fal
                 **({"web": {"base_url": f"http://127.0.0.1:{review_port}"}} if review_port else {}),
             }
         )
-        app = App.open(LoadedConfig(settings=settings, path=None))
+        app = Context.open(LoadedConfig(settings=settings, path=None))
         console.rule("[bold]Brag Harvester demo")
         console.print(f"Sandbox GitHub at {github.base_url}, serving {scenario.name} (@{scenario.login}).")
         console.print(f"Sandbox Google Calendar at {calendar.calendar_url()}.")
@@ -154,7 +154,7 @@ def _summary(console: Console, results: list[SourceResult], requests: Mapping[st
         )
 
 
-def _digest(console: Console, app: App, workdir: Path) -> bool:
+def _digest(console: Console, app: Context, workdir: Path) -> bool:
     """Queue last week's digest, deliver it to a local SMTP sink, and save the HTML that arrived."""
     week = previous_week(app.now(), app.zone)
     base_url = app.config.settings.web.base_url

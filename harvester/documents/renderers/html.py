@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from jinja2 import Environment, PackageLoader, select_autoescape
 
-from harvester.export import ExportDocument
+from harvester.documents.export import ExportDocument
 
 # autoescape everywhere: every title, impact and link text in the document is harvested, untrusted text
 _environment = Environment(

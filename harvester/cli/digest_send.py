@@ -7,8 +7,8 @@ from pathlib import Path
 from rich.console import Console
 from rich.markup import escape
 
-from harvester.app import App
 from harvester.config import EmailSettings
+from harvester.context import Context
 from harvester.digest import Digest, render_html
 from harvester.digest.outbox import IN_PROGRESS, UNKNOWN, Delivery, deliver_queued, load_digest, queue_week
 from harvester.errors import ConfigError
@@ -17,7 +17,7 @@ from harvester.timeutil import iso_week_label, iso_week_window
 EXIT_NOT_SENT = 1
 
 
-def resolve_week(app_: App, week: str | None) -> str:
+def resolve_week(context: Context, week: str | None) -> str:
     """The ISO label of `week` (2026W46 and 2026-W46 alike), or the current week; ValueError if bad.
 
     The current week in [user] timezone is also what the scheduled digest covers (jobs.period_for),
@@ -25,20 +25,20 @@ def resolve_week(app_: App, week: str | None) -> str:
     pending candidates are in it either way.
     """
     if week is None:
-        return iso_week_label(app_.now(), app_.zone)
-    return iso_week_label(iso_week_window(week, app_.zone).start, app_.zone)
+        return iso_week_label(context.now(), context.zone)
+    return iso_week_label(iso_week_window(week, context.zone).start, context.zone)
 
 
-def draft(app_: App, week: str) -> Digest:
-    app_.finish_clustering()
-    with app_.sessions.begin() as session:
+def draft(context: Context, week: str) -> Digest:
+    context.finish_clustering()
+    with context.sessions.begin() as session:
         return load_digest(
             session,
-            user_id=app_.user_id,
-            user_name=app_.config.settings.user.name,
+            user_id=context.user_id,
+            user_name=context.config.settings.user.name,
             week=week,
-            base_url=app_.config.settings.web.base_url,
-            zone=app_.zone,
+            base_url=context.config.settings.web.base_url,
+            zone=context.zone,
         )
 
 
@@ -60,38 +60,38 @@ def write_html(console: Console, digest: Digest, output: Path) -> None:
     console.print(f"Wrote {escape(digest.subject)} to {escape(str(output))}")
 
 
-def email_settings(app_: App) -> EmailSettings:
-    settings = app_.config.settings.email
+def email_settings(context: Context) -> EmailSettings:
+    settings = context.config.settings.email
     if settings is None:
         raise ConfigError(
             "no [email] section: add one with to, from and your SMTP server (see config/brag.example.toml)",
-            path=app_.config.path,
+            path=context.config.path,
         )
     return settings
 
 
-def send(console: Console, app_: App, week: str, *, draft_week: bool = True) -> int:
+def send(console: Console, context: Context, week: str, *, draft_week: bool = True) -> int:
     """Queue the week's digest (unless only retrying), then send everything queued; 1 if any stays unsent.
 
     `draft_week=False` is `--retry`: it also resends a digest whose delivery is unknown.
     """
-    settings = email_settings(app_)
+    settings = email_settings(context)
     if draft_week:
         row = queue_week(
-            app_.sessions,
-            app_.user_id,
-            app_.config.settings.user.name,
+            context.sessions,
+            context.user_id,
+            context.config.settings.user.name,
             week,
             settings,
-            app_.config.settings.web.base_url,
-            app_.zone,
+            context.config.settings.web.base_url,
+            context.zone,
         )
         if row is None:
             console.print(f"Nothing to review for {week}; no digest drafted.")
         elif row.status == "sent" and row.sent_at is not None:
             when = f"{row.sent_at:%Y-%m-%d %H:%M} UTC"
             console.print(f"The {week} digest was already sent ({when}); not sending it again.", soft_wrap=True)
-    deliveries = deliver_queued(app_.sessions, app_.user_id, settings, resend_unknown=not draft_week)
+    deliveries = deliver_queued(context.sessions, context.user_id, settings, resend_unknown=not draft_week)
     if any(d.status == "paused" for d in deliveries):
         console.print(
             "Digest emails are paused (you unsubscribed); nothing was mailed. Resume with `brag digest --resume`.",

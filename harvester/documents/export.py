@@ -1,6 +1,6 @@
 """Summaries of a period (a quarter, a half year, a promotion cycle) as a plain document model.
 
-Pure: it takes brag-doc entries and returns data the renderers in `harvester.renderers` lay out,
+Pure: it takes brag-doc entries and returns data the renderers in `harvester.documents.renderers` lay out,
 so what a manager reads is decided (and tested) here, once, for every format.
 """
 
@@ -12,9 +12,9 @@ from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from datetime import date, timedelta
 
-from harvester.bragdoc import BragEntry
 from harvester.clustering import SECTIONS
 from harvester.display import one_line, safe_url
+from harvester.documents.bragdoc import BragEntry
 
 _QUARTER = re.compile(r"^(\d{4})-?Q([1-4])$", re.IGNORECASE)
 _NUMBER = re.compile(r"\d")

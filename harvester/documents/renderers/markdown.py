@@ -2,9 +2,9 @@
 
 from __future__ import annotations
 
-from harvester.bragdoc import md
 from harvester.display import safe_url
-from harvester.export import ExportDocument, Footnote, Overview
+from harvester.documents.bragdoc import md
+from harvester.documents.export import ExportDocument, Footnote, Overview
 
 
 def _counts(pairs: tuple[tuple[str, int], ...]) -> str:

@@ -13,7 +13,7 @@ from docx.shared import Pt, RGBColor
 from docx.text.paragraph import Paragraph
 
 from harvester.display import one_line, safe_url
-from harvester.export import ExportDocument, Footnote
+from harvester.documents.export import ExportDocument, Footnote
 
 _LINK_BLUE = RGBColor(0x09, 0x69, 0xDA)
 _MUTED = RGBColor(0x57, 0x60, 0x6A)

@@ -2,9 +2,9 @@
 
 from __future__ import annotations
 
-from harvester.export import ExportDocument
-from harvester.renderers import RendererUnavailable
-from harvester.renderers.html import render_html
+from harvester.documents.export import ExportDocument
+from harvester.documents.renderers import RendererUnavailable
+from harvester.documents.renderers.html import render_html
 
 INSTALL_HINT = "install the pdf extra: pip install 'brag-harvester[pdf]'"
 

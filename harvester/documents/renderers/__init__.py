@@ -7,9 +7,12 @@ escaped for Markdown and HTML and written as plain text runs in DOCX.
 from __future__ import annotations
 
 from enum import StrEnum
+from typing import TYPE_CHECKING
 
 from harvester.errors import BragError
-from harvester.export import ExportDocument
+
+if TYPE_CHECKING:
+    from harvester.documents.export import ExportDocument
 
 
 class RendererUnavailable(BragError):
@@ -26,19 +29,19 @@ class ExportFormat(StrEnum):
 def render(document: ExportDocument, format: ExportFormat) -> bytes:
     """The document as the bytes of a file in `format`; PDF and DOCX import their libraries lazily."""
     if format is ExportFormat.md:
-        from harvester.renderers.markdown import render_markdown
+        from harvester.documents.renderers.markdown import render_markdown
 
         return render_markdown(document).encode("utf-8")
     if format is ExportFormat.html:
-        from harvester.renderers.html import render_html
+        from harvester.documents.renderers.html import render_html
 
         return render_html(document).encode("utf-8")
     if format is ExportFormat.pdf:
-        from harvester.renderers.pdf import render_pdf
+        from harvester.documents.renderers.pdf import render_pdf
 
         return render_pdf(document)
     try:
-        from harvester.renderers.docx import render_docx
+        from harvester.documents.renderers.docx import render_docx
     except ImportError as exc:
         raise RendererUnavailable(
             f"DOCX export needs python-docx ({exc}); install the docx extra: pip install 'brag-harvester[docx]'"

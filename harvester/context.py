@@ -23,14 +23,14 @@ if TYPE_CHECKING:
 
 
 @dataclass
-class App:
+class Context:
     config: LoadedConfig
     sessions: sessionmaker[Session]
     user_id: int
     zone: tzinfo
 
     @classmethod
-    def open(cls, config: LoadedConfig) -> App:
+    def open(cls, config: LoadedConfig) -> Context:
         settings = config.settings
         url = config.database_url()
         try:

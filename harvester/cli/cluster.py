@@ -1,0 +1,102 @@
+"""`brag candidates` and `brag cluster`: the drafted accomplishments, from the store or from records."""
+
+from __future__ import annotations
+
+import json
+import sys
+from enum import StrEnum
+from typing import TYPE_CHECKING, Annotated
+
+import typer
+from rich.markup import escape
+
+from harvester.cli.common import console, err_console, open_context, read_config, user_errors
+
+if TYPE_CHECKING:
+    pass
+
+
+class CandidateFormat(StrEnum):
+    table = "table"
+    json = "json"
+
+
+def candidates(
+    week: Annotated[
+        str | None, typer.Option(help="ISO week like 2026-W46; default: every week with pending ones")
+    ] = None,
+    format: Annotated[CandidateFormat, typer.Option("--format", help="table or json")] = CandidateFormat.table,
+) -> None:
+    """List candidate accomplishments; the ids are the ones review commands take."""
+    from harvester.cli.tables import candidate_table
+    from harvester.store import repository
+    from harvester.timeutil import iso_week_window
+
+    with user_errors():
+        context = open_context()
+        context.finish_clustering()
+        if week is not None:
+            try:
+                iso_week_window(week, context.zone)
+            except ValueError as exc:
+                raise typer.BadParameter(str(exc), param_hint="--week") from None
+        with context.sessions() as session:
+            rows = repository.candidate_rows(
+                session,
+                context.user_id,
+                weeks=[week] if week else None,
+                states=None if week else ["pending"],
+            )
+            rows = [row for row in rows if row.state != "merged"]
+            members = repository.candidate_members(session, [row.id for row in rows])
+    if format is CandidateFormat.json:
+        payload = [
+            {
+                "id": row.public_id,
+                "week": row.week,
+                "state": row.state,
+                "title": row.title,
+                "summary": row.summary,
+                "section": row.section,
+                "why": row.why,
+                "impact": row.impact,
+                "metrics": row.metrics,
+                "activity_ids": [a.id for a in members[row.id]],
+            }
+            for row in rows
+        ]
+        sys.stdout.write(json.dumps({"candidates": payload}, ensure_ascii=False, indent=2) + "\n")
+        return
+    if not rows:
+        console.print("No candidates" + (f" in {week}." if week else " waiting for review."))
+        return
+    console.print(candidate_table(rows, members))
+
+
+def cluster(
+    file: Annotated[str, typer.Argument(help="activity records (JSONL), or - for standard input")] = "-",
+    batches: Annotated[
+        bool, typer.Option("--batches", help='each line is {"batch_id": ..., "activities": [...]}')
+    ] = False,
+    model: Annotated[str | None, typer.Option(help="spaCy pipeline; default: [nlp] model")] = None,
+) -> None:
+    """Group activity records into candidate accomplishments, without a database."""
+    from harvester.cli.cluster_records import run_cluster_command
+
+    with user_errors():
+        wanted = model or read_config(missing_ok=True).settings.nlp.model
+    try:
+        if file == "-":
+            code = run_cluster_command(sys.stdin, sys.stdout, sys.stderr, batches=batches, model=wanted)
+        else:
+            try:
+                handle = open(file, encoding="utf-8")  # noqa: SIM115
+            except OSError as exc:
+                err_console.print(f"[bold red]error:[/] cannot read {escape(file)}: {escape(exc.strerror or '')}")
+                raise typer.Exit(2) from None
+            with handle:
+                code = run_cluster_command(handle, sys.stdout, sys.stderr, batches=batches, model=wanted)
+    except UnicodeDecodeError as exc:
+        err_console.print(f"[bold red]error:[/] the input is not UTF-8 text (byte {exc.start} of a line)")
+        raise typer.Exit(2) from None
+    raise typer.Exit(code)
