@@ -10,13 +10,15 @@ import difflib
 import os
 import re
 import tomllib
+from collections.abc import Mapping
 from datetime import tzinfo
 from pathlib import Path
+from types import MappingProxyType
 from typing import Annotated, Any, Literal, get_args
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 import platformdirs
-from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, ValidationError, field_validator
+from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, PrivateAttr, ValidationError, field_validator
 from pydantic.fields import FieldInfo
 from pydantic_settings import BaseSettings, PydanticBaseSettingsSource, SettingsConfigDict
 
@@ -78,67 +80,6 @@ class UserSettings(Section):
 
     def zone(self) -> tzinfo:
         return ZoneInfo(self.timezone) if self.timezone else system_timezone()
-
-
-class GitHubSettings(Section):
-    token: SecretSetting | None = None
-    base_url: str = "https://api.github.com"
-    login: str | None = Field(default=None, description="default: the token's user, from GET /user")
-    reviews: bool = Field(default=True, description="also harvest the reviews you gave")
-    max_rate_limit_wait: float = Field(default=300.0, ge=0, description="seconds to sleep for a rate limit")
-    timeout: int = Field(default=30, gt=0)
-
-    @field_validator("base_url")
-    @classmethod
-    def _http(cls, value: str) -> str:
-        if not value.startswith(("http://", "https://")):
-            raise ValueError("expected an http(s) URL such as https://api.github.com or https://HOST/api/v3")
-        return value.rstrip("/")
-
-
-class GoogleCalendarSettings(Section):
-    client_secrets_file: Path | None = Field(
-        default=None, description="OAuth client JSON ('Desktop app'), used by `brag auth google`"
-    )
-    token_file: Path | None = Field(
-        default=None, description="authorized-user JSON written by `brag auth google`; default in the user data dir"
-    )
-    calendars: list[str] = Field(default_factory=lambda: ["primary"], min_length=1)
-    skip: list[str] = Field(default_factory=list, description="case-insensitive substrings of titles to leave out")
-    api_endpoint: str = "https://www.googleapis.com/calendar/v3/"
-    include_descriptions: bool = Field(default=False, description="store event descriptions (off: metadata only)")
-    max_rate_limit_wait: float = Field(default=300.0, ge=0, description="seconds to sleep for a rate limit")
-    timeout: int = Field(default=30, gt=0)
-
-    @field_validator("api_endpoint")
-    @classmethod
-    def _calendar_url(cls, value: str) -> str:
-        if not value.startswith(("http://", "https://")):
-            raise ValueError("expected an http(s) URL such as https://www.googleapis.com/calendar/v3/")
-        return value
-
-    def resolved_token_file(self) -> Path:
-        from connectors.google_calendar.auth import default_token_file
-
-        return (self.token_file or default_token_file()).expanduser()
-
-
-class JiraSettings(Section):
-    server: str = Field(description="https://YOUR-SITE.atlassian.net, or your Server/Data Center address")
-    email: str | None = Field(default=None, description="Cloud: the account's email, with token")
-    token: SecretSetting | None = Field(default=None, description="Cloud: an API token")
-    pat: SecretSetting | None = Field(default=None, description="Server/Data Center: a personal access token")
-    jql: str | None = Field(default=None, description="replaces the default filter part: statusCategory = Done")
-    done_statuses: tuple[str, ...] = Field(default=("Done", "Closed"), min_length=1)
-    max_rate_limit_wait: float = Field(default=300.0, ge=0, description="seconds to sleep for a rate limit")
-    timeout: float = Field(default=30.0, gt=0)
-
-    @field_validator("server")
-    @classmethod
-    def _http(cls, value: str) -> str:
-        if not value.startswith(("http://", "https://")):
-            raise ValueError("expected an http(s) URL such as https://acme.atlassian.net or https://jira.example.com")
-        return value.rstrip("/")
 
 
 class NlpSettings(Section):
@@ -214,15 +155,16 @@ class ScheduleSettings(Section):
 
 
 class Settings(BaseSettings):
-    """The whole configuration file; a source is enabled by its section being present."""
+    """The whole configuration file; a source is enabled by its section being present.
+
+    The core sections are fields here; each source's section is validated by the settings model
+    its plugin declares (harvester/sources/discovery.py) and is found in `sources`.
+    """
 
     model_config = SettingsConfigDict(extra="forbid", frozen=True, arbitrary_types_allowed=True)
 
     database: DatabaseSettings = DatabaseSettings()
     user: UserSettings = UserSettings()
-    github: GitHubSettings | None = None
-    jira: JiraSettings | None = None
-    google_calendar: GoogleCalendarSettings | None = None
     nlp: NlpSettings = NlpSettings()
     email: EmailSettings | None = None
     web: WebSettings = WebSettings()
@@ -239,6 +181,17 @@ class Settings(BaseSettings):
     ) -> tuple[PydanticBaseSettingsSource, ...]:
         # the file is the single source of truth; no surprise overrides from the environment
         return (init_settings,)
+
+    _sources: dict[str, BaseModel] = PrivateAttr(default_factory=dict)
+
+    @property
+    def sources(self) -> Mapping[str, BaseModel]:
+        """The configured sources' sections by name, each an instance of its plugin's settings model."""
+        return MappingProxyType(self._sources)
+
+    def source(self, name: str) -> Any:
+        """The `[name]` section as its source's settings model, or None when it is absent."""
+        return self._sources.get(name)
 
 
 class LoadedConfig(BaseModel):
@@ -308,18 +261,40 @@ def load_config(explicit: Path | None = None, *, missing_ok: bool = False) -> Lo
 
 
 def parse_settings(data: dict[str, Any], path: Path | None = None) -> Settings:
+    """Validate the file's tables: core sections here, each source's with its plugin's model."""
+    models = source_models()
+    problems: list[str] = []
+    settings = Settings()
     try:
-        settings = Settings(**data)
+        settings = Settings(**{name: value for name, value in data.items() if name not in models})
     except ValidationError as exc:
-        raise _config_error(exc, path) from None
+        problems += _problems(exc, ())
+    sections: dict[str, BaseModel] = {}
+    for name, value in data.items():
+        if name not in models:
+            continue
+        try:
+            sections[name] = models[name].model_validate(value)
+        except ValidationError as exc:
+            problems += _problems(exc, (name,))
+    if problems:
+        raise ConfigError(f"invalid configuration: {'; '.join(problems)}", path=path, key=None)
+    settings._sources = sections
     _name_secrets(settings)
     return settings
 
 
+def source_models() -> dict[str, type[BaseModel]]:
+    """The settings model of every installed source, by the section it owns."""
+    from harvester.sources.discovery import available_sources
+
+    return {name: plugin.settings for name, plugin in available_sources().items()}
+
+
 def _name_secrets(settings: Settings) -> None:
     """Give each Secret its dotted key, so its errors and keyring entry can name it."""
-    for section_name in type(settings).model_fields:
-        section = getattr(settings, section_name)
+    sections = {name: getattr(settings, name) for name in type(settings).model_fields}
+    for section_name, section in {**sections, **settings.sources}.items():
         if not isinstance(section, BaseModel):
             continue
         for key in type(section).model_fields:
@@ -337,24 +312,29 @@ _EXPECTATIONS = {
 _URL_PASSWORD = re.compile(r"([A-Za-z][A-Za-z0-9+.-]*://[^/:@\s]*:)\S*@")
 
 
-def _config_error(exc: ValidationError, path: Path | None) -> ConfigError:
+def _problems(exc: ValidationError, prefix: tuple[str, ...]) -> list[str]:
+    """One "key: what was expected" per error; `prefix` is the section a source's model validated."""
     problems = []
     for error in exc.errors():
-        location = [str(part) for part in error["loc"]]
+        location = [*prefix, *(str(part) for part in error["loc"])]
         message = _EXPECTATIONS.get(error["type"]) or error["msg"].removeprefix("Value error, ")
         if error["type"] == "extra_forbidden":
             message += _did_you_mean(location)
         elif error["type"] not in _EXPECTATIONS and not _holds_secret(_annotation_at(location)):
             message += f" (got {_without_passwords(error.get('input'))!r})"
         problems.append(f"{_toml_key(location)}: {message}")
-    summary = "; ".join(problems)
-    return ConfigError(f"invalid configuration: {summary}", path=path, key=None)
+    return problems
 
 
 def _annotation_at(location: list[str]) -> Any:
     """The declared type of the setting at `location` (a section, or a key in it); None if unknown."""
-    annotation: Any = Settings
-    for part in location[:2]:
+    if not location:
+        return Settings
+    annotation: Any = source_models().get(location[0])
+    # a source's section is its own model; a core one is a field of Settings
+    keys = location[1:2] if annotation is not None else location[:2]
+    annotation = annotation or Settings
+    for part in keys:
         fields = _model_fields(annotation)
         if part not in fields:
             return None
@@ -392,8 +372,11 @@ def _without_passwords(value: Any) -> Any:
 
 
 def _did_you_mean(location: list[str]) -> str:
-    known = _model_fields(_annotation_at(location[:-1]) if len(location) > 1 else Settings)
-    close = difflib.get_close_matches(location[-1], list(known), n=1)
+    if len(location) > 1:
+        known = list(_model_fields(_annotation_at(location[:-1])))
+    else:
+        known = [*_model_fields(Settings), *source_models()]
+    close = difflib.get_close_matches(location[-1], known, n=1)
     return f"; did you mean {close[0]!r}?" if close else ""
 
 
@@ -405,12 +388,11 @@ def _toml_key(location: list[str]) -> str:
 
 __all__ = [
     "EmailSettings",
-    "GitHubSettings",
-    "GoogleCalendarSettings",
-    "JiraSettings",
     "LoadedConfig",
     "NotConfiguredError",
     "ScheduleSettings",
+    "SecretSetting",
+    "Section",
     "Settings",
     "WebSettings",
     "find_config_path",

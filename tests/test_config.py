@@ -43,7 +43,7 @@ def test_example_documents_every_setting() -> None:
 
 def test_example_is_valid(monkeypatch: pytest.MonkeyPatch) -> None:
     settings = load_config(EXAMPLE).settings
-    assert settings.github is not None and settings.github.base_url == "https://api.github.com"
+    assert settings.source("github") is not None and settings.source("github").base_url == "https://api.github.com"
     assert settings.user.timezone == "Europe/Berlin"
 
 
@@ -99,21 +99,21 @@ def test_invalid_toml_names_the_file(tmp_path: Path) -> None:
 
 def test_secret_from_environment(monkeypatch: pytest.MonkeyPatch) -> None:
     settings = parse_settings({"github": {"token": "env:MY_GH_TOKEN"}})
-    assert settings.github is not None and settings.github.token is not None
+    assert settings.source("github") is not None and settings.source("github").token is not None
     monkeypatch.setenv("MY_GH_TOKEN", "ghp_secret_value")
-    assert settings.github.token.reveal() == "ghp_secret_value"
+    assert settings.source("github").token.reveal() == "ghp_secret_value"
     monkeypatch.delenv("MY_GH_TOKEN")
     with pytest.raises(ConfigError) as caught:
-        settings.github.token.reveal()
+        settings.source("github").token.reveal()
     assert "MY_GH_TOKEN" in str(caught.value) and "[github.token]" in str(caught.value)
 
 
 def test_inline_secret_never_shows() -> None:
     settings = parse_settings({"github": {"token": "ghp_inline_secret"}})
     assert "ghp_inline_secret" not in repr(settings)
-    assert "ghp_inline_secret" not in str(settings.github)
-    assert settings.github is not None and settings.github.token is not None
-    assert settings.github.token.reveal() == "ghp_inline_secret"
+    assert "ghp_inline_secret" not in str(settings.source("github"))
+    assert settings.source("github") is not None and settings.source("github").token is not None
+    assert settings.source("github").token.reveal() == "ghp_inline_secret"
 
 
 def test_invalid_secret_value_is_not_echoed(tmp_path: Path) -> None:
@@ -130,8 +130,8 @@ def test_secret_from_keyring() -> None:
         backend.set_password("brag-harvester", "github.token", "from-keyring")
         backend.set_password("corp", "gh", "named-entry")
         settings = parse_settings({"github": {"token": "keyring:"}})
-        assert settings.github is not None and settings.github.token is not None
-        assert settings.github.token.reveal() == "from-keyring"
+        assert settings.source("github") is not None and settings.source("github").token is not None
+        assert settings.source("github").token.reveal() == "from-keyring"
         assert Secret("keyring:corp/gh").reveal() == "named-entry"
         with pytest.raises(ConfigError, match="keyring set brag-harvester nothing"):
             Secret("keyring:brag-harvester/nothing").reveal()
@@ -233,9 +233,9 @@ def test_without_a_keyring_the_error_says_what_to_do() -> None:
     keyring.set_keyring(NoKeyring())
     try:
         settings = parse_settings({"github": {"token": "keyring:"}})
-        assert settings.github is not None and settings.github.token is not None
+        assert settings.source("github") is not None and settings.source("github").token is not None
         with pytest.raises(ConfigError) as caught:
-            settings.github.token.reveal()
+            settings.source("github").token.reveal()
     finally:
         keyring.set_keyring(previous)
     message = str(caught.value)

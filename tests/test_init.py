@@ -75,11 +75,16 @@ def test_non_interactive_init_writes_a_file_the_loader_reads_and_checks_each_sou
     assert result.exit_code == 0, result.output
     settings = load_config(path).settings
     assert settings.user.timezone == "America/New_York"
-    assert settings.github is not None and settings.github.token is not None
-    assert settings.github.token.describe() == "env:INIT_GITHUB_TOKEN" and settings.github.base_url == github.base_url
-    assert settings.jira is not None and settings.jira.email == scenario.email
-    assert settings.jira.token is not None and settings.jira.token.describe() == "env:INIT_JIRA_TOKEN"
-    assert settings.google_calendar is None
+    assert settings.source("github") is not None and settings.source("github").token is not None
+    assert (
+        settings.source("github").token.describe() == "env:INIT_GITHUB_TOKEN"
+        and settings.source("github").base_url == github.base_url
+    )
+    assert settings.source("jira") is not None and settings.source("jira").email == scenario.email
+    assert (
+        settings.source("jira").token is not None and settings.source("jira").token.describe() == "env:INIT_JIRA_TOKEN"
+    )
+    assert settings.source("google_calendar") is None
     assert stat.S_IMODE(path.stat().st_mode) == 0o600
     # one cheap request each, that proves the credentials
     assert [(r.method, r.path) for r in github.requests] == [("GET", "/user")]
@@ -122,8 +127,8 @@ def test_interactive_init_keeps_the_token_in_the_keyring(
     assert 'token = "keyring:"' in text and DEFAULT_TOKEN not in text
     settings = load_config(tmp_path / "brag.toml").settings
     assert settings.user.timezone == "Asia/Tokyo"
-    assert settings.github is not None and settings.github.token is not None
-    assert settings.github.token.reveal() == DEFAULT_TOKEN
+    assert settings.source("github") is not None and settings.source("github").token is not None
+    assert settings.source("github").token.reveal() == DEFAULT_TOKEN
     assert "github: ok" in result.output and DEFAULT_TOKEN not in result.output
 
 
@@ -149,8 +154,12 @@ def test_interactive_jira_server_with_a_personal_access_token(
         requests = [(r.method, r.path) for r in jira.requests]
     assert result.exit_code == 0, result.output
     settings = load_config(tmp_path / "b.toml").settings
-    assert settings.jira is not None and settings.jira.pat is not None and settings.jira.email is None
-    assert settings.jira.pat.reveal() == DEFAULT_PAT
+    assert (
+        settings.source("jira") is not None
+        and settings.source("jira").pat is not None
+        and settings.source("jira").email is None
+    )
+    assert settings.source("jira").pat.reveal() == DEFAULT_PAT
     assert requests == [("GET", "/rest/api/2/myself")] and "jira: ok" in result.output
 
 
@@ -164,7 +173,7 @@ def test_a_refused_token_fails_the_check_but_keeps_the_file(
     assert result.exit_code == 1
     output = result.output.replace("\n", " ")
     assert "github: failed — the token was refused (401 Bad credentials)" in output and "fix:" in output
-    assert load_config(path).settings.github is not None
+    assert load_config(path).settings.source("github") is not None
 
 
 def test_no_check_sends_nothing(tmp_path: Path, github: GitHubSandbox) -> None:
@@ -179,13 +188,13 @@ def test_google_calendar_is_a_next_step_until_authorized(tmp_path: Path) -> None
     assert result.exit_code == 0, result.output
     assert "google_calendar: not authorized yet" in result.output
     assert f"Next: brag --config {tmp_path / 'b.toml'} auth google" in result.output.replace("\n", " ")
-    section = load_config(tmp_path / "b.toml").settings.google_calendar
+    section = load_config(tmp_path / "b.toml").settings.source("google_calendar")
     assert section is not None and section.client_secrets_file == Path("~/cs.json")
 
 
 def test_google_calendar_check_reads_one_event(tmp_path: Path, scenario: Scenario) -> None:
-    from harvester.cli.source_checks import check_sources
     from harvester.config import parse_settings
+    from harvester.sources.checks import check_sources
 
     with GoogleCalendarSandbox(scenario) as calendar:
         token_file = tmp_path / "token.json"

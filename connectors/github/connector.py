@@ -34,7 +34,7 @@ from github.Requester import Requester
 from urllib3.response import HTTPResponse
 from urllib3.util.retry import Retry
 
-from harvester.config import Settings
+from connectors.github.settings import GitHubSettings
 from harvester.errors import RateLimitError, SourceAuthError, SourceConfigError, SourceError, TransientError
 from harvester.records import Activity
 from harvester.secrets import Secret
@@ -250,10 +250,7 @@ class GitHubConnector:
         self._sleep = sleep
 
     @classmethod
-    def from_settings(cls, settings: Settings) -> GitHubConnector | None:
-        section = settings.github
-        if section is None:
-            return None
+    def from_settings(cls, section: GitHubSettings) -> GitHubConnector:
         if section.token is None:
             from harvester.errors import ConfigError
 

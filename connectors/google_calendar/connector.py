@@ -45,7 +45,7 @@ from googleapiclient.discovery import build
 from googleapiclient.errors import HttpError
 
 from connectors.google_calendar import auth as google_auth
-from harvester.config import Settings
+from connectors.google_calendar.settings import GoogleCalendarSettings
 from harvester.errors import RateLimitError, SourceAuthError, SourceConfigError, SourceError, TransientError
 from harvester.records import Activity
 from harvester.sources import Batch, Cursor
@@ -182,10 +182,7 @@ class GoogleCalendarConnector:
         self._sleep = sleep
 
     @classmethod
-    def from_settings(cls, settings: Settings) -> GoogleCalendarConnector | None:
-        section = settings.google_calendar
-        if section is None:
-            return None
+    def from_settings(cls, section: GoogleCalendarSettings) -> GoogleCalendarConnector:
         return cls(
             section.resolved_token_file(),
             calendars=section.calendars,

@@ -26,7 +26,7 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 import requests
 from jira import JIRA, JIRAError
 
-from harvester.config import Settings
+from connectors.jira.settings import JiraSettings
 from harvester.errors import (
     ConfigError,
     RateLimitError,
@@ -177,10 +177,7 @@ class JiraConnector:
         self._sleep = sleep
 
     @classmethod
-    def from_settings(cls, settings: Settings) -> JiraConnector | None:
-        section = settings.jira
-        if section is None:
-            return None
+    def from_settings(cls, section: JiraSettings) -> JiraConnector:
         if section.pat is not None and (section.email or section.token is not None):
             raise ConfigError("set either pat (Server/Data Center) or email and token (Cloud), not both", key="jira")
         if section.pat is None and (not section.email or section.token is None):

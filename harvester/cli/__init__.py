@@ -25,6 +25,9 @@ app = typer.Typer(
     no_args_is_help=True,
     pretty_exceptions_enable=False,
     add_completion=False,
+    # click's plain help: Rich's costs a tenth of a second of start-up and reads [schedule] as markup
+    rich_markup_mode=None,
+    context_settings={"max_content_width": 100},
 )
 
 ConfigOption = Annotated[

@@ -27,10 +27,10 @@ def auth_google(
 ) -> None:
     """Sign in with Google (read-only calendar access) and save the token for harvesting."""
     from connectors.google_calendar.auth import authorize
-    from harvester.config import GoogleCalendarSettings
+    from connectors.google_calendar.settings import GoogleCalendarSettings
 
     with user_errors():
-        section = read_config(missing_ok=True).settings.google_calendar or GoogleCalendarSettings()
+        section = read_config(missing_ok=True).settings.source("google_calendar") or GoogleCalendarSettings()
         secrets = client_secrets or section.client_secrets_file
         if secrets is None:
             raise ConfigError(

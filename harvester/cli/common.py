@@ -104,9 +104,9 @@ def _window_options(
 
 
 def _known_source(source: str | None) -> None:
-    from harvester.sources import available_connectors
+    from harvester.sources import available_sources
 
-    known = sorted(available_connectors())
+    known = sorted(available_sources())
     if source is not None and source not in known:
         raise typer.BadParameter(
             f"unknown source {source!r}; the sources are: {', '.join(known)}", param_hint="--source"

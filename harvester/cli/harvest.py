@@ -32,7 +32,7 @@ def harvest(
     until: Annotated[str | None, typer.Option(help="end, exclusive: date or datetime in your timezone")] = None,
 ) -> None:
     """Harvest new work from every configured source (or one), continuing from where the last run stopped."""
-    from harvester.sources import available_connectors
+    from harvester.sources import available_sources
 
     with user_errors():
         context = open_context()
@@ -40,7 +40,7 @@ def harvest(
         _known_source(source)
         connectors = context.connectors(source)
         if not connectors:
-            names = [f"[{name}]" for name in sorted(available_connectors())]
+            names = [f"[{name}]" for name in sorted(available_sources())]
             wanted = f"[{source}]" if source else f"{', '.join(names[:-1])} or {names[-1]}"
             hint = f"source {source!r} is not configured" if source else "no source is configured"
             raise ConfigError(

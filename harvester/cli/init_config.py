@@ -24,10 +24,10 @@ from jinja2 import Environment, PackageLoader, StrictUndefined
 from rich.console import Console
 from rich.markup import escape
 
-from harvester.cli.source_checks import CheckResult, check_sources
 from harvester.config import APP_NAME, default_config_path, load_config, parse_settings
 from harvester.errors import ConfigError
 from harvester.secrets import KEYRING_SERVICE, NO_KEYRING_FIX
+from harvester.sources.checks import CheckResult, check_sources
 from harvester.timeutil import system_timezone
 
 GITHUB_URL = "https://api.github.com"

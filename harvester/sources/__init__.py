@@ -1,4 +1,4 @@
-"""What a connector is, and how the built-in and third-party ones are found.
+"""What a connector is: the protocol between a source and the sync runner.
 
 A connector turns one source's API into `Activity` records. It is given the window and the
 stored cursor, yields batches, and never touches the database, the environment or the clock:
@@ -10,20 +10,10 @@ from __future__ import annotations
 from collections.abc import Iterator, Mapping
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
-from importlib.metadata import entry_points
 from typing import Any, ClassVar, Protocol, runtime_checkable
 
-from harvester.config import Settings
 from harvester.records import Activity
 from harvester.timeutil import Window
-
-ENTRY_POINT_GROUP = "brag_harvester.connectors"
-# used only when the package metadata is missing (running from a source tree that was never installed)
-BUILTIN_CONNECTORS = {
-    "github": "connectors.github:GitHubConnector",
-    "jira": "connectors.jira:JiraConnector",
-    "google_calendar": "connectors.google_calendar:GoogleCalendarConnector",
-}
 
 
 @dataclass(frozen=True)
@@ -60,34 +50,19 @@ class Connector(Protocol):
     def harvest(self, window: Window, cursor: Cursor | None) -> Iterator[Batch]: ...
 
 
-class ConnectorFactory(Protocol):
-    name: ClassVar[str]
+from harvester.sources.discovery import (  # noqa: E402  (discovery names the protocol above)
+    ConnectorFactory,
+    SourcePlugin,
+    available_sources,
+    configured_connectors,
+)
 
-    @classmethod
-    def from_settings(cls, settings: Settings) -> Connector | None:
-        """The configured connector, or None when its section is absent from the configuration."""
-        ...
-
-
-def available_connectors() -> dict[str, ConnectorFactory]:
-    found: dict[str, ConnectorFactory] = {}
-    for entry in entry_points(group=ENTRY_POINT_GROUP):
-        found[entry.name] = entry.load()
-    if not found:
-        from importlib import import_module
-
-        for name, target in BUILTIN_CONNECTORS.items():
-            module, _, attribute = target.partition(":")
-            found[name] = getattr(import_module(module), attribute)
-    return found
-
-
-def configured_connectors(settings: Settings, only: str | None = None) -> list[Connector]:
-    connectors = []
-    for name, factory in sorted(available_connectors().items()):
-        if only is not None and name != only:
-            continue
-        connector = factory.from_settings(settings)
-        if connector is not None:
-            connectors.append(connector)
-    return connectors
+__all__ = [
+    "Batch",
+    "Connector",
+    "ConnectorFactory",
+    "Cursor",
+    "SourcePlugin",
+    "available_sources",
+    "configured_connectors",
+]
