@@ -387,15 +387,20 @@ def _toml_key(location: list[str]) -> str:
 
 
 __all__ = [
+    "DatabaseSettings",
     "EmailSettings",
     "LoadedConfig",
+    "NlpSettings",
     "NotConfiguredError",
     "ScheduleSettings",
     "SecretSetting",
     "Section",
     "Settings",
+    "UserSettings",
     "WebSettings",
+    "default_config_path",
     "find_config_path",
     "load_config",
     "parse_settings",
+    "source_models",
 ]

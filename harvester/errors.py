@@ -79,3 +79,15 @@ class StoreError(BragError):
         self.detail = message
         self.fix = fix
         super().__init__(f"{where}: {message}" + (f" — {fix}" if fix else ""))
+
+
+__all__ = [
+    "BragError",
+    "ConfigError",
+    "RateLimitError",
+    "SourceAuthError",
+    "SourceConfigError",
+    "SourceError",
+    "StoreError",
+    "TransientError",
+]

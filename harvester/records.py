@@ -148,3 +148,6 @@ def bounded(activity: Activity) -> Activity:
         author=storable_text(activity.author, MAX_AUTHOR),
         extra=_storable_value(activity.extra),
     )
+
+
+__all__ = ["KINDS", "Activity", "Kind", "RecordError", "bounded", "storable_text"]

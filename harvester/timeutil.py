@@ -159,3 +159,18 @@ def retry_after_seconds(value: object, *, date: object = None, now: datetime | N
 def utc_z(moment: datetime) -> str:
     """RFC 3339 in UTC with a Z and whole seconds, the form GitHub and Google accept everywhere."""
     return moment.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
+
+
+__all__ = [
+    "Window",
+    "iso_week_label",
+    "iso_week_window",
+    "local_day",
+    "local_time",
+    "parse_api_time",
+    "parse_moment",
+    "retry_after_seconds",
+    "system_timezone",
+    "utc",
+    "utc_z",
+]
