@@ -55,14 +55,16 @@ _PATTERNS: tuple[tuple[MeetingKind, re.Pattern[str]], ...] = (
     (
         "ritual",
         re.compile(
-            r"\bstand[- ]?up\b|\bdaily\b|\bscrum\b|\bsprint (planning|review)\b|\bplanning\b|\bretro(spective)?\b|\brefinement\b|\bgrooming\b|\bweekly sync\b|\ball[- ]hands\b|\bsync\b",
+            r"\bstand[- ]?up\b|\bdaily\b|\bscrum\b|\bsprint (planning|review)\b|\bplanning\b|\bretro(spective)?\b"
+            r"|\brefinement\b|\bgrooming\b|\bweekly sync\b|\ball[- ]hands\b|\bsync\b",
             re.I,
         ),
     ),
     (
         "focus",
         re.compile(
-            r"\bfocus\b|\bno meetings?\b|\bheads[- ]down\b|\bblock(ed)?\b|\bprep(are)?\b|\blunch\b|\bout of office\b|\booo\b",
+            r"\bfocus\b|\bno meetings?\b|\bheads[- ]down\b|\bblock(ed)?\b|\bprep(are)?\b"
+            r"|\blunch\b|\bout of office\b|\booo\b",
             re.I,
         ),
     ),
