@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import os
+import subprocess
+import sys
 from datetime import datetime, timedelta
 from pathlib import Path
 
@@ -277,6 +279,35 @@ def test_failing_repository_is_a_note_and_read_again_from_where_it_stopped(tmp_p
     assert titles == ["Web work"]
 
 
+def test_damaged_repository_is_a_note_naming_it_and_the_fix(tmp_path: Path) -> None:
+    api = Repository(tmp_path / "api")
+    web = Repository(tmp_path / "web")
+    api.commit("Older", days_ago(3))
+    api.commit("Newer", days_ago(2))
+    web.commit("Web work", days_ago(2))
+    older = api.repo.head.commit.parents[0].hexsha
+    (api.path / ".git" / "objects" / older[:2] / older[2:]).unlink()
+    batches = harvest(GitConnector([api.path, web.path], [ME.email or ""]))
+    assert "Web work" in [record.title for record in activities(batches)]
+    (note,) = [note for batch in batches for note in batch.notes]
+    assert f"git failed reading {api.path}" in note
+    assert f"git -C {api.path} fsck" in note
+    # still owed from the window's start: the next harvest tries it again
+    assert last_checkpoint(batches).state["repos"][str(api.path)] == WEEK.start.isoformat()
+
+
+def test_repository_added_later_is_read_from_the_window_start(tmp_path: Path) -> None:
+    api = Repository(tmp_path / "api")
+    web = Repository(tmp_path / "web")
+    web.commit("Before the window", NOW - timedelta(days=9))
+    web.commit("In the window", NOW - timedelta(days=3))
+    cursor = last_checkpoint(harvest(GitConnector([api.path], [ME.email or ""])))
+    connector = GitConnector([api.path, web.path], [ME.email or ""])
+    window = harvest_window(cursor, connector.cursor_overlap, NOW + timedelta(days=1), None, None)
+    titles = [record.title for record in activities(harvest(connector, window, cursor))]
+    assert titles == ["In the window"]
+
+
 def test_every_repository_failing_fails_the_source(tmp_path: Path) -> None:
     gone = tmp_path / "gone"
     with pytest.raises(SourceConfigError, match=f"{gone} no longer exists") as raised:
@@ -330,6 +361,12 @@ def test_runner_stores_commits_once_and_keeps_the_cursor(
         row = repository.load_cursor(session, user_id, "git")
         assert row is not None
         assert dict(row.state) == {"repos": {str(api.path.resolve()): (NOW + timedelta(hours=1)).isoformat()}}
+
+
+def test_importing_the_connector_does_not_start_gitpython() -> None:
+    # `brag --help` loads the configuration and discovers connectors; GitPython costs ~0.1 s and a `git --version`
+    code = "import sys, connectors.git; assert 'git' not in sys.modules, 'GitPython imported'"
+    subprocess.run([sys.executable, "-c", code], check=True)
 
 
 def test_settings_expand_home_and_normalise_emails(tmp_path: Path) -> None:

@@ -20,7 +20,7 @@ from __future__ import annotations
 import logging
 import math
 import re
-from collections.abc import Iterable, Iterator, Mapping, Sequence
+from collections.abc import Generator, Iterable, Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
@@ -71,6 +71,7 @@ COMMIT_PAGES = (
 SCP_REMOTE = re.compile(r"^(?:[^@/]+@)?(?P<host>[^:/]+):(?P<path>.+)$")
 NETWORK_SCHEMES = frozenset({"https", "http", "ssh", "git", "git+ssh", "ssh+git"})
 REMOVE_FIX = "restore it, or remove it from [git] repos"
+Chunk = tuple[Activity, ...]
 FAILED_NOTE = "{reason}; the other repositories were read, and the next harvest reads this one again"
 
 
@@ -110,44 +111,59 @@ class GitConnector:
         """
         if window.empty:
             return
-        read_until = self._read_until(window, cursor)
+        stored = self._stored_times(cursor)
+        # per configured repository, the time its commits are stored up to; repositories no longer
+        # configured are dropped, and one not read yet is owed from this window's start
+        read_until = {str(path): stored.get(str(path)) or window.start for path in self.repos}
         failures: list[SourceError] = []
         for path in self.repos:
-            start = self._start(read_until[str(path)], window, cursor)
-            pending: tuple[Activity, ...] = ()
-            try:
-                for chunk in self._commit_chunks(path, Window(start, window.end)):
-                    if pending:
-                        yield Batch(pending)
-                    pending = chunk
-            except SourceError as exc:
-                log.warning("git: %s: %s", path, exc)
-                failures.append(exc)
-                if pending:
-                    yield Batch(pending)
+            start = self._start(stored.get(str(path)), window, cursor)
+            last = yield from self._repository_batches(path, Window(start, window.end))
+            if isinstance(last, SourceError):
+                failures.append(last)
                 continue
             read_until[str(path)] = max(read_until[str(path)], window.end)
-            yield Batch(pending, checkpoint=Cursor(window.end, {STATE_REPOS: _state(read_until)}))
+            yield Batch(last, checkpoint=Cursor(window.end, {STATE_REPOS: _state(read_until)}))
         if failures and len(failures) == len(self.repos):
             raise _all_failed(failures)
         if failures:
             yield Batch(notes=tuple(FAILED_NOTE.format(reason=_reason(exc)) for exc in failures))
 
-    def _read_until(self, window: Window, cursor: Cursor | None) -> dict[str, datetime]:
-        """Per configured repository, the time its commits are stored up to (unknown: the window's start)."""
-        stored = cursor.state.get(STATE_REPOS) if cursor is not None else None
-        times = stored if isinstance(stored, Mapping) else {}
-        # repositories no longer configured are dropped from the state
-        return {str(path): _parse_time(times.get(str(path))) or window.start for path in self.repos}
+    def _repository_batches(self, path: Path, window: Window) -> Generator[Batch, None, Chunk | SourceError]:
+        """One repository's commits as batches, but for the last chunk, returned to go with the checkpoint.
+
+        On a failure, what was read is still yielded, and the error is returned.
+        """
+        pending: Chunk = ()
+        try:
+            for chunk in self._commit_chunks(path, window):
+                if pending:
+                    yield Batch(pending)
+                pending = chunk
+        except SourceError as exc:
+            log.warning("git: %s: %s", path, exc)
+            if pending:
+                yield Batch(pending)
+            return exc
+        return pending
 
     @staticmethod
-    def _start(read_until: datetime, window: Window, cursor: Cursor | None) -> datetime:
+    def _stored_times(cursor: Cursor | None) -> dict[str, datetime]:
+        stored = cursor.state.get(STATE_REPOS) if cursor is not None else None
+        if not isinstance(stored, Mapping):
+            return {}
+        return {str(path): moment for path, value in stored.items() if (moment := _parse_time(value)) is not None}
+
+    @staticmethod
+    def _start(read_until: datetime | None, window: Window, cursor: Cursor | None) -> datetime:
         """Where to start reading one repository: the window, or earlier for one that fell behind."""
-        if cursor is not None and cursor.harvested_until is not None and read_until < cursor.harvested_until:
+        if read_until is None or cursor is None or cursor.harvested_until is None:
+            return window.start
+        if read_until < cursor.harvested_until:
             return min(window.start, read_until - CURSOR_OVERLAP)
         return window.start
 
-    def _commit_chunks(self, path: Path, window: Window) -> Iterator[tuple[Activity, ...]]:
+    def _commit_chunks(self, path: Path, window: Window) -> Iterator[Chunk]:
         with _classified(path), _open(path) as repo:
             identity = repository_identity(repo, path)
             chunk: list[Activity] = []
@@ -314,7 +330,9 @@ def _classified(path: Path) -> Iterator[None]:
         raise _command_error(path, exc) from None
     except git.exc.ODBError as exc:
         # gitdb's BadObject and BadName: a missing or damaged object
-        raise SourceError(SOURCE, f"{path}: its objects cannot be read ({exc}); is the repository damaged?") from None
+        raise SourceError(
+            SOURCE, f"{path}: its objects cannot be read ({exc})", fix=f"check the repository with: git -C {path} fsck"
+        ) from None
     except OSError as exc:
         raise SourceConfigError(SOURCE, f"{path} cannot be read ({exc.strerror or exc})", fix=REMOVE_FIX) from None
 
@@ -330,7 +348,11 @@ def _command_error(path: Path, exc: Any) -> SourceError:
         )
     if "permission denied" in stderr.lower():
         return SourceConfigError(SOURCE, f"{path} cannot be read ({stderr})", fix="check the file permissions")
-    return SourceError(SOURCE, f"git failed reading {path}: {stderr or f'exit status {exc.status}'}")
+    return SourceError(
+        SOURCE,
+        f"git failed reading {path}: {stderr or f'exit status {exc.status}'}",
+        fix=f"check the repository with: git -C {path} fsck",
+    )
 
 
 def _first_line(text: object) -> str:
