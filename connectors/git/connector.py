@@ -6,7 +6,7 @@ Facts this module relies on (git 2.39 documentation, checked against git 2.39.5;
   `rebase --committer-date-is-author-date`) hides newer commits behind it (measured);
   `--since-as-filter` (git 2.39+) visits the whole range instead;
 - `--author` with `--fixed-strings --regexp-ignore-case` matches a substring of "Name <email>",
-  so the pattern `<email>` matches exactly that address, in any letter case;
+  so the pattern `<email>` matches exactly that address, in any letter case (measured);
 - `--no-merges` leaves out commits with more than one parent;
 - `Commit.stats` runs `git diff --numstat --no-renames` against the first parent (`git diff-tree
   --root` for a root commit), so a renamed file lists both its old and new path; on a shallow
@@ -42,7 +42,8 @@ log = logging.getLogger(__name__)
 
 SOURCE = "git"
 # commits can reach this clone days after they were made (fetched from another machine when you
-# next pull) and keep their committer date; re-reading a week of local history costs milliseconds
+# next pull) and keep their committer date; re-reading a week costs one `git diff` per own commit,
+# about 7 ms each (measured: 133 commits of this repository in 0.9 s)
 CURSOR_OVERLAP = timedelta(days=7)
 # the refs a user's work lives on: local and remote-tracking branches, tags, and a detached HEAD
 # (not --all: that adds refs/stash and refs/notes, whose commits git makes on the user's behalf)
@@ -71,8 +72,10 @@ COMMIT_PAGES = (
 SCP_REMOTE = re.compile(r"^(?:[^@/]+@)?(?P<host>[^:/]+):(?P<path>.+)$")
 NETWORK_SCHEMES = frozenset({"https", "http", "ssh", "git", "git+ssh", "ssh+git"})
 REMOVE_FIX = "restore it, or remove it from [git] repos"
-Chunk = tuple[Activity, ...]
 FAILED_NOTE = "{reason}; the other repositories were read, and the next harvest reads this one again"
+
+
+Chunk = tuple[Activity, ...]
 
 
 @dataclass(frozen=True)
