@@ -57,7 +57,11 @@ def write(tmp_path: Path, text: str) -> Path:
 
 
 def test_the_built_in_sources_are_found_through_their_entry_points() -> None:
-    assert {"github", "jira", "google_calendar"} <= set(discovery.available_sources())
+    assert {"github", "jira", "google_calendar", "git"} <= set(discovery.available_sources())
+
+
+def test_without_package_metadata_the_connector_packages_are_the_sources() -> None:
+    assert {"github", "jira", "google_calendar", "git"} <= set(discovery.builtin_sources())
 
 
 @pytest.mark.usefixtures("with_board")
@@ -115,7 +119,7 @@ def test_errors_in_core_and_source_sections_are_reported_together(tmp_path: Path
 def test_a_plugin_that_cannot_be_loaded_is_left_out_and_the_others_stay(
     monkeypatch: pytest.MonkeyPatch, caplog: pytest.LogCaptureFixture
 ) -> None:
-    targets = {**discovery.BUILTIN_SOURCES, "broken": "no_such_module_anywhere:SOURCE"}
+    targets = {**discovery.builtin_sources(), "broken": "no_such_module_anywhere:SOURCE"}
 
     class Entry:
         def __init__(self, name: str, value: str) -> None:

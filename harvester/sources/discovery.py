@@ -9,6 +9,7 @@ client library) is imported when a command actually harvests from it.
 from __future__ import annotations
 
 import logging
+import pkgutil
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from functools import cache
@@ -29,17 +30,11 @@ __all__ = [
     "ConnectorFactory",
     "SourcePlugin",
     "available_sources",
+    "builtin_sources",
     "configured_connectors",
 ]
 
 ENTRY_POINT_GROUP = "brag_harvester.sources"
-# used only when the package metadata is missing (running from a source tree that was never installed)
-BUILTIN_SOURCES = {
-    "github": "connectors.github:SOURCE",
-    "jira": "connectors.jira:SOURCE",
-    "google_calendar": "connectors.google_calendar:SOURCE",
-}
-
 log = logging.getLogger(__name__)
 
 
@@ -75,6 +70,13 @@ class SourcePlugin:
         return check
 
 
+def builtin_sources() -> dict[str, str]:
+    """The packages under `connectors/`, for a source tree that was never installed (no entry points)."""
+    import connectors
+
+    return {module.name: f"connectors.{module.name}:SOURCE" for module in pkgutil.iter_modules(connectors.__path__)}
+
+
 def _load(target: str) -> Any:
     module, _, attribute = target.partition(":")
     return getattr(import_module(module), attribute)
@@ -84,7 +86,7 @@ def _load(target: str) -> Any:
 def available_sources() -> Mapping[str, SourcePlugin]:
     """Every installed source by section name; one that cannot be loaded is logged and left out."""
     found: dict[str, SourcePlugin] = {}
-    targets = {entry.name: entry.value for entry in entry_points(group=ENTRY_POINT_GROUP)} or BUILTIN_SOURCES
+    targets = {entry.name: entry.value for entry in entry_points(group=ENTRY_POINT_GROUP)} or builtin_sources()
     for name, target in sorted(targets.items()):
         try:
             plugin = _load(target)
