@@ -161,6 +161,16 @@ class RetryPolicy:
 
         Exceptions the policy does not know (a connector's own signals) pass through unchanged.
         """
+        with self.classified(request):
+            return self.retried(operation, request)
+        raise AssertionError("unreachable")  # for mypy: classified() re-raises
+
+    def retried(self, operation: Callable[[], T], request: str) -> T:
+        """`operation()`, retried as the policy says; an error answer that persists is raised as `HttpFailure`.
+
+        For a connector whose messages need more than the request (the calendar asked for) and
+        which classifies the failure itself, with `classified()`.
+        """
         retrying = tenacity.Retrying(
             stop=tenacity.stop_after_attempt(self.attempts),
             retry=tenacity.retry_if_exception(self.retriable),
@@ -169,10 +179,11 @@ class RetryPolicy:
             before_sleep=lambda state: self._log_retry(state, request),
             reraise=True,
         )
-        with self.classified(request):
+        try:
             result: T = retrying(self._attempt, operation)
-            return result
-        raise AssertionError("unreachable")  # for mypy: classified() re-raises
+        except UnreadableAnswer as answer:
+            raise gave_up(self.source, self.address, request, answer, self.attempts, html_hint=self.html_hint) from None
+        return result
 
     @contextmanager
     def classified(self, request: str = "") -> Iterator[None]:
