@@ -11,7 +11,7 @@ from collections.abc import Callable, Iterator
 from datetime import UTC, datetime, timedelta
 from email.utils import format_datetime
 from pathlib import Path
-from typing import Any
+from typing import Any, TypeVar
 
 import pytest
 from support import NOW
@@ -30,7 +30,7 @@ from harvester.errors import (
     TransientError,
 )
 from harvester.sandbox.scenario import Scenario
-from harvester.sources.http_errors import ErrorTable, HttpFailure, auth, config
+from harvester.sources.http_errors import ErrorTable, HttpFailure, auth, config, failed
 from harvester.sources.retry import RetryPolicy, UnreadableAnswer
 from harvester.timeutil import Window
 
@@ -83,7 +83,12 @@ def test_501_is_not_retried_it_will_not_pass() -> None:
 
 
 def test_extend_adds_rules_and_context_without_changing_the_table() -> None:
-    extended = TABLE.extend(rules={410: config("gone from {base}: {message}")}, context={"base": "http://other"})
+    extended = TABLE.extend(
+        rules={410: config("gone from {base}: {message}"), 409: failed("conflict on {url}", fix="try later")},
+        context={"base": "http://other"},
+    )
+    conflict = extended.error(failure(409, url="http://other/x"))
+    assert type(conflict) is SourceError and str(conflict) == "demo: conflict on http://other/x — try later"
     assert str(extended.error(failure(410, message="moved"))) == "demo: gone from http://other: moved"
     assert "http://other is not the demo API" in str(extended.error(failure(404)))
     assert str(TABLE.error(failure(410, message="moved"))) == "demo: unexpected answer 410: moved"
@@ -430,3 +435,19 @@ def test_google_daily_quota_is_reported_not_retried(
     with pytest.raises(RateLimitError, match="dailyLimitExceeded"):
         list(make(sleeps).harvest(LAST_WEEKS, None))
     assert server.count("/events") == 1 and sleeps == []
+
+
+@pytest.mark.parametrize("name", ["harvester.sources.http_errors", "harvester.sources.retry"])
+def test_the_kits_public_names_are_declared(name: str) -> None:
+    import importlib
+
+    module = importlib.import_module(name)
+    defined = {
+        attribute
+        for attribute, value in vars(module).items()
+        if not attribute.startswith("_")
+        and getattr(value, "__module__", None) == name
+        and not isinstance(value, TypeVar)
+    }
+    assert defined <= set(module.__all__)
+    assert all(hasattr(module, attribute) for attribute in module.__all__)

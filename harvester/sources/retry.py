@@ -42,6 +42,7 @@ __all__ = [
     "expect_object",
     "expect_objects",
     "gave_up",
+    "json_type",
     "read_answer",
     "retry_wait",
     "unreadable_answer",
