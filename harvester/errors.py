@@ -10,7 +10,8 @@
                └── RateLimitError  the wait the API asks for is longer than we are willing to sleep
 
 Connectors raise only `SourceError` subclasses; anything else escaping a connector is a bug and
-is reported with its traceback.
+is reported with its traceback. An HTTP error answer becomes one of them through one table,
+`harvester.sources.http_errors.ErrorTable`, after the retries of `harvester.sources.retry.RetryPolicy`.
 """
 
 from __future__ import annotations

@@ -17,7 +17,7 @@ from harvester.config import parse_settings
 from harvester.errors import ConfigError, RateLimitError, SourceAuthError, SourceConfigError, TransientError
 from harvester.records import Activity
 from harvester.sandbox.scenario import Scenario
-from harvester.sources import Batch, Cursor
+from harvester.sources import Batch, Cursor, configured_connectors
 from harvester.timeutil import Window
 
 BERLIN = ZoneInfo("Europe/Berlin")
@@ -369,13 +369,13 @@ def test_unreachable_server_is_transient() -> None:
 
 def test_settings_build_the_connector() -> None:
     settings = parse_settings({"jira": {"server": "https://acme.atlassian.net/", "email": "me@acme.com", "token": "t"}})
-    connector = JiraConnector.from_settings(settings)
-    assert connector is not None and connector.server == "https://acme.atlassian.net"
+    (connector,) = configured_connectors(settings)
+    assert isinstance(connector, JiraConnector) and connector.server == "https://acme.atlassian.net"
     with pytest.raises(ConfigError, match="not both"):
-        JiraConnector.from_settings(parse_settings({"jira": {"server": "https://j.example", "pat": "p", "token": "t"}}))
+        configured_connectors(parse_settings({"jira": {"server": "https://j.example", "pat": "p", "token": "t"}}))
     with pytest.raises(ConfigError, match="needs email and token"):
-        JiraConnector.from_settings(parse_settings({"jira": {"server": "https://j.example"}}))
-    assert JiraConnector.from_settings(parse_settings({})) is None
+        configured_connectors(parse_settings({"jira": {"server": "https://j.example"}}))
+    assert configured_connectors(parse_settings({})) == []
 
 
 def test_ticket_without_a_finish_time_is_skipped() -> None:

@@ -12,7 +12,6 @@ API facts this module relies on (docs.github.com/rest/search; PyGithub 2.10 sour
 from __future__ import annotations
 
 import itertools
-import json
 import logging
 import math
 import time
@@ -23,31 +22,30 @@ from datetime import UTC, datetime, timedelta
 from typing import Any, ClassVar, TypeVar
 
 import requests
-from github import Auth, Github, GithubRetry
-from github.GithubException import (
-    BadCredentialsException,
-    GithubException,
-    RateLimitExceededExceedsMaxWait,
-    RateLimitExceededException,
-)
-from github.Requester import Requester
-from urllib3.response import HTTPResponse
-from urllib3.util.retry import Retry
+from github import Auth, Github
+from github.GithubException import GithubException
 
 from connectors.github.settings import GitHubSettings
-from harvester.errors import RateLimitError, SourceAuthError, SourceConfigError, SourceError, TransientError
+from harvester.errors import RateLimitError, SourceAuthError, SourceError, TransientError
 from harvester.records import Activity
 from harvester.secrets import Secret
 from harvester.sources import Batch, Cursor
+from harvester.sources.http_errors import (
+    TRANSIENT_STATUSES,
+    ErrorTable,
+    HttpFailure,
+    Outcome,
+    auth,
+    config,
+    reset_wait,
+)
 from harvester.sources.retry import (
+    RetryPolicy,
     UnreadableAnswer,
     describe_text,
     expect_fields,
     expect_object,
     expect_objects,
-    gave_up,
-    read_answer,
-    retry_wait,
 )
 from harvester.timeutil import Window, parse_api_time, retry_after_seconds, utc_z
 
@@ -69,6 +67,14 @@ CURSOR_OVERLAP = timedelta(hours=1)
 REVIEW_SPAN_MAX = timedelta(days=365)
 REVIEWS_PAGE_SIZE = 100
 RETRIES = 5
+# a secondary rate limit that names no wait means waiting at least a minute (documented)
+SECONDARY_RATE_WAIT = 60.0
+# what PyGithub raises for a server it cannot reach or that does not answer in time
+UNREACHABLE = (requests.exceptions.ConnectionError, requests.exceptions.Timeout)
+SCOPES_FIX = "check the token's scopes and, for an organisation with SSO, authorise the token for it"
+# what a 5xx is reported as once the retries are used up
+KEPT_FAILING = Outcome(TransientError, f"{{base}} kept failing after {RETRIES} retries")
+BASE_URL_FIX = "set [github] base_url to https://api.github.com or https://HOST/api/v3"
 TOKEN_FIX = (
     "create a new token (read-only: 'repo' or fine-grained 'Pull requests: read') "
     "and set it as [github] token in your configuration"
@@ -141,58 +147,6 @@ class ReviewsUnavailable(SourceError):
     """The server cannot answer the reviews query; the pull requests can still be harvested."""
 
 
-class BoundedRetry(GithubRetry):
-    """PyGithub's retry policy, but never sleeping longer than `max_rate_limit_wait`.
-
-    GitHub documents the rate-limit signals as headers, not messages (docs.github.com, "rate
-    limits for the REST API"): 403 or 429 with `retry-after`, or with `x-ratelimit-remaining: 0`
-    (wait until `x-ratelimit-reset`); a secondary limit without either means waiting at least a
-    minute. PyGithub recognises a 403 only by GitHub's exact message wording and retries a 429
-    only with `Retry-After`, so the decision is made here from the headers first, and a message
-    that merely mentions a rate limit counts too (GitHub-compatible servers word it differently).
-    """
-
-    def __init__(self, **kwargs: Any) -> None:
-        # 501 Not Implemented will not pass by retrying (a server without GraphQL answers it)
-        kwargs.setdefault("status_forcelist", [*(code for code in range(500, 600) if code != 501), 429])
-        super().__init__(**kwargs)
-
-    def get_retry_after(self, response: HTTPResponse) -> float | None:  # type: ignore[override]
-        # urllib3 raises InvalidHeader on a value it cannot read and measures an HTTP-date by the local clock
-        return retry_after_seconds(response.headers.get("Retry-After"), date=response.headers.get("Date"))
-
-    def increment(  # type: ignore[override]
-        self,
-        method: str | None = None,
-        url: str | None = None,
-        response: HTTPResponse | None = None,
-        error: Exception | None = None,
-        _pool: Any = None,
-        _stacktrace: Any = None,
-    ) -> Retry:
-        if response is None:
-            return super().increment(method, url, response, error, _pool, _stacktrace)
-        wait = self.get_retry_after(response)
-        if response.status in (403, 429):
-            content = _json_body(self.get_content(response, url or ""))
-            wait = rate_limit_wait(
-                response.status, response.headers, content.get("message"), self.secondary_rate_wait, wait
-            )
-            if wait is None:
-                # a plain 403 (scopes, SSO): fail now, with the message read above
-                raise Requester.createException(response.status, dict(response.headers), content)
-        if wait is not None and self.max_rate_limit_wait is not None and wait > self.max_rate_limit_wait:
-            raise RateLimitExceededExceedsMaxWait(
-                response.status, {"message": "rate limit exceeded"}, dict(response.headers), wait=wait
-            )
-        if response.status not in (403, 429):
-            return super().increment(method, url, response, error, _pool, _stacktrace)
-        retry = Retry.increment(self, method, url, response, error, _pool, _stacktrace)
-        # urllib3 sleeps Retry-After itself (via get_retry_after); otherwise this backoff
-        retry.get_backoff_time = lambda: wait or 0.0  # type: ignore[method-assign]
-        return retry
-
-
 def rate_limit_wait(
     status: int,
     headers: Mapping[str, str],
@@ -201,27 +155,88 @@ def rate_limit_wait(
     retry_after: float | None = None,
     now: datetime | None = None,
 ) -> float | None:
-    """Seconds a 403/429 asks us to wait, or None when the 403 is not a rate limit (documented signals)."""
+    """Seconds a 403/429 asks us to wait, or None when the 403 is not a rate limit.
+
+    GitHub documents the rate-limit signals as headers, not messages (docs.github.com, "rate
+    limits for the REST API"): 403 or 429 with `retry-after`, or with `x-ratelimit-remaining: 0`
+    (wait until `x-ratelimit-reset`); a secondary limit without either means waiting at least a
+    minute. PyGithub recognises a 403 only by GitHub's exact message wording, so a message that
+    merely mentions a rate limit counts too (GitHub-compatible servers word it differently).
+    """
     if retry_after is not None:
         return retry_after
-    remaining = str(headers.get("X-RateLimit-Remaining") or "").strip()
-    reset = str(headers.get("X-RateLimit-Reset") or "").strip()
-    if remaining == "0" and reset.isdigit():
-        current = (now or datetime.now(UTC)).timestamp()
-        # plus a second: the reset is given in whole seconds
-        return max(0.0, int(reset) - current) + 1
+    lower = {str(name).lower(): str(value) for name, value in headers.items()}
+    remaining = lower.get("x-ratelimit-remaining", "").strip()
+    if remaining == "0":
+        reset = reset_wait(lower, now or datetime.now(UTC))
+        if reset is not None:
+            return reset
     text = str(message or "").lower()
     if status == 429 or remaining == "0" or any(word in text for word in RATE_LIMIT_WORDS):
         return secondary_wait
     return None
 
 
-def _json_body(content: bytes | str | None) -> dict[str, Any]:
-    try:
-        data = json.loads(content or b"null")
-    except (ValueError, UnicodeDecodeError):
-        return {}
-    return data if isinstance(data, dict) else {}
+def github_rate_limited(failure: HttpFailure) -> bool:
+    if failure.status not in (403, 429):
+        return False
+    retry_after = retry_after_seconds(failure.headers.get("retry-after"), date=failure.headers.get("date"))
+    wait = rate_limit_wait(failure.status, failure.headers, failure.message, SECONDARY_RATE_WAIT, retry_after)
+    return wait is not None
+
+
+def github_failure(exc: BaseException) -> HttpFailure | None:
+    """A PyGithub error answer as an `HttpFailure`; with `retry=None` every error status raises one."""
+    if not isinstance(exc, GithubException):
+        return None
+    data = exc.data
+    message = str(exc.message or (data.get("message") if isinstance(data, dict) else None) or "")
+    return HttpFailure(exc.status, exc.headers, message=message, body=data)
+
+
+def refused_token(failure: HttpFailure) -> SourceError:
+    # PyGithub's BadCredentialsException is a 401 with exactly this message (Requester.createException)
+    if failure.message == "Bad credentials":
+        return SourceAuthError(
+            SOURCE, "the token was refused (401 Bad credentials): it is invalid or expired", fix=TOKEN_FIX
+        )
+    return SourceAuthError(SOURCE, f"the token was refused (401 {failure.message})", fix=TOKEN_FIX)
+
+
+def github_errors(base_url: str) -> ErrorTable:
+    """The shared error table, with GitHub's rate-limit signals and the fixes for its settings."""
+    return ErrorTable(
+        SOURCE,
+        RETRIES,
+        rules={
+            401: refused_token,
+            403: auth("access denied (403 {message})", fix=SCOPES_FIX),
+            404: config("{base} does not answer like the GitHub API (404)", fix=BASE_URL_FIX),
+            422: config("the search was rejected (422 {message})", fix="check [github] login names an existing user"),
+            **dict.fromkeys(TRANSIENT_STATUSES, KEPT_FAILING),
+        },
+        context={"base": base_url},
+        rate_limited=github_rate_limited,
+        rate_limit_wait=SECONDARY_RATE_WAIT,
+    )
+
+
+def reviews_errors(errors: ErrorTable) -> ErrorTable:
+    """For the reviews query: GraphQL's own errors, and a server that has no GraphQL at all."""
+    base = errors.context["base"]
+
+    def reviews_failed(failure: HttpFailure) -> SourceError | None:
+        error = graphql_error(failure.body)
+        if error is not None or failure.status not in NO_GRAPHQL_STATUSES:
+            return error
+        return ReviewsUnavailable(
+            SOURCE,
+            f"reviews were not harvested: the GraphQL API under {base} answered {failure.status}",
+            fix="pull requests are harvested as usual; set [github] reviews = false to stop trying",
+        )
+
+    # PyGithub raises a GraphQL `errors` answer (HTTP 200) as 400, or 404 for a lone NOT_FOUND
+    return errors.extend(rules=dict.fromkeys({400, *NO_GRAPHQL_STATUSES}, reviews_failed))
 
 
 class GitHubConnector:
@@ -308,17 +323,12 @@ class GitHubConnector:
         return True
 
     def _client(self) -> Github:
-        retry = BoundedRetry(
-            total=RETRIES,
-            backoff_factor=self.backoff_factor,
-            backoff_max=30,
-            max_rate_limit_wait=self.max_rate_limit_wait,
-        )
+        # retries are the policy's (see _policy): PyGithub's would read a 403 by its wording only
         return Github(
             auth=Auth.Token(self._token.reveal()),
             base_url=self.base_url,
             per_page=SEARCH_PAGE_SIZE,
-            retry=retry,
+            retry=None,
             timeout=self.timeout,
             seconds_between_requests=None,
         )
@@ -407,101 +417,28 @@ class GitHubConnector:
             start = end
 
     def _call(self, operation: Callable[[], T], request: str, *, reviews: bool = False) -> T:
-        """One request; PyGithub's retry handles statuses, an unreadable answer is retried here."""
-        for attempt in range(RETRIES + 1):
-            try:
-                with self._classified(reviews=reviews):
-                    return read_answer(operation)
-            except UnreadableAnswer as answer:
-                if attempt == RETRIES:
-                    raise gave_up(
-                        SOURCE, self.base_url, request, answer, RETRIES + 1, html_hint=BASE_URL_HINT
-                    ) from None
-                wait = retry_wait(
-                    None,
-                    attempt,
-                    source=SOURCE,
-                    service="GitHub",
-                    max_wait=self.max_rate_limit_wait,
-                    backoff_factor=self.backoff_factor,
-                )
-                log.info("github: %s sent %s; retrying in %.1f s", request, answer.what, wait)
-                self._sleep(wait)
-        raise AssertionError("unreachable")
+        """One request, retried and classified by the source's one policy."""
+        return self._policy(reviews=reviews).run(operation, request)
+
+    def _policy(self, *, reviews: bool = False) -> RetryPolicy:
+        errors = github_errors(self.base_url)
+        return RetryPolicy(
+            reviews_errors(errors) if reviews else errors,
+            service="GitHub",
+            address=self.base_url,
+            max_wait=self.max_rate_limit_wait,
+            backoff_factor=self.backoff_factor,
+            failure=github_failure,
+            unreachable=UNREACHABLE,
+            html_hint=BASE_URL_HINT,
+            sleep=self._sleep,
+        )
 
     @contextmanager
     def _classified(self, *, reviews: bool = False) -> Iterator[None]:
         """Turn PyGithub and requests failures into the harvester's error classes, once, here."""
-        try:
+        with self._policy(reviews=reviews).classified():
             yield
-        except SourceError:
-            raise
-        except BadCredentialsException:
-            raise SourceAuthError(
-                SOURCE, "the token was refused (401 Bad credentials): it is invalid or expired", fix=TOKEN_FIX
-            ) from None
-        except RateLimitExceededExceedsMaxWait as exc:
-            raise RateLimitError(
-                SOURCE,
-                f"rate limited; GitHub asks to wait {exc.wait:.0f} s, more than the "
-                f"{self.max_rate_limit_wait:.0f} s allowed by [github] max_rate_limit_wait",
-                wait_seconds=exc.wait,
-            ) from None
-        except RateLimitExceededException:
-            raise RateLimitError(SOURCE, "rate limited (403) and retries did not get through") from None
-        except GithubException as exc:
-            error = graphql_error(exc) if reviews else None
-            raise error or self._classify_status(exc, reviews) from None
-        except requests.exceptions.RetryError as exc:
-            # urllib3 gives up with "too many 429 error responses"
-            if any(f"too many {status} " in str(exc) for status in (403, 429)):
-                raise RateLimitError(SOURCE, f"rate limited and {RETRIES} retries did not get through") from None
-            raise TransientError(SOURCE, f"{self.base_url} kept failing after {RETRIES} retries") from None
-        except (requests.exceptions.ConnectionError, requests.exceptions.Timeout) as exc:
-            raise TransientError(SOURCE, f"cannot reach {self.base_url} ({type(exc).__name__})") from None
-
-    def _classify_status(self, exc: GithubException, reviews: bool) -> SourceError:
-        message = str(exc.message or (exc.data.get("message") if isinstance(exc.data, dict) else None) or "")
-        status = exc.status
-        if status == 401:
-            return SourceAuthError(SOURCE, f"the token was refused (401 {message})", fix=TOKEN_FIX)
-        headers = {str(k).lower(): str(v) for k, v in (exc.headers or {}).items()}
-        if status == 429 or (
-            status == 403
-            and (
-                "retry-after" in headers
-                or headers.get("x-ratelimit-remaining") == "0"
-                or any(word in message.lower() for word in RATE_LIMIT_WORDS)
-            )
-        ):
-            return RateLimitError(SOURCE, f"rate limited ({status}) and retries did not get through")
-        if status == 403:
-            return SourceAuthError(
-                SOURCE,
-                f"access denied (403 {message})",
-                fix="check the token's scopes and, for an organisation with SSO, authorise the token for it",
-            )
-        if reviews and status in NO_GRAPHQL_STATUSES:
-            return ReviewsUnavailable(
-                SOURCE,
-                f"reviews were not harvested: the GraphQL API under {self.base_url} answered {status}",
-                fix="pull requests are harvested as usual; set [github] reviews = false to stop trying",
-            )
-        if status == 404:
-            return SourceConfigError(
-                SOURCE,
-                f"{self.base_url} does not answer like the GitHub API (404)",
-                fix="set [github] base_url to https://api.github.com or https://HOST/api/v3",
-            )
-        if status == 422:
-            return SourceConfigError(
-                SOURCE,
-                f"the search was rejected (422 {message})",
-                fix="check [github] login names an existing user",
-            )
-        if status >= 500:
-            return TransientError(SOURCE, f"server error {status} after {RETRIES} retries")
-        return SourceError(SOURCE, f"unexpected answer {status}: {message}")
 
 
 @dataclass(frozen=True)
@@ -569,7 +506,7 @@ def _json_answer(data: Any) -> Any:
     return data
 
 
-def graphql_error(exc: GithubException) -> SourceError | None:
+def graphql_error(data: Any) -> SourceError | None:
     """The error a GraphQL `errors` answer stands for, or None when the answer was not GraphQL's.
 
     GitHub answers most GraphQL errors with HTTP 200 and an `errors` list (RATE_LIMITED,
@@ -577,7 +514,7 @@ def graphql_error(exc: GithubException) -> SourceError | None:
     NOT_FOUND, a 404 (Requester.graphql_query). The server has GraphQL, so these never mean
     "no GraphQL here".
     """
-    errors = exc.data.get("errors") if isinstance(exc.data, dict) else None
+    errors = data.get("errors") if isinstance(data, dict) else None
     if not isinstance(errors, list) or not errors:
         return None
     entries = [error for error in errors if isinstance(error, dict)]

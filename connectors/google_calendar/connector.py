@@ -46,20 +46,19 @@ from googleapiclient.errors import HttpError
 
 from connectors.google_calendar import auth as google_auth
 from connectors.google_calendar.settings import GoogleCalendarSettings
-from harvester.errors import RateLimitError, SourceAuthError, SourceConfigError, SourceError, TransientError
+from harvester.errors import TransientError
 from harvester.records import Activity
 from harvester.sources import Batch, Cursor
+from harvester.sources.http_errors import ErrorTable, HttpFailure, auth, config
 from harvester.sources.retry import (
+    RetryPolicy,
     UnreadableAnswer,
     describe_text,
     expect_fields,
     expect_object,
     expect_objects,
-    gave_up,
-    read_answer,
-    retry_wait,
 )
-from harvester.timeutil import Window, parse_api_time, retry_after_seconds, utc_z
+from harvester.timeutil import Window, parse_api_time, utc_z
 
 log = logging.getLogger(__name__)
 
@@ -86,7 +85,8 @@ RETRIES = 5
 RATE_LIMIT_REASONS = frozenset({"rateLimitExceeded", "userRateLimitExceeded"})
 # usage limits that retrying within minutes will not lift: reported as rate limits, not retried
 QUOTA_REASONS = frozenset({"quotaExceeded", "dailyLimitExceeded"})
-RETRY_STATUSES = frozenset({429, 500, 502, 503, 504})
+# what httplib2 raises for a server it cannot reach or that does not answer in time
+UNREACHABLE = (httplib2.HttpLib2Error, OSError)
 AUTH_FIX = google_auth.REAUTHORIZE
 
 
@@ -302,91 +302,94 @@ class GoogleCalendarConnector:
         return FIELDS.format(description=",description" if self.include_descriptions else "")
 
     def _execute(self, request: Any, read: Callable[[Any], dict[str, Any]]) -> dict[str, Any]:
-        """Run one request and `read` its answer, retrying rate limits, 5xx, network errors and
-        unreadable answers with bounded backoff.
+        """Run one request and `read` its answer, retried by the source's one policy.
 
         googleapiclient's own `num_retries` ignores Retry-After and sleeps up to 2**n seconds at
-        random, so the retry loop is here, where the wait can honour the server.
+        random, so it is off; what still fails is classified by `_classified`, which knows the calendar.
         """
-        for attempt in range(RETRIES + 1):
-            try:
-                return read_answer(lambda: read(request.execute(num_retries=0)))
-            except HttpError as exc:
-                if exc.resp.status == 410:
-                    raise SyncTokenExpired from None
-                if not _retriable(exc) or attempt == RETRIES:
-                    raise
-                self._sleep(
-                    retry_wait(
-                        _retry_after(exc),
-                        attempt,
-                        source=SOURCE,
-                        service="Google",
-                        max_wait=self.max_rate_limit_wait,
-                        backoff_factor=self.backoff_factor,
-                    )
-                )
-            except (httplib2.HttpLib2Error, OSError):
-                if attempt == RETRIES:
-                    raise
-                self._sleep(self.backoff_factor * 2**attempt)
-            except UnreadableAnswer as answer:
-                if attempt == RETRIES:
-                    raise gave_up(SOURCE, self.api_endpoint, "events.list", answer, RETRIES + 1) from None
-                log.info("%s: events.list sent %s; retrying", SOURCE, answer.what)
-                self._sleep(self.backoff_factor * 2**attempt)
-        raise AssertionError("unreachable")
+        return self._policy().retried(lambda: read(_executed(request)), "events.list")
+
+    def _policy(self, calendar: str = "") -> RetryPolicy:
+        return RetryPolicy(
+            google_errors(self.api_endpoint, calendar),
+            service="Google",
+            address=self.api_endpoint,
+            max_wait=self.max_rate_limit_wait,
+            backoff_factor=self.backoff_factor,
+            failure=google_failure,
+            unreachable=UNREACHABLE,
+            sleep=self._sleep,
+        )
 
     @contextmanager
     def _classified(self, calendar: str) -> Iterator[None]:
         """Turn googleapiclient, google-auth and network failures into the harvester's error classes."""
         try:
-            yield
-        except (SourceError, SyncTokenExpired):
-            raise
+            with self._policy(calendar).classified("events.list"):
+                yield
         except RefreshError as exc:
             # a 401 on a request makes google-auth refresh; a refused refresh surfaces here (measured)
             raise google_auth.refresh_failed(exc) from None
-        except HttpError as exc:
-            raise self._classify_status(exc, calendar) from None
         except TransportError as exc:
             raise TransientError(SOURCE, f"cannot reach Google's token endpoint ({exc})") from None
-        except (httplib2.HttpLib2Error, OSError) as exc:
-            raise TransientError(
-                SOURCE, f"cannot reach {self.api_endpoint} ({type(exc).__name__}) after {RETRIES} retries"
-            ) from None
 
-    def _classify_status(self, exc: HttpError, calendar: str) -> SourceError:
-        status = exc.resp.status
-        reason = _reason(exc)
-        message = _message(exc)
-        if status == 401:
-            return SourceAuthError(SOURCE, f"Google refused the access token (401 {message})", fix=AUTH_FIX)
-        reasons = _reasons(exc)
-        if status == 429 or reasons & (RATE_LIMIT_REASONS | QUOTA_REASONS | {"RESOURCE_EXHAUSTED"}):
-            return RateLimitError(SOURCE, f"rate limited ({status} {reason}) and {RETRIES} retries did not get through")
-        if status == 403:
-            return SourceAuthError(
-                SOURCE,
-                f"access to calendar {calendar!r} denied (403 {reason}: {message})",
+
+def google_errors(endpoint: str, calendar: str) -> ErrorTable:
+    """The shared error table, with Google's rate-limit reasons and the fixes for the calendar asked for."""
+    return ErrorTable(
+        SOURCE,
+        RETRIES,
+        rules={
+            400: config(
+                "the request was rejected (400 {message})",
+                fix="check [google_calendar] api_endpoint points at the Calendar API v3",
+            ),
+            401: auth("Google refused the access token (401 {message})", fix=AUTH_FIX),
+            403: auth(
+                "access to calendar {calendar} denied (403 {reason}: {message})",
                 fix="check the calendar is shared with you, then run `brag auth google` again",
-            )
-        if status == 404:
-            return SourceConfigError(
-                SOURCE,
-                f"calendar {calendar!r} not found under {self.api_endpoint} (404)",
+            ),
+            404: config(
+                "calendar {calendar} not found under {endpoint} (404)",
                 fix="check [google_calendar] calendars (ids look like primary or name@group.calendar.google.com) "
                 "and api_endpoint",
-            )
-        if status == 400:
-            return SourceConfigError(
-                SOURCE,
-                f"the request was rejected (400 {message})",
-                fix="check [google_calendar] api_endpoint points at the Calendar API v3",
-            )
-        if status >= 500:
-            return TransientError(SOURCE, f"server error {status} after {RETRIES} retries")
-        return SourceError(SOURCE, f"unexpected answer {status}: {message}")
+            ),
+        },
+        context={"calendar": repr(calendar), "endpoint": endpoint},
+        rate_limited=google_rate_limited,
+        lasting=google_quota_spent,
+    )
+
+
+def google_failure(exc: BaseException) -> HttpFailure | None:
+    if not isinstance(exc, HttpError):
+        return None
+    body = _error_body(exc)
+    message = str(body.get("message") or exc.resp.reason or "")
+    # httplib2's response is a dict of the headers, names in lower case
+    return HttpFailure(exc.resp.status, dict(exc.resp), message=message, reason=_reason(body), body=body)
+
+
+def google_rate_limited(failure: HttpFailure) -> bool:
+    """429, or a usage limit named in the error body's reasons (documented: calendar/api/guides/errors)."""
+    limits = RATE_LIMIT_REASONS | QUOTA_REASONS | {"RESOURCE_EXHAUSTED"}
+    return failure.status == 429 or (failure.status != 401 and bool(_reasons(failure.body) & limits))
+
+
+def google_quota_spent(failure: HttpFailure) -> bool:
+    """A daily quota or a 403 that is not a per-minute limit: retrying within minutes will not lift it."""
+    if failure.status == 429 or not google_rate_limited(failure):
+        return False
+    return not (failure.status == 403 and _reasons(failure.body) & RATE_LIMIT_REASONS)
+
+
+def _executed(request: Any) -> Any:
+    try:
+        return request.execute(num_retries=0)
+    except HttpError as exc:
+        if exc.resp.status == 410:
+            raise SyncTokenExpired from None
+        raise
 
 
 def events_page(answer: Any) -> dict[str, Any]:
@@ -514,16 +517,6 @@ def _zone(name: Any) -> tzinfo | None:
         return None
 
 
-def _retriable(exc: HttpError) -> bool:
-    status = exc.resp.status
-    return status in RETRY_STATUSES or (status == 403 and bool(_reasons(exc) & RATE_LIMIT_REASONS))
-
-
-def _retry_after(exc: HttpError) -> float | None:
-    # seconds or an HTTP-date (RFC 9110); httplib2 lower-cases header names
-    return retry_after_seconds(exc.resp.get("retry-after"), date=exc.resp.get("date"))
-
-
 def _error_body(exc: HttpError) -> dict[str, Any]:
     try:
         data = json.loads(exc.content or b"{}")
@@ -533,23 +526,19 @@ def _error_body(exc: HttpError) -> dict[str, Any]:
     return error if isinstance(error, dict) else {}
 
 
-def _reasons(exc: HttpError) -> set[str]:
+def _reasons(body: Any) -> set[str]:
     """Every `error.errors[].reason`, plus `error.status` (the newer google.rpc form, e.g. RESOURCE_EXHAUSTED)."""
-    body = _error_body(exc)
+    if not isinstance(body, Mapping):
+        return set()
     reasons = {str(e.get("reason")) for e in body.get("errors") or () if isinstance(e, Mapping) and e.get("reason")}
     if body.get("status"):
         reasons.add(str(body["status"]))
     return reasons
 
 
-def _reason(exc: HttpError) -> str:
+def _reason(body: Mapping[str, Any]) -> str:
     """The first reason, for messages; `error.status` when there is none."""
-    body = _error_body(exc)
     for error in body.get("errors") or ():
         if isinstance(error, Mapping) and error.get("reason"):
             return str(error["reason"])
     return str(body.get("status") or "")
-
-
-def _message(exc: HttpError) -> str:
-    return str(_error_body(exc).get("message") or exc.resp.reason or "")

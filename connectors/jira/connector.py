@@ -27,27 +27,13 @@ import requests
 from jira import JIRA, JIRAError
 
 from connectors.jira.settings import JiraSettings
-from harvester.errors import (
-    ConfigError,
-    RateLimitError,
-    SourceAuthError,
-    SourceConfigError,
-    SourceError,
-    TransientError,
-)
+from harvester.errors import ConfigError, SourceAuthError, SourceConfigError, SourceError
 from harvester.records import Activity
 from harvester.secrets import Secret
 from harvester.sources import Batch, Cursor
-from harvester.sources.retry import (
-    UnreadableAnswer,
-    expect_fields,
-    expect_object,
-    expect_objects,
-    gave_up,
-    read_answer,
-    retry_wait,
-)
-from harvester.timeutil import Window, retry_after_seconds
+from harvester.sources.http_errors import ErrorTable, HttpFailure, Rule, auth, config
+from harvester.sources.retry import RetryPolicy, UnreadableAnswer, expect_fields, expect_object, expect_objects
+from harvester.timeutil import Window
 
 log = logging.getLogger(__name__)
 
@@ -100,6 +86,8 @@ TRANSITION_EXPAND = "changelog"
 # Cloud serves the v3 search; v2 stays for serverInfo, myself and field, which every Jira has
 CLOUD_SEARCH_API_VERSION = "3"
 RETRIES = 4
+# what the client (requests) raises for a server it cannot reach or that does not answer in time
+UNREACHABLE = (requests.exceptions.ConnectionError, requests.exceptions.Timeout)
 CLOUD_HOSTS = (".atlassian.net", ".jira.com", ".jira-dev.com")
 API_TOKEN_URL = "https://id.atlassian.com/manage-profile/security/api-tokens"
 CLOUD_AUTH_FIX = (
@@ -116,6 +104,10 @@ SERVER_URL_FIX = (
 )
 
 
+ACCESS_FIX = (
+    "check the account may browse the projects, and that a CAPTCHA is not locking it (log in once in a browser)"
+)
+QUERY_FIX = "check [jira] jql, and that [jira] done_statuses names statuses your workflows have"
 SERVER_URL_HINT = "check [jira] server is the address you open Jira at, without /rest or /browse"
 # the JSON type of each field the records read (Jira REST reference; `description` is a string in
 # v2 and an Atlassian Document Format object in v3)
@@ -204,19 +196,11 @@ class JiraConnector:
         if window.empty:
             return
         if self._pat is not None and self.cloud_url:
-            raise SourceConfigError(
-                SOURCE,
-                f"{self.server} is Jira Cloud, which does not accept personal access tokens",
-                fix=CLOUD_AUTH_FIX + " and remove [jira] pat",
-            )
+            raise pat_on_cloud(self.server)
         client = self._call(self._connect, None, "GET /rest/api/2/serverInfo")
         cloud = client.deploymentType == "Cloud"
         if cloud and self._pat is not None:
-            raise SourceConfigError(
-                SOURCE,
-                f"{self.server} is Jira Cloud, which does not accept personal access tokens",
-                fix=CLOUD_AUTH_FIX + " and remove [jira] pat",
-            )
+            raise pat_on_cloud(self.server)
         me = self._call(lambda: myself_answer(client.myself()), cloud, "GET /rest/api/2/myself")
         field_ids = self._call(lambda: _field_ids(client), cloud, "GET /rest/api/2/field")
         fields = requested_fields(field_ids, cloud)
@@ -258,7 +242,7 @@ class JiraConnector:
             if self._pat is not None
             else {"basic_auth": (self.email or "", self._token.reveal() if self._token else "")}
         )
-        # retries are ours (see _call): the client's own double Retry-After, add jitter and skip 500/502/504
+        # retries are the policy's (see _policy): the client's own double Retry-After, add jitter and skip 500/502/504
         try:
             return JIRA(self.server, max_retries=0, timeout=self.timeout, **auth)
         except (KeyError, TypeError):
@@ -330,88 +314,32 @@ class JiraConnector:
                 known[str(epic.get("key"))] = str((epic.get("fields") or {}).get("summary") or "")
 
     def _call(self, operation: Callable[[], T], cloud: bool | None, request: str) -> T:
-        """Run one client call, retrying 429, 5xx and unreadable answers; classify whatever still fails, once, here."""
-        for attempt in range(RETRIES + 1):
-            try:
-                return read_answer(operation)
-            except JIRAError as exc:
-                status = exc.status_code or 0
-                retriable = status == 429 or status >= 500
-                if not retriable or attempt == RETRIES:
-                    raise self._classify(exc, cloud) from None
-                wait = self._retry_wait(exc, attempt)
-            except (requests.exceptions.ConnectionError, requests.exceptions.Timeout) as exc:
-                if attempt == RETRIES:
-                    raise TransientError(SOURCE, f"cannot reach {self.server} ({type(exc).__name__})") from None
-                wait = self.backoff_factor * 2**attempt
-            except UnreadableAnswer as answer:
-                # a cut-off or garbled answer, or JSON of the wrong shape: transient, wherever it comes from
-                if attempt == RETRIES:
-                    raise gave_up(
-                        SOURCE, self.server, request, answer, RETRIES + 1, html_hint=SERVER_URL_HINT
-                    ) from None
-                log.info("jira: %s sent %s", request, answer.what)
-                wait = self.backoff_factor * 2**attempt
-            log.info("jira: retrying in %.1f s (attempt %d of %d)", wait, attempt + 1, RETRIES)
-            self._sleep(wait)
-        raise AssertionError("unreachable")
+        """Run one client call, retried and classified by the source's one policy."""
+        return self._policy(cloud).run(operation, request)
 
-    def _retry_wait(self, exc: JIRAError, attempt: int) -> float:
-        headers = exc.response.headers if exc.response is not None else {}
-        # seconds or an HTTP-date (RFC 9110); requests' headers are case-insensitive
-        requested = retry_after_seconds(headers.get("Retry-After"), date=headers.get("Date"))
-        return retry_wait(
-            requested,
-            attempt,
-            source=SOURCE,
+    def _policy(self, cloud: bool | None) -> RetryPolicy:
+        return RetryPolicy(
+            jira_errors(self.server, lambda _failure: self._auth_error(cloud)),
             service="Jira",
+            address=self.server,
             max_wait=self.max_rate_limit_wait,
             backoff_factor=self.backoff_factor,
+            failure=jira_failure,
+            unreachable=UNREACHABLE,
+            html_hint=SERVER_URL_HINT,
+            sleep=self._sleep,
         )
 
     def _classify(self, exc: JIRAError, cloud: bool | None) -> SourceError:
-        status = exc.status_code or 0
-        message = (exc.text or "").strip()[:200]
-        if status == 401:
-            return self._auth_error(cloud)
-        if status == 403:
-            return SourceAuthError(
-                SOURCE,
-                f"access denied (403 {message})",
-                fix=(
-                    "check the account may browse the projects, and that a CAPTCHA is not locking it "
-                    "(log in once in a browser)"
-                ),
-            )
-        if status == 404:
-            return SourceConfigError(
-                SOURCE, f"{self.server} does not answer like Jira (404 on {exc.url})", fix=SERVER_URL_FIX
-            )
-        if status == 410:
-            return SourceConfigError(
-                SOURCE, f"the search API is gone on {self.server} (410 {message})", fix=SERVER_URL_FIX
-            )
-        if status == 400:
-            return SourceConfigError(
-                SOURCE,
-                f"Jira refused the query (400 {message})",
-                fix="check [jira] jql, and that [jira] done_statuses names statuses your workflows have",
-            )
-        if status == 429:
-            return RateLimitError(SOURCE, f"rate limited (429) and {RETRIES} retries did not get through")
-        if status >= 500:
-            return TransientError(SOURCE, f"server error {status} after {RETRIES} retries")
-        return SourceError(SOURCE, f"unexpected answer {status}: {message}")
+        failure = jira_failure(exc)
+        assert failure is not None
+        return self._policy(cloud).errors.error(failure)
 
     def _auth_error(self, cloud: bool | None) -> SourceError:
         if cloud is None:
             cloud = self._probe_cloud()
         if self._pat is not None and (cloud or self.cloud_url):
-            return SourceConfigError(
-                SOURCE,
-                f"{self.server} is Jira Cloud, which does not accept personal access tokens",
-                fix=CLOUD_AUTH_FIX + " and remove [jira] pat",
-            )
+            return pat_on_cloud(self.server)
         if self._pat is not None:
             return SourceAuthError(SOURCE, "the personal access token was refused (401)", fix=SERVER_AUTH_FIX)
         if cloud is False:
@@ -445,6 +373,39 @@ class JiraConnector:
         except (requests.RequestException, ValueError, AttributeError):
             return None
         return None if deployment is None else deployment == "Cloud"
+
+
+def jira_errors(server: str, refused: Rule) -> ErrorTable:
+    """The shared error table, with Jira's fixes; `refused` explains a 401 (it depends on the deployment)."""
+    return ErrorTable(
+        SOURCE,
+        RETRIES,
+        rules={
+            400: config("Jira refused the query (400 {message})", fix=QUERY_FIX),
+            401: refused,
+            403: auth("access denied (403 {message})", fix=ACCESS_FIX),
+            404: config("{server} does not answer like Jira (404 on {url})", fix=SERVER_URL_FIX),
+            410: config("the search API is gone on {server} (410 {message})", fix=SERVER_URL_FIX),
+        },
+        context={"server": server},
+    )
+
+
+def jira_failure(exc: BaseException) -> HttpFailure | None:
+    """A JIRAError as an `HttpFailure`; the client's `text` is already Jira's errorMessages joined."""
+    if not isinstance(exc, JIRAError):
+        return None
+    headers = exc.response.headers if exc.response is not None else {}
+    return HttpFailure(exc.status_code or 0, headers, message=(exc.text or "").strip()[:200], url=str(exc.url))
+
+
+def pat_on_cloud(server: str) -> SourceConfigError:
+    """Jira Cloud signs in with an email and API token only; personal access tokens are Server/DC's (documented)."""
+    return SourceConfigError(
+        SOURCE,
+        f"{server} is Jira Cloud, which does not accept personal access tokens",
+        fix=CLOUD_AUTH_FIX + " and remove [jira] pat",
+    )
 
 
 def search_answer(page: Any, cloud: bool) -> dict[str, Any]:

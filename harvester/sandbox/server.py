@@ -148,6 +148,18 @@ SPOILS: Mapping[str, Callable[[Response], Response]] = {
 class _QuietServer(ThreadingHTTPServer):
     daemon_threads = True
 
+    def server_activate(self) -> None:
+        super().server_activate()
+        # select() can report the listening socket readable for a connection the client already
+        # reset; a blocking accept() then waits for the next client, and shutdown() forever (seen
+        # in a test run under load). Non-blocking, that accept raises and serve_forever goes on.
+        self.socket.setblocking(False)
+
+    def get_request(self) -> tuple[Any, Any]:
+        connection, address = super().get_request()
+        connection.setblocking(True)
+        return connection, address
+
     def handle_error(self, request: Any, client_address: Any) -> None:
         # a client that timed out and hung up is expected in fault tests, not a sandbox error
         import sys

@@ -1,6 +1,14 @@
 """What a connector retries and how long it waits: the server's word within the user's bound, and
 answers that arrived but cannot be read.
 
+`RetryPolicy` is the one retry loop of every connector, on tenacity: it retries what the
+source's `ErrorTable` calls transient or rate limited, network failures and unreadable answers;
+it sleeps what `Retry-After` or a rate-limit reset header asks, within `[<source>]
+max_rate_limit_wait`, and otherwise backs off exponentially. The client libraries' own retries
+are switched off (PyGithub `retry=None`, jira `max_retries=0`, googleapiclient `num_retries=0`):
+PyGithub's recognises a rate-limited 403 only by GitHub's wording, jira's doubles Retry-After
+and skips 500/502/504, and googleapiclient's ignores Retry-After.
+
 An unreadable answer (cut off on the wire, not JSON, an HTML page, JSON of the wrong shape) is
 treated as transient wherever it comes from: a proxy, a load balancer or a server under strain
 answers so for a moment. It is retried like a 5xx, and if it persists the source fails with a
@@ -11,13 +19,36 @@ from __future__ import annotations
 
 import http.client
 import json
-from collections.abc import Callable, Mapping
+import logging
+import time
+from collections.abc import Callable, Iterator, Mapping
+from contextlib import contextmanager
+from dataclasses import dataclass, replace
 from typing import Any, TypeVar
 
 import requests
+import tenacity
 import urllib3.exceptions
 
-from harvester.errors import RateLimitError, TransientError
+from harvester.errors import RateLimitError, SourceError, TransientError
+from harvester.sources.http_errors import ErrorTable, HttpFailure
+
+__all__ = [
+    "HTML_ANSWER",
+    "RetryPolicy",
+    "UnreadableAnswer",
+    "describe_text",
+    "expect_fields",
+    "expect_object",
+    "expect_objects",
+    "gave_up",
+    "json_type",
+    "read_answer",
+    "retry_wait",
+    "unreadable_answer",
+]
+
+log = logging.getLogger(__name__)
 
 T = TypeVar("T")
 
@@ -91,6 +122,143 @@ def read_answer(operation: Callable[[], T]) -> T:
         if answer is None or answer is exc:
             raise
         raise answer from None
+
+
+def _no_failure(_exc: BaseException) -> HttpFailure | None:
+    return None
+
+
+@dataclass(frozen=True)
+class RetryPolicy:
+    """One source's retries: what to retry (its error table), how long to wait, and what to report after."""
+
+    errors: ErrorTable
+    # the API's name in messages ("GitHub asks to wait ...") and the address the source was given
+    service: str
+    address: str
+    max_wait: float
+    backoff_factor: float
+    # the client library's exception for an error answer, translated; None for any other exception
+    failure: Callable[[BaseException], HttpFailure | None] = _no_failure
+    # the client library's network failures (refused, reset, timed out): retried with backoff
+    unreachable: tuple[type[BaseException], ...] = ()
+    # added to the message when the answers were HTML pages: the address is a web page, not the API
+    html_hint: str = ""
+    sleep: Callable[[float], None] = time.sleep
+
+    @property
+    def source(self) -> str:
+        return self.errors.source
+
+    @property
+    def attempts(self) -> int:
+        return self.errors.retries + 1
+
+    def with_errors(self, errors: ErrorTable) -> RetryPolicy:
+        return replace(self, errors=errors)
+
+    def run(self, operation: Callable[[], T], request: str) -> T:
+        """`operation()`, retried as the policy says; whatever still fails is raised as a `SourceError`.
+
+        Exceptions the policy does not know (a connector's own signals) pass through unchanged.
+        """
+        with self.classified(request):
+            return self.retried(operation, request)
+        raise AssertionError("unreachable")  # for mypy: classified() re-raises
+
+    def retried(self, operation: Callable[[], T], request: str) -> T:
+        """`operation()`, retried as the policy says; an error answer that persists is raised as `HttpFailure`.
+
+        For a connector whose messages need more than the request (the calendar asked for) and
+        which classifies the failure itself, with `classified()`.
+        """
+        retrying = tenacity.Retrying(
+            stop=tenacity.stop_after_attempt(self.attempts),
+            retry=tenacity.retry_if_exception(self.retriable),
+            wait=self._wait,
+            sleep=self.sleep,
+            before_sleep=lambda state: self._log_retry(state, request),
+            reraise=True,
+        )
+        try:
+            result: T = retrying(self._attempt, operation)
+        except UnreadableAnswer as answer:
+            raise gave_up(self.source, self.address, request, answer, self.attempts, html_hint=self.html_hint) from None
+        return result
+
+    @contextmanager
+    def classified(self, request: str = "") -> Iterator[None]:
+        """Raise what fails inside as the `SourceError` it stands for, without retrying (for one-off checks)."""
+        try:
+            yield
+        except SourceError:
+            raise
+        except Exception as exc:
+            error = self.final_error(exc, request)
+            if error is None:
+                raise
+            raise error from None
+
+    def retriable(self, exc: BaseException) -> bool:
+        if isinstance(exc, HttpFailure):
+            return self.errors.retriable(exc)
+        return isinstance(exc, (UnreadableAnswer, *self.unreachable))
+
+    def final_error(self, exc: BaseException, request: str = "") -> SourceError | None:
+        """The error to report for `exc` once it is not retried any more; None for an exception it does not know."""
+        if isinstance(exc, UnreadableAnswer):
+            return gave_up(self.source, self.address, request, exc, self.attempts, html_hint=self.html_hint)
+        failure = exc if isinstance(exc, HttpFailure) else self.failure(exc)
+        if failure is not None:
+            return self.errors.error(failure)
+        if isinstance(exc, self.unreachable):
+            return TransientError(self.source, f"cannot reach {self.address} ({type(exc).__name__})")
+        return None
+
+    def wait(self, exc: BaseException | None, attempt: int) -> float:
+        """Seconds before retry number `attempt` (0-based) after `exc`; raises `RateLimitError` past the bound."""
+        requested = self.errors.requested_wait(exc) if isinstance(exc, HttpFailure) else None
+        return retry_wait(
+            requested,
+            attempt,
+            source=self.source,
+            service=self.service,
+            max_wait=self.max_wait,
+            backoff_factor=self.backoff_factor,
+        )
+
+    def _attempt(self, operation: Callable[[], T]) -> T:
+        try:
+            return operation()
+        except Exception as exc:
+            answer = unreadable_answer(exc)
+            if answer is not None and answer is not exc:
+                raise answer from None
+            failure = None if answer is not None else self.failure(exc)
+            if failure is not None:
+                raise failure from exc
+            raise
+
+    def _wait(self, state: tenacity.RetryCallState) -> float:
+        outcome = state.outcome
+        return self.wait(outcome.exception() if outcome is not None else None, state.attempt_number - 1)
+
+    def _log_retry(self, state: tenacity.RetryCallState, request: str) -> None:
+        outcome = state.outcome
+        exc = outcome.exception() if outcome is not None else None
+        what = exc.what if isinstance(exc, UnreadableAnswer) else type(exc).__name__
+        if isinstance(exc, HttpFailure):
+            what = f"status {exc.status}"
+        wait = state.next_action.sleep if state.next_action is not None else 0.0
+        log.info(
+            "%s: %s got %s; retrying in %.1f s (attempt %d of %d)",
+            self.source,
+            request,
+            what,
+            wait,
+            state.attempt_number,
+            self.errors.retries,
+        )
 
 
 def describe_text(text: object, otherwise: str) -> str:
