@@ -22,6 +22,7 @@ from harvester.errors import BragError, SourceError
 from harvester.records import MAX_BODY, MAX_TITLE, bounded, storable_text
 from harvester.sources import Batch, Connector, Cursor, SingleStreamConnector, Stream, streams_of
 from harvester.store import repository
+from harvester.store.models import SyncCursor
 from harvester.store.repository import UpsertCounts
 from harvester.timeutil import Window
 
@@ -136,9 +137,7 @@ class SyncRunner:
         streams = streams_of(connector)
         with self.sessions.begin() as session:
             rows = repository.load_cursors(session, self.user_id, source)
-            stored = {
-                s.name: Cursor(r.harvested_until, dict(r.state)) if (r := rows.get(s.name)) else None for s in streams
-            }
+            stored = {s.name: _cursor(rows.get(s.name)) for s in streams}
             windows = {s.name: harvest_window(stored[s.name], s.cursor_overlap, now, since, until) for s in streams}
             window = spanning(windows.values(), harvest_window(None, timedelta(0), now, since, until))
             run_id = repository.start_run(session, self.user_id, source, window.start, window.end).id
@@ -255,6 +254,10 @@ def bounded_batch(batch: Batch) -> Batch:
         activities=tuple(bounded(activity) for activity in batch.activities),
         deleted=tuple(storable_text(external_id) for external_id in batch.deleted),
     )
+
+
+def _cursor(row: SyncCursor | None) -> Cursor | None:
+    return Cursor(row.harvested_until, dict(row.state)) if row is not None else None
 
 
 def _joined(text: str | None, more: str | None) -> str | None:

@@ -12,7 +12,7 @@ import pytest
 from streams_support import checkpoints, read_all, read_streams
 from support import NOW
 
-from connectors.github.connector import GitHubConnector, pull_request_query, split_window
+from connectors.github.connector import REVIEW_SPAN_MAX, GitHubConnector, pull_request_query, split_window
 from connectors.github.sandbox import DEFAULT_TOKEN, GitHubSandbox
 from harvester.errors import RateLimitError, SourceAuthError, SourceConfigError, TransientError
 from harvester.records import Activity
@@ -338,6 +338,15 @@ def test_reviews_graphql_error_keeps_the_cursor_and_is_retried_next_run(github: 
     again = read_streams(connector, last_weeks())
     assert len([r for r in activities(again["reviews"]) if r.kind == "review"]) == 6
     assert checkpoints(again["reviews"]) == [Cursor(NOW)]
+
+
+def test_reviews_checkpoint_each_year_long_span_once_read_to_its_end(github: GitHubSandbox) -> None:
+    """The reviews query covers at most a year, read page by page in GraphQL's order, not time's."""
+    connector = GitHubConnector(DEFAULT_TOKEN, base_url=github.base_url)
+    window = Window(NOW - REVIEW_SPAN_MAX - timedelta(days=30), NOW)
+    streams = read_streams(connector, window)
+    assert checkpoints(streams["reviews"]) == [Cursor(window.start + REVIEW_SPAN_MAX), Cursor(NOW)]
+    assert github.count("/graphql") == 2 and github.count("/user") == 1
 
 
 def test_reviews_rate_limited_by_graphql_is_reported_as_a_rate_limit(github: GitHubSandbox) -> None:

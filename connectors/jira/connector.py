@@ -54,7 +54,7 @@ log = logging.getLogger(__name__)
 T = TypeVar("T")
 
 SOURCE = "jira"
-# the one stream: its cursor is the tickets' (a stored name, see harvester.sources.Stream)
+# the one stream; its name keys the stored cursor, so it stays
 TICKETS_STREAM = "tickets"
 # enhanced search returns at most 100 issues a page once fields beyond id/key are asked for (documented);
 # Server/DC allows up to jira.search.views.default.max (1000), but pages of 100 keep answers small

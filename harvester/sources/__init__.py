@@ -44,8 +44,8 @@ class Cursor:
 class Batch:
     """Records to store together; with a checkpoint, the cursor to save in the same transaction.
 
-    A connector yields a checkpoint only when every record up to `harvested_until` has been
-    yielded, so a crash after any batch resumes without gaps.
+    A stream yields a checkpoint only when every record of that stream up to `harvested_until`
+    has been yielded, so a crash after any batch resumes without gaps.
     """
 
     activities: tuple[Activity, ...] = ()
