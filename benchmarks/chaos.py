@@ -127,7 +127,10 @@ def snapshot(database: Path, source: str) -> Snapshot:
                     "SELECT external_id, url, occurred_at FROM activities WHERE source = ?", (source,)
                 )
             ]
-            row = connection.execute("SELECT harvested_until FROM sync_cursors WHERE source = ?", (source,)).fetchone()
+            # a source has a cursor per stream; the earliest is the one a kill could have left behind
+            row = connection.execute(
+                "SELECT MIN(harvested_until) FROM sync_cursors WHERE source = ?", (source,)
+            ).fetchone()
             found.cursor = _stamp(row[0]) if row and row[0] else None
             found.ungrouped = connection.execute(
                 "SELECT count(*) FROM activities a WHERE NOT EXISTS "

@@ -1,15 +1,17 @@
-"""The sync runner: loads each source's cursor, runs its connector, stores records and cursor together.
+"""The sync runner: loads each stream's cursor, runs the stream, stores records and cursor together.
 
-The cursor only moves in the same transaction as the records it covers, so a crash or a kill at
-any point resumes from the last saved batch, and upserts on the natural key make the re-read
-overlap harmless.
+A source has one stream per record type (`harvester.sources.Stream`), each with its own cursor
+stored per (user, source, stream). A cursor only moves in the same transaction as the records it
+covers, so a crash or a kill at any point resumes from the last saved batch, and upserts on the
+natural key make the re-read overlap harmless. A stream that fails is reported and leaves its
+cursor where it was; the source's other streams still run and move theirs.
 """
 
 from __future__ import annotations
 
 import contextlib
 import logging
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field, replace
 from datetime import datetime, timedelta
 
@@ -18,8 +20,9 @@ from sqlalchemy.orm import Session, sessionmaker
 
 from harvester.errors import BragError, SourceError
 from harvester.records import MAX_BODY, MAX_TITLE, bounded, storable_text
-from harvester.sources import Batch, Connector, Cursor
+from harvester.sources import Batch, Connector, Cursor, SingleStreamConnector, Stream, streams_of
 from harvester.store import repository
+from harvester.store.models import SyncCursor
 from harvester.store.repository import UpsertCounts
 from harvester.timeutil import Window
 
@@ -42,10 +45,19 @@ class SourceResult:
     error: str | None = None
     fix: str | None = None
     notes: list[str] = field(default_factory=list)
+    # streams that failed (the reviews, a calendar id); the source's other streams still ran
+    failed_streams: list[str] = field(default_factory=list)
+    shortened: int = field(default=0, repr=False)
 
     @property
     def ok(self) -> bool:
         return self.error is None
+
+    def fail(self, stream: str, error: str, fix: str | None) -> None:
+        """Record a stream's failure; what several streams fail with alike (a refused token) is said once."""
+        self.failed_streams.append(stream)
+        self.error = _joined(self.error, error)
+        self.fix = _joined(self.fix, fix)
 
 
 @dataclass(frozen=True)
@@ -72,6 +84,14 @@ def harvest_window(
     return Window(start, end)
 
 
+def spanning(windows: Iterable[Window], default: Window) -> Window:
+    """The window a source's run is reported with: from its earliest stream's start to the common end."""
+    found = list(windows)
+    if not found:
+        return default
+    return Window(min(window.start for window in found), max(window.end for window in found))
+
+
 def next_cursor(stored: Cursor | None, checkpoint: Cursor, window: Window) -> Cursor | None:
     """The cursor to save after a checkpoint, or None to leave the stored one as it is.
 
@@ -94,7 +114,7 @@ class SyncRunner:
 
     def run(
         self,
-        connectors: Sequence[Connector],
+        connectors: Sequence[Connector | SingleStreamConnector],
         *,
         now: datetime,
         since: datetime | None = None,
@@ -106,7 +126,7 @@ class SyncRunner:
 
     def run_source(
         self,
-        connector: Connector,
+        connector: Connector | SingleStreamConnector,
         *,
         now: datetime,
         since: datetime | None = None,
@@ -114,51 +134,61 @@ class SyncRunner:
         progress: ProgressCallback | None = None,
     ) -> SourceResult:
         source = connector.name
+        streams = streams_of(connector)
         with self.sessions.begin() as session:
-            row = repository.load_cursor(session, self.user_id, source)
-            stored = Cursor(row.harvested_until, dict(row.state)) if row else None
-            window = harvest_window(stored, connector.cursor_overlap, now, since, until)
+            rows = repository.load_cursors(session, self.user_id, source)
+            stored = {s.name: _cursor(rows.get(s.name)) for s in streams}
+            windows = {s.name: harvest_window(stored[s.name], s.cursor_overlap, now, since, until) for s in streams}
+            window = spanning(windows.values(), harvest_window(None, timedelta(0), now, since, until))
             run_id = repository.start_run(session, self.user_id, source, window.start, window.end).id
         result = SourceResult(source, window)
-        status = "ok"
         try:
-            self._harvest(connector, stored, result, progress)
-        except SourceError as exc:
-            status, result.error, result.fix = "failed", exc.detail, exc.fix or None
-            log.warning("%s", exc)
-        except BragError as exc:
-            status, result.error = "failed", str(exc)
-            log.warning("%s: %s", source, exc)
-        except Exception as exc:  # a bug in a connector must not stop the other sources
-            status, result.error = "failed", f"unexpected {type(exc).__name__}: {exc}"
-            log.exception("%s: harvest failed unexpectedly", source)
+            for stream in streams:
+                self._harvest(source, stream, stored[stream.name], windows[stream.name], result, progress)
         except BaseException:
             # ctrl-c or SystemExit: record how the run ended (best effort), then let the interrupt through
             with contextlib.suppress(Exception):
                 self._finish(run_id, result, "interrupted", "interrupted before it finished")
             raise
-        self._finish(run_id, result, status, result.error)
+        finally:
+            if result.shortened:
+                result.notes.append(SHORTENED_NOTE.format(count=result.shortened))
+        self._finish(run_id, result, "ok" if result.ok else "failed", result.error)
         return result
 
     def _harvest(
-        self, connector: Connector, stored: Cursor | None, result: SourceResult, progress: ProgressCallback | None
+        self,
+        source: str,
+        stream: Stream,
+        stored: Cursor | None,
+        window: Window,
+        result: SourceResult,
+        progress: ProgressCallback | None,
     ) -> None:
-        shortened = 0
+        """Harvest one stream; a failure is recorded in `result` and ends this stream only."""
         try:
-            for raw in connector.harvest(result.window, stored):
+            for raw in stream.read(window, stored):
                 batch = bounded_batch(raw)
-                shortened += sum(
+                result.shortened += sum(
                     1 for before, after in zip(raw.activities, batch.activities, strict=True) if before != after
                 )
-                stored = self._store(batch, connector.name, stored, result)
+                stored = self._store(batch, source, stream.name, stored, window, result)
                 result.notes.extend(batch.notes)
                 if progress is not None:
-                    progress(Progress(connector.name, result.counts.total, batch.expected_total))
-        finally:
-            if shortened:
-                result.notes.append(SHORTENED_NOTE.format(count=shortened))
+                    progress(Progress(source, result.counts.total, batch.expected_total))
+        except SourceError as exc:
+            result.fail(stream.name, exc.detail, exc.fix or None)
+            log.warning("%s", exc)
+        except BragError as exc:
+            result.fail(stream.name, str(exc), None)
+            log.warning("%s: %s", source, exc)
+        except Exception as exc:  # a bug in a connector must not stop the other streams and sources
+            result.fail(stream.name, f"unexpected {type(exc).__name__}: {exc}", None)
+            log.exception("%s: harvest of %s failed unexpectedly", source, stream.name)
 
-    def _store(self, batch: Batch, source: str, stored: Cursor | None, result: SourceResult) -> Cursor | None:
+    def _store(
+        self, batch: Batch, source: str, stream: str, stored: Cursor | None, window: Window, result: SourceResult
+    ) -> Cursor | None:
         """Write the batch and its checkpoint in one transaction; returns the cursor now stored.
 
         When the database refuses the batch (a value it cannot hold), the batch is written again
@@ -170,14 +200,14 @@ class SyncRunner:
         try:
             with self.sessions.begin() as session:
                 counts, set_aside = self._write(session, source, batch, one_by_one=False)
-                saved = self._checkpoint(session, source, stored, batch, result.window)
+                saved = self._checkpoint(session, source, stream, stored, batch, window)
         except (DataError, IntegrityError) as exc:
             log.warning("%s: the database refused a batch (%s); storing it record by record", source, exc.orig)
             # on sqlite (pysqlite's own transaction handling) each released savepoint may commit on its
             # own; the checkpoint is still written last, so the cursor never runs ahead of the records
             with self.sessions.begin() as session:
                 counts, set_aside = self._write(session, source, batch, one_by_one=True)
-                saved = self._checkpoint(session, source, stored, batch, result.window)
+                saved = self._checkpoint(session, source, stream, stored, batch, window)
         result.counts.add(counts)
         result.notes.extend(set_aside)
         return saved
@@ -202,14 +232,14 @@ class SyncRunner:
         return counts, set_aside
 
     def _checkpoint(
-        self, session: Session, source: str, stored: Cursor | None, batch: Batch, window: Window
+        self, session: Session, source: str, stream: str, stored: Cursor | None, batch: Batch, window: Window
     ) -> Cursor | None:
         if batch.checkpoint is None:
             return stored
         advanced = next_cursor(stored, batch.checkpoint, window)
         if advanced is None:
             return stored
-        repository.save_cursor(session, self.user_id, source, advanced.harvested_until, dict(advanced.state))
+        repository.save_cursor(session, self.user_id, source, stream, advanced.harvested_until, dict(advanced.state))
         return advanced
 
     def _finish(self, run_id: int, result: SourceResult, status: str, error: str | None) -> None:
@@ -224,6 +254,16 @@ def bounded_batch(batch: Batch) -> Batch:
         activities=tuple(bounded(activity) for activity in batch.activities),
         deleted=tuple(storable_text(external_id) for external_id in batch.deleted),
     )
+
+
+def _cursor(row: SyncCursor | None) -> Cursor | None:
+    return Cursor(row.harvested_until, dict(row.state)) if row is not None else None
+
+
+def _joined(text: str | None, more: str | None) -> str | None:
+    if not more or (text is not None and more in text):
+        return text
+    return f"{text}; {more}" if text else more
 
 
 def _first_line(error: BaseException | None) -> str:

@@ -19,6 +19,7 @@ from typing import Any
 from zoneinfo import ZoneInfo
 
 import pytest
+from streams_support import read_all
 
 from connectors.github.connector import GitHubConnector, pull_request_activity, rate_limit_wait
 from connectors.google_calendar.connector import GoogleCalendarConnector, event_activity
@@ -163,7 +164,7 @@ def github_connector(server: SandboxServer, **options: Any) -> GitHubConnector:
 
 
 def github_harvest(connector: GitHubConnector) -> list[Batch]:
-    return list(connector.harvest(WINDOW, None))
+    return list(read_all(connector, WINDOW))
 
 
 def searched_pages(server: SandboxServer) -> list[str | None]:
@@ -364,7 +365,7 @@ def resolved_issue(number: int) -> dict[str, Any]:
 
 
 def jira_harvest(connector: JiraConnector) -> list[Batch]:
-    return list(connector.harvest(WINDOW, None))
+    return list(read_all(connector, WINDOW))
 
 
 def paths(server: SandboxServer) -> list[str]:
@@ -543,7 +544,7 @@ def test_calendar_short_and_empty_pages(server: SandboxServer, tmp_path: Path) -
     CalendarStub(server, [[event("a"), event("b")], [], [event("c", **wall)]])
     connector = calendar_connector(server, tmp_path, [])
 
-    batches = list(connector.harvest(WINDOW, None))
+    batches = list(read_all(connector, WINDOW))
 
     found = {a.extra["event_id"]: a.occurred_at for a in records(batches)}
     assert found == {
@@ -554,7 +555,7 @@ def test_calendar_short_and_empty_pages(server: SandboxServer, tmp_path: Path) -
     }
     assert [(r.query.get("pageToken") or [None])[0] for r in server.requests] == [None, "1", "2"]
     cursor = batches[-1].checkpoint
-    assert cursor is not None and cursor.state["calendars"]["primary"]["sync_token"] == "sync-1"
+    assert cursor is not None and cursor.state["sync_token"] == "sync-1"
 
 
 def test_calendar_last_page_without_sync_token_is_not_the_end(server: SandboxServer, tmp_path: Path) -> None:
@@ -564,7 +565,7 @@ def test_calendar_last_page_without_sync_token_is_not_the_end(server: SandboxSer
     connector = calendar_connector(server, tmp_path, sleeps)
     batches: list[Batch] = []
     with pytest.raises(TransientError) as caught:
-        batches.extend(connector.harvest(WINDOW, None))
+        batches.extend(read_all(connector, WINDOW))
     assert "neither nextPageToken nor nextSyncToken, 6 times in a row" in str(caught.value)
     assert len(server.requests) == 6 and len(sleeps) == 5
     assert all(batch.checkpoint is None for batch in batches)
@@ -582,7 +583,7 @@ def test_calendar_rate_limit_reason_with_http_date_retry_after(server: SandboxSe
     server.inject(403, headers={"Retry-After": http_date(4)}, body=body)
     sleeps: list[float] = []
 
-    assert len(records(list(calendar_connector(server, tmp_path, sleeps).harvest(WINDOW, None)))) == 1
+    assert len(records(list(read_all(calendar_connector(server, tmp_path, sleeps), WINDOW)))) == 1
     assert len(sleeps) == 1 and 2.0 <= sleeps[0] <= 4.0
     assert [r.status for r in server.requests] == [403, 200]
 
@@ -593,7 +594,7 @@ def test_calendar_quota_exceeded_is_a_rate_limit_not_retried(server: SandboxServ
     body = {"error": {"code": 403, "message": "Calendar usage limits exceeded.", "errors": errors}}
     server.inject(403, body=body)
     with pytest.raises(RateLimitError, match="quotaExceeded"):
-        list(calendar_connector(server, tmp_path, []).harvest(WINDOW, None))
+        list(read_all(calendar_connector(server, tmp_path, []), WINDOW))
     assert len(server.requests) == 1
 
 
@@ -601,7 +602,7 @@ def test_calendar_401_html_then_refused_refresh_is_an_auth_error(server: Sandbox
     CalendarStub(server, [[event("a")]])
     server.inject(401, body=HTML_401, headers={"Content-Type": "text/html"}, path_contains="/events")
     with pytest.raises(SourceAuthError, match="invalid_grant") as raised:
-        list(calendar_connector(server, tmp_path, []).harvest(WINDOW, None))
+        list(read_all(calendar_connector(server, tmp_path, []), WINDOW))
     assert "brag auth google" in raised.value.fix
     assert [(r.method, r.path) for r in server.requests] == [("GET", EVENTS), ("POST", "/token")]
 
@@ -611,5 +612,5 @@ def test_calendar_server_errors_are_retried_then_transient(server: SandboxServer
     server.inject(500, times=100, body=b"<html>oops</html>")
     sleeps: list[float] = []
     with pytest.raises(TransientError, match="server error 500"):
-        list(calendar_connector(server, tmp_path, sleeps).harvest(WINDOW, None))
+        list(read_all(calendar_connector(server, tmp_path, sleeps), WINDOW))
     assert len(server.requests) == 6 and len(sleeps) == 5

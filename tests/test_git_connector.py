@@ -18,7 +18,7 @@ from connectors.git import GitConnector, GitSettings
 from connectors.git.connector import parse_remote
 from harvester.errors import SourceConfigError
 from harvester.records import Activity
-from harvester.sources import Batch, Cursor
+from harvester.sources import SINGLE_STREAM, Batch, Cursor
 from harvester.store import repository
 from harvester.sync import SyncRunner, harvest_window
 from harvester.timeutil import Window
@@ -358,7 +358,7 @@ def test_runner_stores_commits_once_and_keeps_the_cursor(
     (second,) = runner.run([connector], now=NOW + timedelta(hours=1))
     assert (first.counts.new, second.counts.new, second.counts.unchanged) == (1, 0, 1)
     with sessions() as session:
-        row = repository.load_cursor(session, user_id, "git")
+        row = repository.load_cursor(session, user_id, "git", SINGLE_STREAM)
         assert row is not None
         assert dict(row.state) == {"repos": {str(api.path.resolve()): (NOW + timedelta(hours=1)).isoformat()}}
 

@@ -9,9 +9,10 @@ from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import pytest
+from streams_support import checkpoints, read_all, read_streams
 from support import NOW
 
-from connectors.github.connector import GitHubConnector, pull_request_query, split_window
+from connectors.github.connector import REVIEW_SPAN_MAX, GitHubConnector, pull_request_query, split_window
 from connectors.github.sandbox import DEFAULT_TOKEN, GitHubSandbox
 from harvester.errors import RateLimitError, SourceAuthError, SourceConfigError, TransientError
 from harvester.records import Activity
@@ -21,7 +22,7 @@ from harvester.timeutil import Window
 
 
 def harvest(connector: GitHubConnector, window: Window, cursor: Cursor | None = None) -> list[Batch]:
-    return list(connector.harvest(window, cursor))
+    return list(read_all(connector, window, cursor))
 
 
 def activities(batches: list[Batch]) -> list[Activity]:
@@ -322,20 +323,30 @@ GRAPHQL_ERRORS = {
 
 @pytest.mark.parametrize("kind", sorted(GRAPHQL_ERRORS))
 def test_reviews_graphql_error_keeps_the_cursor_and_is_retried_next_run(github: GitHubSandbox, kind: str) -> None:
-    """A GraphQL error is not "no GraphQL": PRs are stored, but no checkpoint passes the unread reviews."""
+    """A GraphQL error is not "no GraphQL": PRs are stored and checkpointed, the reviews' cursor stays."""
     connector = GitHubConnector(DEFAULT_TOKEN, base_url=github.base_url)
     github.inject(200, body=GRAPHQL_ERRORS[kind], path_contains="/graphql")
-    batches = harvest(connector, last_weeks())
-    records = activities(batches)
+    streams = read_streams(connector, last_weeks())
+    records = activities(streams["pull_requests"])
     assert {r.kind for r in records} == {"pull_request"} and len(records) == 9
-    assert all(batch.checkpoint is None for batch in batches)
-    (note,) = [note for batch in batches for note in batch.notes]
+    assert checkpoints(streams["pull_requests"])[-1] == Cursor(NOW)
+    assert activities(streams["reviews"]) == [] and checkpoints(streams["reviews"]) == []
+    (note,) = [note for batch in streams["reviews"] for note in batch.notes]
     assert note.startswith("reviews were not harvested") and kind in note
     assert "next harvest reads this window again" in note and "reviews = false" not in note
 
-    again = harvest(connector, last_weeks())
-    assert len([r for r in activities(again) if r.kind == "review"]) == 6
-    assert again[-1].checkpoint == Cursor(NOW)
+    again = read_streams(connector, last_weeks())
+    assert len([r for r in activities(again["reviews"]) if r.kind == "review"]) == 6
+    assert checkpoints(again["reviews"]) == [Cursor(NOW)]
+
+
+def test_reviews_checkpoint_each_year_long_span_once_read_to_its_end(github: GitHubSandbox) -> None:
+    """The reviews query covers at most a year, read page by page in GraphQL's order, not time's."""
+    connector = GitHubConnector(DEFAULT_TOKEN, base_url=github.base_url)
+    window = Window(NOW - REVIEW_SPAN_MAX - timedelta(days=30), NOW)
+    streams = read_streams(connector, window)
+    assert checkpoints(streams["reviews"]) == [Cursor(window.start + REVIEW_SPAN_MAX), Cursor(NOW)]
+    assert github.count("/graphql") == 2 and github.count("/user") == 1
 
 
 def test_reviews_rate_limited_by_graphql_is_reported_as_a_rate_limit(github: GitHubSandbox) -> None:
@@ -348,18 +359,18 @@ def test_reviews_rate_limited_by_graphql_is_reported_as_a_rate_limit(github: Git
 def test_reviews_http_400_is_a_failure_not_a_missing_graphql(github: GitHubSandbox) -> None:
     connector = GitHubConnector(DEFAULT_TOKEN, base_url=github.base_url)
     github.inject(400, body={"message": "Problems parsing JSON"}, path_contains="/graphql")
-    batches = harvest(connector, last_weeks())
-    assert all(batch.checkpoint is None for batch in batches)
-    assert len(activities(batches)) == 9
+    streams = read_streams(connector, last_weeks())
+    assert checkpoints(streams["reviews"]) == [] and checkpoints(streams["pull_requests"]) == [Cursor(NOW)]
+    assert len(activities(streams["pull_requests"])) == 9
 
 
 def test_reviews_server_errors_after_retries_keep_the_cursor(github: GitHubSandbox) -> None:
     connector = GitHubConnector(DEFAULT_TOKEN, base_url=github.base_url, backoff_factor=0)
     github.inject(502, times=100, path_contains="/graphql")
-    batches = harvest(connector, last_weeks())
-    assert all(batch.checkpoint is None for batch in batches)
-    assert len(activities(batches)) == 9
-    (note,) = [note for batch in batches for note in batch.notes]
+    streams = read_streams(connector, last_weeks())
+    assert checkpoints(streams["reviews"]) == [] and checkpoints(streams["pull_requests"]) == [Cursor(NOW)]
+    assert len(activities(streams["pull_requests"])) == 9
+    (note,) = [note for batch in streams["reviews"] for note in batch.notes]
     assert note.startswith("reviews were not harvested: ") and "kept failing after 5 retries" in note
 
 

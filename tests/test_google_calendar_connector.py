@@ -12,6 +12,7 @@ from typing import Any
 
 import pytest
 from sqlalchemy.orm import Session, sessionmaker
+from streams_support import read_all, read_streams
 from support import NOW
 
 from connectors.google_calendar.connector import (
@@ -89,7 +90,7 @@ def make(
 
 
 def harvest(connector: GoogleCalendarConnector, window: Window = WINDOW, cursor: Cursor | None = None) -> list[Batch]:
-    return list(connector.harvest(window, cursor))
+    return list(read_all(connector, window, cursor))
 
 
 def activities(batches: list[Batch]) -> dict[str, Activity]:
@@ -150,7 +151,7 @@ def test_full_sync_sends_one_request_and_maps_the_meetings(
 
     cursor = checkpoint(batches)
     assert cursor.harvested_until == NOW
-    state = cursor.state["calendars"]["primary"]
+    state = cursor.state
     assert state["sync_token"] and state["time_min"] == WINDOW.start.isoformat()
     assert list(state["pending"]) == [cid("sprintplanning")]
 
@@ -188,7 +189,7 @@ def test_future_event_waits_until_it_has_ended(gcal: GoogleCalendarConnector, ca
     assert set(activities(second)) == {cid("sprintplanning")}
     # nothing changed on the server: one incremental request is all it takes
     assert len(calendar.requests) == 1 and listed(calendar)[0].get("syncToken")
-    assert checkpoint(second).state["calendars"]["primary"]["pending"] == {}
+    assert checkpoint(second).state["pending"] == {}
 
 
 def test_skip_patterns_are_case_insensitive(calendar: GoogleCalendarSandbox, token_file: Path) -> None:
@@ -219,14 +220,14 @@ def test_unchanged_incremental_sync_is_one_request(
     gcal: GoogleCalendarConnector, calendar: GoogleCalendarSandbox
 ) -> None:
     first = harvest(gcal)
-    token = checkpoint(first).state["calendars"]["primary"]["sync_token"]
+    token = checkpoint(first).state["sync_token"]
     calendar.clear_log()
     second = harvest(gcal, Window(NOW, NOW + timedelta(hours=1)), checkpoint(first))
     (query,) = listed(calendar)
     assert query["syncToken"] == [token]
     assert "timeMin" not in query and "pageToken" not in query
     assert activities(second) == {} and deleted(second) == set()
-    state = checkpoint(second).state["calendars"]["primary"]
+    state = checkpoint(second).state
     assert state["sync_token"] != token and state["time_min"] == WINDOW.start.isoformat()
 
 
@@ -305,7 +306,7 @@ def test_expired_sync_token_resyncs_from_the_first_start(
     # and removes what was cancelled while the token was expired
     assert set(activities(second)) == {cid(e) for e in HARVESTED - {"pay58meeting"}} | {cid("sprintplanning")}
     assert cid("pay58meeting") in deleted(second)
-    state = checkpoint(second).state["calendars"]["primary"]
+    state = checkpoint(second).state
     assert state["sync_token"] and state["time_min"] == WINDOW.start.isoformat()
 
 
@@ -340,7 +341,7 @@ def test_pages_of_2500(tmp_path: Path, count: int) -> None:
         assert len(queries) == pages
         assert [q.get("pageToken") is not None for q in queries] == [False] + [True] * (pages - 1)
         assert all(q["timeMin"] == queries[0]["timeMin"] and q["maxResults"] == ["2500"] for q in queries)
-        assert checkpoint(batches).state["calendars"]["primary"]["sync_token"]
+        assert checkpoint(batches).state["sync_token"]
 
 
 def test_expired_access_token_is_refreshed_and_saved(calendar: GoogleCalendarSandbox, tmp_path: Path) -> None:
@@ -463,9 +464,10 @@ def test_several_calendars_keep_their_own_tokens(calendar: GoogleCalendarSandbox
         )
     )
     connector = make(calendar, token_file, calendars=["primary", "team@group.calendar.google.com"])
-    batches = harvest(connector)
-    assert cid("quarterly", "team@group.calendar.google.com") in activities(batches)
-    assert set(checkpoint(batches).state["calendars"]) == {"primary", "team@group.calendar.google.com"}
+    streams = read_streams(connector, WINDOW)
+    assert list(streams) == ["primary", "team@group.calendar.google.com"]
+    assert cid("quarterly", "team@group.calendar.google.com") in activities(streams["team@group.calendar.google.com"])
+    assert all(checkpoint(batches).state["sync_token"] for batches in streams.values())
     assert [r.path for r in calendar.requests] == [
         EVENTS,
         "/calendar/v3/calendars/team%40group.calendar.google.com/events",
@@ -525,6 +527,60 @@ def test_runner_stores_deletes_and_survives_a_resync(
     with sessions() as session:
         stored = {a.id for a in repository.list_activities(session, user_id, sources=["google_calendar"])}
     assert stored == {cid(e) for e in HARVESTED - {"pay12meeting"}} | {cid("sprintplanning")}
+
+
+TEAM = "team@group.calendar.google.com"
+
+
+def stream_cursor(sessions: sessionmaker[Session], user_id: int, calendar: str) -> Cursor | None:
+    with sessions() as session:
+        row = repository.load_cursor(session, user_id, "google_calendar", calendar)
+        return Cursor(row.harvested_until, row.state) if row else None
+
+
+def test_a_failing_calendar_neither_moves_nor_stops_the_other(
+    sessions: sessionmaker[Session], user_id: int, calendar: GoogleCalendarSandbox, token_file: Path
+) -> None:
+    """Each calendar is a stream with its own cursor and sync token."""
+    calendar.add_calendar(TEAM)
+    connector = make(calendar, token_file, calendars=["primary", TEAM])
+    runner = SyncRunner(sessions, user_id)
+    (first,) = runner.run([connector], now=NOW, since=WINDOW.start)
+    assert first.ok and first.counts.new == len(HARVESTED)
+    team_before = stream_cursor(sessions, user_id, TEAM)
+    assert team_before is not None and team_before.harvested_until == NOW and team_before.state["sync_token"]
+
+    calendar.inject(403, body=google_error(403, "forbidden", "Forbidden"), path_contains="team%40group")
+    (second,) = runner.run([connector], now=NOW + timedelta(days=2))
+    assert not second.ok and second.failed_streams == [TEAM]
+    assert second.error == f"access to calendar '{TEAM}' denied (403 forbidden: Forbidden)"
+    assert second.fix is not None and "shared with you" in second.fix
+    # the primary calendar went on: its sprint planning ended meanwhile, and its cursor moved
+    assert second.counts.new == 1
+    primary = stream_cursor(sessions, user_id, "primary")
+    assert primary is not None and primary.harvested_until == NOW + timedelta(days=2)
+    assert stream_cursor(sessions, user_id, TEAM) == team_before
+
+    calendar.put(
+        CalendarEvent(
+            "quarterly",
+            "Quarterly planning",
+            NOW + timedelta(hours=20),
+            NOW + timedelta(days=1),
+            organizer="kim-data",
+            attendees=(USER_LOGIN, "kim-data"),
+            calendar=TEAM,
+        )
+    )
+    calendar.clear_log()
+    (third,) = runner.run([connector], now=NOW + timedelta(days=3))
+    assert third.ok and third.counts.new == 1
+    # the team calendar continues from the token it kept, not from a full sync
+    team_listing = [r for r in calendar.requests if "team%40group" in r.path]
+    assert [r.query.get("syncToken") for r in team_listing] == [[team_before.state["sync_token"]]]
+    with sessions() as session:
+        stored = {a.id for a in repository.list_activities(session, user_id, sources=["google_calendar"])}
+    assert cid("quarterly", TEAM) in stored
 
 
 def test_brag_auth_google_runs_the_installed_app_flow(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:

@@ -8,6 +8,7 @@ from datetime import UTC, datetime, timedelta
 from zoneinfo import ZoneInfo
 
 import pytest
+from streams_support import read_all
 from support import NOW
 
 from connectors.jira.connector import JiraConnector, jql_bounds, ticket_activity, ticket_queries
@@ -74,7 +75,7 @@ def connector_for(server: JiraSandbox, **options: object) -> JiraConnector:
 
 
 def harvest(connector: JiraConnector, window: Window = FOUR_WEEKS, cursor: Cursor | None = None) -> list[Batch]:
-    return list(connector.harvest(window, cursor))
+    return list(read_all(connector, window, cursor))
 
 
 def activities(batches: list[Batch]) -> list[Activity]:

@@ -9,18 +9,22 @@ import textwrap
 import time
 from collections.abc import Iterator
 from contextlib import contextmanager
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
 import pytest
+import sqlalchemy as sa
+from alembic import command
 from alembic.script import ScriptDirectory
 from sqlalchemy import create_engine, event, inspect, text
 from sqlalchemy.pool import Pool
 
 from harvester.errors import StoreError
+from harvester.sources import SINGLE_STREAM
 from harvester.store import repository
-from harvester.store.engine import _alembic_config, open_store
-from harvester.store.models import Base
+from harvester.store.engine import _alembic_config, _migration_transaction, create_db_engine, open_store
+from harvester.store.models import Base, UTCDateTime
 
 pytestmark = pytest.mark.skipif(sys.platform == "win32", reason="needs SIGKILL")
 
@@ -182,3 +186,126 @@ def test_refuses_brag_tables_with_data_but_no_version(tmp_path: Path) -> None:
     url = half_made(tmp_path / "brag.db", "INSERT INTO users (name, created_at) VALUES ('me', '2026-11-20')")
     with pytest.raises(StoreError, match="holds brag's tables \\(users\\) but no schema version"):
         open_store(url)
+
+
+OLD_CURSORS = sa.table(
+    "sync_cursors",
+    sa.column("user_id", sa.Integer()),
+    sa.column("source", sa.String()),
+    # read back aware on sqlite too, as the models do
+    sa.column("harvested_until", UTCDateTime()),
+    sa.column("state", sa.JSON()),
+    sa.column("updated_at", UTCDateTime()),
+)
+TEAM = "team@group.calendar.google.com"
+GITHUB_AT = datetime(2026, 11, 13, 12, tzinfo=UTC)
+SEEDED_AT = datetime(2026, 11, 20, 12, tzinfo=UTC)
+CALENDAR_AT = datetime(2026, 11, 14, 9, tzinfo=UTC)
+PRIMARY_STATE: dict[str, Any] = {
+    "sync_token": "tok-primary",
+    "time_min": "2026-10-01T00:00:00+00:00",
+    "horizon": None,
+    "pending": {},
+}
+TEAM_STATE: dict[str, Any] = {
+    "sync_token": "tok-team",
+    "time_min": "2026-10-01T00:00:00+00:00",
+    "horizon": None,
+    "pending": {},
+}
+
+
+def migrate_to(url: str, revision: str, *, down: bool = False) -> None:
+    """Run alembic to `revision` the way `migrate()` does: one transaction, holding the migration lock."""
+    engine = create_db_engine(url)
+    try:
+        with _migration_transaction(engine) as connection:
+            config = _alembic_config()
+            config.attributes["connection"] = connection
+            (command.downgrade if down else command.upgrade)(config, revision)
+    finally:
+        engine.dispose()
+
+
+def seed_source_cursors(url: str) -> int:
+    """A user with cursors as revision 0009 stored them: one per source."""
+    engine = create_db_engine(url)
+    try:
+        with engine.begin() as connection:
+            user_id = connection.scalar(
+                text("INSERT INTO users (name, created_at) VALUES ('me', :at) RETURNING id"), {"at": SEEDED_AT}
+            )
+            rows = [
+                ("github", GITHUB_AT, {}),
+                ("jira", GITHUB_AT - timedelta(days=1), {}),
+                ("google_calendar", CALENDAR_AT, {"calendars": {"primary": PRIMARY_STATE, TEAM: TEAM_STATE}}),
+                # a third-party source: its connector implements `harvest`, the runner's SINGLE_STREAM
+                ("gitlab", None, {"page": 3}),
+            ]
+            connection.execute(
+                OLD_CURSORS.insert(),
+                [
+                    {
+                        "user_id": user_id,
+                        "source": source,
+                        "harvested_until": at,
+                        "state": state,
+                        "updated_at": SEEDED_AT,
+                    }
+                    for source, at, state in rows
+                ],
+            )
+    finally:
+        engine.dispose()
+    return int(user_id)
+
+
+def stream_cursors(url: str, user_id: int) -> dict[tuple[str, str], tuple[datetime | None, dict[str, Any]]]:
+    sessions = open_store(url)
+    with sessions() as session:
+        found = {
+            (source, stream): (row.harvested_until, row.state)
+            for source in ("github", "jira", "google_calendar", "gitlab")
+            for stream, row in repository.load_cursors(session, user_id, source).items()
+        }
+    sessions.kw["bind"].dispose()
+    return found
+
+
+def test_0010_gives_each_stream_the_cursor_its_source_had(database_url: str) -> None:
+    migrate_to(database_url, "0009")
+    user_id = seed_source_cursors(database_url)
+    migrate_to(database_url, "head")
+
+    assert stream_cursors(database_url, user_id) == {
+        # both streams start where the shared checkpoint was
+        ("github", "pull_requests"): (GITHUB_AT, {}),
+        ("github", "reviews"): (GITHUB_AT, {}),
+        ("jira", "tickets"): (GITHUB_AT - timedelta(days=1), {}),
+        # each calendar keeps its own sync token
+        ("google_calendar", "primary"): (CALENDAR_AT, PRIMARY_STATE),
+        ("google_calendar", TEAM): (CALENDAR_AT, TEAM_STATE),
+        ("gitlab", SINGLE_STREAM): (None, {"page": 3}),
+    }
+    assert_at_head(database_url)
+
+
+def test_0010_downgrade_keeps_the_earliest_stream_position(database_url: str) -> None:
+    migrate_to(database_url, "0009")
+    user_id = seed_source_cursors(database_url)
+    migrate_to(database_url, "head")
+    sessions = open_store(database_url)
+    with sessions.begin() as session:
+        # the reviews fell behind the pull requests: the one cursor of 0009 must not skip them
+        repository.save_cursor(session, user_id, "github", "pull_requests", GITHUB_AT + timedelta(days=3), {})
+    sessions.kw["bind"].dispose()
+
+    migrate_to(database_url, "0009", down=True)
+    engine = create_db_engine(database_url)
+    with engine.connect() as connection:
+        old = {row.source: (row.harvested_until, row.state) for row in connection.execute(sa.select(OLD_CURSORS))}
+    engine.dispose()
+    assert old["github"] == (GITHUB_AT, {})
+    assert old["google_calendar"] == (CALENDAR_AT, {"calendars": {"primary": PRIMARY_STATE, TEAM: TEAM_STATE}})
+    assert old["gitlab"] == (None, {"page": 3})
+    assert set(old) == {"github", "jira", "google_calendar", "gitlab"}

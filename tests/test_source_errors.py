@@ -14,6 +14,7 @@ from pathlib import Path
 from typing import Any, TypeVar
 
 import pytest
+from streams_support import read_all
 from support import NOW
 
 from connectors.github.connector import GitHubConnector, github_errors, reviews_errors
@@ -359,7 +360,7 @@ def test_github_primary_limit_waits_for_the_reset_without_sleeping_for_real(scen
             body={"message": "API rate limit exceeded for user ID 1."},
             path_contains="/search",
         )
-        batches = list(github_connector(server, sleeps, reviews=False).harvest(LAST_WEEKS, None))
+        batches = read_all(github_connector(server, sleeps, reviews=False), LAST_WEEKS)
         assert len([a for b in batches for a in b.activities]) == 9
         assert [r.status for r in server.requests if r.path == "/search/issues"] == [403, 200]
     (slept,) = sleeps
@@ -373,7 +374,7 @@ def test_github_reset_beyond_the_bound_is_a_rate_limit_error(scenario: Scenario)
             403, headers={"X-RateLimit-Remaining": "0", "X-RateLimit-Reset": str(reset)}, path_contains="/user"
         )
         with pytest.raises(RateLimitError, match=r"\[github\] max_rate_limit_wait"):
-            list(github_connector(server, [], max_rate_limit_wait=300).harvest(LAST_WEEKS, None))
+            read_all(github_connector(server, [], max_rate_limit_wait=300), LAST_WEEKS)
         assert server.count("/user") == 1
 
 
@@ -381,7 +382,7 @@ def test_github_secondary_limit_without_a_wait_waits_a_minute(scenario: Scenario
     sleeps: list[float] = []
     with GitHubSandbox(scenario) as server:
         server.inject(403, body={"message": "You have triggered an abuse detection mechanism."}, path_contains="/user")
-        list(github_connector(server, sleeps, reviews=False).harvest(LAST_WEEKS, None))
+        read_all(github_connector(server, sleeps, reviews=False), LAST_WEEKS)
         assert server.count("/user") == 2
     assert sleeps == [60.0]
 
@@ -392,7 +393,7 @@ def test_jira_cloud_429_reset_time_is_honoured(scenario: Scenario) -> None:
     with JiraSandbox(scenario, deployment="Cloud") as server:
         server.inject(429, headers={"X-RateLimit-Reset": reset.isoformat()}, path_contains="/search")
         connector = JiraConnector(server.base_url, email=scenario.email, token=DEFAULT_API_TOKEN, sleep=sleeps.append)
-        assert len([a for b in connector.harvest(LAST_WEEKS, None) for a in b.activities]) == 8
+        assert len([a for b in read_all(connector, LAST_WEEKS) for a in b.activities]) == 8
         assert [r.status for r in server.requests if "/search" in r.path][:2] == [429, 200]
     (slept,) = sleeps
     assert 18 <= slept <= 21.5
@@ -422,7 +423,7 @@ def test_google_403_rate_limit_reason_is_retried(
     server.inject(
         403, headers={"Retry-After": "3"}, body=google_error(403, "rateLimitExceeded"), path_contains="/events"
     )
-    list(make(sleeps).harvest(LAST_WEEKS, None))
+    read_all(make(sleeps), LAST_WEEKS)
     assert server.count("/events") == 2 and sleeps == [3.0]
 
 
@@ -433,7 +434,7 @@ def test_google_daily_quota_is_reported_not_retried(
     sleeps: list[float] = []
     server.inject(403, body=google_error(403, "dailyLimitExceeded"), path_contains="/events")
     with pytest.raises(RateLimitError, match="dailyLimitExceeded"):
-        list(make(sleeps).harvest(LAST_WEEKS, None))
+        read_all(make(sleeps), LAST_WEEKS)
     assert server.count("/events") == 1 and sleeps == []
 
 

@@ -24,7 +24,7 @@ from harvester.clustering import load_pipeline
 from harvester.context import Context
 from harvester.records import MAX_TITLE, Activity
 from harvester.review import ReviewService
-from harvester.sources import Batch, Cursor
+from harvester.sources import SINGLE_STREAM, Batch, Cursor
 from harvester.store import repository
 from harvester.store.models import ActivityRow, HarvestRun, SyncCursor
 from harvester.sync import SyncRunner
@@ -240,7 +240,7 @@ def test_a_record_the_database_refuses_is_set_aside_and_the_rest_lands(
     assert "calendar:zzz" in note and "cannot store" in note
     assert {a.id for a in stored_activities(sessions, user_id)} == {PAYMENTS.id, STYLES.id}
     with sessions() as session:
-        cursor = repository.load_cursor(session, user_id, "calendar")
+        cursor = repository.load_cursor(session, user_id, "calendar", SINGLE_STREAM)
         assert cursor is not None and cursor.harvested_until == NOW
 
 

@@ -5,11 +5,13 @@ from __future__ import annotations
 from collections.abc import Iterator
 from dataclasses import replace
 from datetime import UTC, timedelta
+from functools import partial
 from typing import ClassVar
 
 import pytest
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session, sessionmaker
+from streams_support import read_all
 from support import NOW
 
 from connectors.github.connector import GitHubConnector
@@ -17,7 +19,7 @@ from connectors.github.sandbox import DEFAULT_TOKEN, GitHubSandbox
 from harvester.errors import SourceAuthError
 from harvester.records import Activity
 from harvester.sandbox.scenario import Scenario
-from harvester.sources import Batch, Cursor
+from harvester.sources import SINGLE_STREAM, Batch, Cursor, Stream
 from harvester.store import repository
 from harvester.store.models import ActivityRow, HarvestRun
 from harvester.sync import SyncRunner, harvest_window, next_cursor
@@ -29,9 +31,11 @@ def stored(sessions: sessionmaker[Session], user_id: int) -> list[Activity]:
         return repository.list_activities(session, user_id)
 
 
-def cursor_of(sessions: sessionmaker[Session], user_id: int, source: str) -> Cursor | None:
+def cursor_of(
+    sessions: sessionmaker[Session], user_id: int, source: str, stream: str = "pull_requests"
+) -> Cursor | None:
     with sessions() as session:
-        row = repository.load_cursor(session, user_id, source)
+        row = repository.load_cursor(session, user_id, source, stream)
         return Cursor(row.harvested_until, row.state) if row else None
 
 
@@ -67,7 +71,7 @@ def test_records_read_back_exactly_as_harvested(
     sessions: sessionmaker[Session], user_id: int, connector: GitHubConnector
 ) -> None:
     SyncRunner(sessions, user_id).run([connector], now=NOW, since=NOW - timedelta(weeks=4))
-    harvested = list(connector.harvest(Window(NOW - timedelta(weeks=4), NOW), None))
+    harvested = read_all(connector, Window(NOW - timedelta(weeks=4), NOW))
     expected = sorted((a for b in harvested for a in b.activities), key=lambda a: (a.occurred_at, a.id))
     assert stored(sessions, user_id) == expected
 
@@ -101,14 +105,17 @@ class CrashingConnector:
     """Yields the real connector's batches, then dies like a killed process would after `after` batches."""
 
     name: ClassVar[str] = "github"
-    cursor_overlap: ClassVar[timedelta] = timedelta(hours=1)
 
     def __init__(self, inner: GitHubConnector, after: int) -> None:
         self.inner = inner
         self.after = after
 
-    def harvest(self, window: Window, cursor: Cursor | None) -> Iterator[Batch]:
-        for index, batch in enumerate(self.inner.harvest(window, cursor)):
+    def streams(self) -> tuple[Stream, ...]:
+        (pulls,) = self.inner.streams()
+        return (replace(pulls, read=partial(self._crashing, pulls)),)
+
+    def _crashing(self, pulls: Stream, window: Window, cursor: Cursor | None) -> Iterator[Batch]:
+        for index, batch in enumerate(pulls.read(window, cursor)):
             if index == self.after:
                 raise KeyboardInterrupt
             yield batch
@@ -130,21 +137,87 @@ def test_crash_mid_harvest_resumes_without_gaps_or_duplicates(sessions: sessionm
             True,
         )
         assert run.new > 0
-        partial = cursor_of(sessions, user_id, "github")
-        assert partial is not None and partial.harvested_until is not None
-        assert start < partial.harvested_until < NOW
+        saved = cursor_of(sessions, user_id, "github")
+        assert saved is not None and saved.harvested_until is not None
+        assert start < saved.harvested_until < NOW
         saved_before = {a.id for a in stored(sessions, user_id)}
         # everything before the saved cursor is stored: the cursor never runs ahead of the records
         expected_before = {
             f"github:pr:{pr.repo}#{pr.number}"
             for pr in server.scenario.pull_requests
-            if pr.merged_at and pr.merged_at < partial.harvested_until
+            if pr.merged_at and pr.merged_at < saved.harvested_until
         }
         assert expected_before <= saved_before
         (result,) = runner.run([inner], now=NOW)
         assert result.ok
         ids = [a.id for a in stored(sessions, user_id)]
         assert len(ids) == len(set(ids)) == 2500
+
+
+class RecordingWindows:
+    """The real connector, noting the window each of its streams was asked to read."""
+
+    name: ClassVar[str] = "github"
+
+    def __init__(self, inner: GitHubConnector) -> None:
+        self.inner = inner
+        self.windows: dict[str, Window] = {}
+
+    def streams(self) -> tuple[Stream, ...]:
+        return tuple(replace(stream, read=partial(self._read, stream)) for stream in self.inner.streams())
+
+    def _read(self, stream: Stream, window: Window, cursor: Cursor | None) -> Iterator[Batch]:
+        self.windows[stream.name] = window
+        yield from stream.read(window, cursor)
+
+
+# GitHub answers a GraphQL error with HTTP 200 and an `errors` list (documented)
+GRAPHQL_NOT_FOUND = {
+    "data": {"user": None},
+    "errors": [{"type": "NOT_FOUND", "path": ["user"], "message": "Could not resolve to a User."}],
+}
+
+
+def test_reviews_failure_holds_back_only_the_reviews_cursor(
+    sessions: sessionmaker[Session], user_id: int, github: GitHubSandbox, connector: GitHubConnector
+) -> None:
+    runner = SyncRunner(sessions, user_id)
+    recording = RecordingWindows(connector)
+    week_ago, two_days_ago = NOW - timedelta(days=7), NOW - timedelta(days=2)
+    (first,) = runner.run([recording], now=week_ago, since=NOW - timedelta(weeks=4))
+    assert first.ok and first.notes == []
+
+    github.inject(200, body=GRAPHQL_NOT_FOUND, path_contains="/graphql")
+    (second,) = runner.run([recording], now=two_days_ago)
+    assert second.ok and second.failed_streams == []
+    (note,) = second.notes
+    assert note.startswith("reviews were not harvested: ") and "NOT_FOUND" in note
+    assert cursor_of(sessions, user_id, "github", "pull_requests") == Cursor(two_days_ago, {})
+    assert cursor_of(sessions, user_id, "github", "reviews") == Cursor(week_ago, {})
+
+    (third,) = runner.run([recording], now=NOW)
+    assert third.ok and third.notes == []
+    # each stream reads from its own cursor, less the overlap: the reviews catch up on what they missed
+    assert recording.windows == {
+        "pull_requests": Window(two_days_ago - timedelta(hours=1), NOW),
+        "reviews": Window(week_ago - timedelta(hours=1), NOW),
+    }
+    assert third.window == Window(week_ago - timedelta(hours=1), NOW)
+    assert cursor_of(sessions, user_id, "github", "reviews") == Cursor(NOW, {})
+    once = {a.id for batch in read_all(connector, Window(NOW - timedelta(weeks=4), NOW)) for a in batch.activities}
+    assert {a.id for a in stored(sessions, user_id)} == once
+
+
+def test_a_failure_every_stream_shares_is_reported_once(
+    sessions: sessionmaker[Session], user_id: int, github: GitHubSandbox
+) -> None:
+    connector = GitHubConnector("not-the-token", base_url=github.base_url)
+    (result,) = SyncRunner(sessions, user_id).run([connector], now=NOW)
+    assert result.failed_streams == ["pull_requests", "reviews"]
+    assert result.error is not None and result.error.startswith("the token was refused (401")
+    assert ";" not in result.error
+    # the second stream reuses the first one's failed GET /user instead of asking again
+    assert github.count("/user") == 1
 
 
 def test_one_failing_source_does_not_stop_the_others(
@@ -162,7 +235,7 @@ def test_one_failing_source_does_not_stop_the_others(
     assert not broken_result.ok and broken_result.error == "token expired"
     assert broken_result.fix == "run brag auth broken"
     assert github_result.ok and github_result.counts.new > 0
-    assert cursor_of(sessions, user_id, "broken") is None
+    assert cursor_of(sessions, user_id, "broken", SINGLE_STREAM) is None
     with sessions() as session:
         statuses = sorted(session.scalars(select(HarvestRun.status)))
     assert statuses == ["failed", "ok"]

@@ -15,10 +15,11 @@ import itertools
 import logging
 import math
 import time
-from collections.abc import Callable, Generator, Iterator, Mapping
+from collections.abc import Callable, Iterator, Mapping
 from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
+from functools import partial
 from typing import Any, ClassVar, TypeVar
 
 import requests
@@ -29,7 +30,7 @@ from connectors.github.settings import GitHubSettings
 from harvester.errors import RateLimitError, SourceAuthError, SourceError, TransientError
 from harvester.records import Activity
 from harvester.secrets import Secret
-from harvester.sources import Batch, Cursor
+from harvester.sources import Batch, Cursor, Shared, Stream
 from harvester.sources.http_errors import (
     TRANSIENT_STATUSES,
     ErrorTable,
@@ -66,6 +67,9 @@ CURSOR_OVERLAP = timedelta(hours=1)
 # contributionsCollection accepts a from..to span of at most one year (documented)
 REVIEW_SPAN_MAX = timedelta(days=365)
 REVIEWS_PAGE_SIZE = 100
+# one stream per record type, each on its own cursor: a reviews failure never holds back the PRs
+PULL_REQUESTS_STREAM = "pull_requests"
+REVIEWS_STREAM = "reviews"
 RETRIES = 5
 # a secondary rate limit that names no wait means waiting at least a minute (documented)
 SECONDARY_RATE_WAIT = 60.0
@@ -281,15 +285,18 @@ class GitHubConnector:
             timeout=section.timeout,
         )
 
-    def harvest(self, window: Window, cursor: Cursor | None) -> Iterator[Batch]:
-        if window.empty:
-            return
+    def streams(self) -> tuple[Stream, ...]:
+        """The merged pull requests and, unless [github] reviews = false, the reviews given."""
+        # one client and one GET /user for both streams of a run
+        session = Shared(self._session)
+        pulls = Stream(PULL_REQUESTS_STREAM, partial(self._pull_request_stream, session), CURSOR_OVERLAP)
+        if not self.reviews:
+            return (pulls,)
+        return (pulls, Stream(REVIEWS_STREAM, partial(self._review_stream, session), CURSOR_OVERLAP))
+
+    def _session(self) -> tuple[Github, str]:
         github = self._client()
-        login = self.login or self._login(github)
-        reviews_read = True
-        if self.reviews:
-            reviews_read = yield from self._review_batches(github, login, window)
-        yield from self._pull_requests(github, login, window, checkpoints=reviews_read)
+        return github, self.login or self._login(github)
 
     def _login(self, github: Github) -> str:
         def read() -> str:
@@ -301,26 +308,36 @@ class GitHubConnector:
 
         return self._call(read, "GET /user")
 
-    def _review_batches(self, github: Github, login: str, window: Window) -> Generator[Batch, None, bool]:
-        """The reviews given in `window`, a page at a time; False when some could not be read.
+    def _pull_request_stream(
+        self, session: Shared[tuple[Github, str]], window: Window, _cursor: Cursor | None
+    ) -> Iterator[Batch]:
+        if window.empty:
+            return
+        github, login = session.get()
+        yield from self._pull_requests(github, login, window)
 
-        The reviews share the source's one cursor with the pull requests, so after a failure no
-        checkpoint may be saved (it would pass reviews never read): the pull requests are still
-        stored, the summary says why, and the next harvest reads the window again.
+    def _review_stream(
+        self, session: Shared[tuple[Github, str]], window: Window, _cursor: Cursor | None
+    ) -> Iterator[Batch]:
+        """The reviews given in `window`, a page at a time, checkpointed on the reviews' own cursor.
+
+        A failure to read them is a note, not a failed source: the pull requests are harvested as
+        usual, and without a checkpoint the next harvest reads the reviews' window again.
         """
+        if window.empty:
+            return
+        github, login = session.get()
         try:
-            for reviews in self._reviews(github, login, window):
-                if reviews:
-                    yield Batch(reviews)
+            for reviews, read_until in self._reviews(github, login, window):
+                if reviews or read_until is not None:
+                    yield Batch(reviews, checkpoint=Cursor(read_until) if read_until is not None else None)
         except ReviewsUnavailable as exc:
-            # a GitHub-compatible server without GraphQL still serves the pull requests
+            # a GitHub-compatible server without GraphQL: nothing to read again, the cursor moves on
             log.warning("%s", exc)
-            yield Batch(notes=(f"{exc.detail} ({exc.fix})",))
+            yield Batch(notes=(f"{exc.detail} ({exc.fix})",), checkpoint=Cursor(window.end))
         except SourceError as exc:
             log.warning("%s", exc)
             yield Batch(notes=(REVIEWS_FAILED_NOTE.format(reason=exc.detail),))
-            return False
-        return True
 
     def _client(self) -> Github:
         # retries are the policy's (see _policy): PyGithub's would read a 403 by its wording only
@@ -333,7 +350,7 @@ class GitHubConnector:
             seconds_between_requests=None,
         )
 
-    def _pull_requests(self, github: Github, login: str, window: Window, *, checkpoints: bool) -> Iterator[Batch]:
+    def _pull_requests(self, github: Github, login: str, window: Window) -> Iterator[Batch]:
         pending = [window]
         expected = 0
         # GitHub marks a search that timed out on its side `incomplete_results`; from then on no
@@ -366,7 +383,7 @@ class GitHubConnector:
                     for item in page.items
                     if (activity := pull_request_activity(item)) is not None and current.contains(activity.occurred_at)
                 )
-                checkpoint = Cursor(current.end) if done and checkpoints and not incomplete else None
+                checkpoint = Cursor(current.end) if done and not incomplete else None
                 notes = (INCOMPLETE_NOTE.format(window=current),) if done and incomplete else ()
                 yield Batch(activities, checkpoint=checkpoint, expected_total=expected, notes=notes)
                 if done:
@@ -387,7 +404,13 @@ class GitHubConnector:
 
         return self._call(read, "GET /search/issues")
 
-    def _reviews(self, github: Github, login: str, window: Window) -> Iterator[tuple[Activity, ...]]:
+    def _reviews(
+        self, github: Github, login: str, window: Window
+    ) -> Iterator[tuple[tuple[Activity, ...], datetime | None]]:
+        """Each page's reviews, with the end of its span once that span's last page was read.
+
+        Pages follow GraphQL's cursor, not time, so only a span read to its end can be checkpointed.
+        """
         start = window.start
         while start < window.end:
             end = min(window.end, start + REVIEW_SPAN_MAX)
@@ -406,11 +429,12 @@ class GitHubConnector:
                     return reviews_page(data)
 
                 page = self._call(read, "POST /graphql (the reviews query)", reviews=True)
-                yield tuple(
+                activities = tuple(
                     activity
                     for node in page.nodes
                     if (activity := review_activity(node, login)) is not None and window.contains(activity.occurred_at)
                 )
+                yield activities, end if page.end_cursor is None else None
                 if page.end_cursor is None:
                     break
                 after = page.end_cursor

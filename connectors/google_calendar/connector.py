@@ -33,6 +33,7 @@ from collections.abc import Callable, Generator, Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta, tzinfo
+from functools import partial
 from pathlib import Path
 from typing import Any, ClassVar
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
@@ -48,7 +49,7 @@ from connectors.google_calendar import auth as google_auth
 from connectors.google_calendar.settings import GoogleCalendarSettings
 from harvester.errors import TransientError
 from harvester.records import Activity
-from harvester.sources import Batch, Cursor
+from harvester.sources import Batch, Cursor, Shared, Stream
 from harvester.sources.http_errors import ErrorTable, HttpFailure, auth, config
 from harvester.sources.retry import (
     RetryPolicy,
@@ -127,7 +128,7 @@ class SyncTokenExpired(Exception):
 
 @dataclass
 class CalendarState:
-    """What the cursor keeps per calendar between harvests (JSON in the cursor's `state`)."""
+    """What a calendar's stream keeps in its cursor between harvests (JSON in the cursor's `state`)."""
 
     sync_token: str | None = None
     time_min: datetime | None = None
@@ -152,6 +153,20 @@ class CalendarState:
             "horizon": self.horizon.isoformat() if self.horizon else None,
             "pending": self.pending,
         }
+
+
+@dataclass
+class CalendarSession:
+    """The credentials and API client the calendars of one run share."""
+
+    credentials: Credentials
+    service: Any
+    # the access token as last saved, to tell a token google-auth refreshed on its own
+    saved_token: str | None
+
+    def save_refreshed_token(self, token_file: Path) -> None:
+        google_auth.save_if_changed(self.credentials, token_file, self.saved_token)
+        self.saved_token = self.credentials.token
 
 
 class GoogleCalendarConnector:
@@ -193,20 +208,30 @@ class GoogleCalendarConnector:
             timeout=section.timeout,
         )
 
-    def harvest(self, window: Window, cursor: Cursor | None) -> Iterator[Batch]:
+    def streams(self) -> tuple[Stream, ...]:
+        """One stream per configured calendar, named by its id: each keeps its own sync token."""
+        # the token file is read, and the API client built, once for all calendars of a run
+        session = Shared(self._session)
+        return tuple(
+            Stream(calendar, partial(self._calendar_stream, session, calendar), CURSOR_OVERLAP)
+            for calendar in self.calendars
+        )
+
+    def _session(self) -> CalendarSession:
+        credentials = google_auth.load_credentials(self.token_file)
+        return CalendarSession(credentials, self._service(credentials), credentials.token)
+
+    def _calendar_stream(
+        self, session: Shared[CalendarSession], calendar: str, window: Window, cursor: Cursor | None
+    ) -> Iterator[Batch]:
         if window.empty:
             return
-        credentials = google_auth.load_credentials(self.token_file)
-        token_before = credentials.token
-        service = self._service(credentials)
-        stored = (cursor.state if cursor else {}).get("calendars") or {}
-        states: dict[str, Any] = {}
-        for calendar in self.calendars:
-            state = yield from self._calendar(service, calendar, window, CalendarState.from_json(stored.get(calendar)))
-            states[calendar] = state.to_json()
-        google_auth.save_if_changed(credentials, self.token_file, token_before)
-        # one checkpoint for all calendars: a failure in any of them leaves the stored tokens as they were
-        yield Batch((), checkpoint=Cursor(window.end, {"calendars": states}))
+        opened = session.get()
+        previous = CalendarState.from_json(cursor.state if cursor else None)
+        state = yield from self._calendar(opened.service, calendar, window, previous)
+        opened.save_refreshed_token(self.token_file)
+        # only after the whole listing: a failure part-way leaves this calendar's stored token as it was
+        yield Batch((), checkpoint=Cursor(window.end, state.to_json()))
 
     def _service(self, credentials: Credentials) -> Any:
         http = AuthorizedHttp(credentials, http=httplib2.Http(timeout=self.timeout))

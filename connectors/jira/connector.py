@@ -30,7 +30,7 @@ from connectors.jira.settings import JiraSettings
 from harvester.errors import ConfigError, SourceAuthError, SourceConfigError, SourceError
 from harvester.records import Activity
 from harvester.secrets import Secret
-from harvester.sources import Batch, Cursor
+from harvester.sources import Batch, Cursor, Stream
 from harvester.sources.http_errors import ErrorTable, HttpFailure, Rule, auth, config
 from harvester.sources.retry import RetryPolicy, UnreadableAnswer, expect_fields, expect_object, expect_objects
 from harvester.timeutil import Window
@@ -40,6 +40,8 @@ log = logging.getLogger(__name__)
 T = TypeVar("T")
 
 SOURCE = "jira"
+# the one stream; its name keys the stored cursor, so it stays
+TICKETS_STREAM = "tickets"
 # enhanced search returns at most 100 issues a page once fields beyond id/key are asked for (documented);
 # Server/DC allows up to jira.search.views.default.max (1000), but pages of 100 keep answers small
 PAGE_SIZE = 100
@@ -192,7 +194,11 @@ class JiraConnector:
         host = urlsplit(self.server).hostname or ""
         return host.endswith(CLOUD_HOSTS)
 
-    def harvest(self, window: Window, cursor: Cursor | None) -> Iterator[Batch]:
+    def streams(self) -> tuple[Stream, ...]:
+        """One stream: the tickets the user resolved or moved to a done status."""
+        return (Stream(TICKETS_STREAM, self._tickets, self.cursor_overlap),)
+
+    def _tickets(self, window: Window, _cursor: Cursor | None) -> Iterator[Batch]:
         if window.empty:
             return
         if self._pat is not None and self.cloud_url:

@@ -45,6 +45,9 @@ class UTCDateTime(TypeDecorator[datetime]):
 # google calendar event ids may be 1,024 characters (documented), plus our "google_calendar:<calendar>:"
 # prefix and the instance suffix of a recurring event; jira keys and github ids are far shorter
 EXTERNAL_ID_LENGTH = 1_200
+# a stream is a record type ("reviews") or a calendar id, and calendar ids are email addresses
+# (group calendars too: c_<hash>@group.calendar.google.com), at most 254 characters (RFC 5321)
+STREAM_NAME_LENGTH = 300
 
 
 def _now() -> datetime:
@@ -103,12 +106,13 @@ class ActivityRow(Base):
 
 
 class SyncCursor(Base):
-    """How far a source has been harvested for a user; written with the records it covers."""
+    """How far one stream of a source has been harvested for a user; written with the records it covers."""
 
     __tablename__ = "sync_cursors"
 
     user_id: Mapped[int] = mapped_column(ForeignKey("users.id", ondelete="CASCADE"), primary_key=True)
     source: Mapped[str] = mapped_column(String(32), primary_key=True)
+    stream: Mapped[str] = mapped_column(String(STREAM_NAME_LENGTH), primary_key=True)
     harvested_until: Mapped[datetime | None]
     state: Mapped[dict[str, Any]] = mapped_column(default=dict)
     updated_at: Mapped[datetime] = mapped_column(default=_now, onupdate=_now)

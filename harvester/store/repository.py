@@ -240,17 +240,28 @@ def clear_clustering_marks(session: Session, marks: Sequence[tuple[int, datetime
     session.connection().execute(statement, [{"row_id": row_id, "seen": seen} for row_id, seen in marks])
 
 
-def load_cursor(session: Session, user_id: int, source: str) -> SyncCursor | None:
-    return session.get(SyncCursor, (user_id, source))
+def load_cursor(session: Session, user_id: int, source: str, stream: str) -> SyncCursor | None:
+    return session.get(SyncCursor, (user_id, source, stream))
+
+
+def load_cursors(session: Session, user_id: int, source: str) -> dict[str, SyncCursor]:
+    """Every stored cursor of the source, by stream name."""
+    rows = session.scalars(select(SyncCursor).where(SyncCursor.user_id == user_id, SyncCursor.source == source))
+    return {row.stream: row for row in rows}
 
 
 def save_cursor(
-    session: Session, user_id: int, source: str, harvested_until: datetime | None, state: dict[str, Any]
+    session: Session,
+    user_id: int,
+    source: str,
+    stream: str,
+    harvested_until: datetime | None,
+    state: dict[str, Any],
 ) -> None:
-    """Insert or replace the source's cursor in one statement, so concurrent harvests never collide."""
+    """Insert or replace one stream's cursor in one statement, so concurrent harvests never collide."""
     values = {"harvested_until": harvested_until, "state": state, "updated_at": datetime.now(UTC)}
-    insert = _insert(session)(SyncCursor).values(user_id=user_id, source=source, **values)
-    session.execute(insert.on_conflict_do_update(index_elements=["user_id", "source"], set_=values))
+    insert = _insert(session)(SyncCursor).values(user_id=user_id, source=source, stream=stream, **values)
+    session.execute(insert.on_conflict_do_update(index_elements=["user_id", "source", "stream"], set_=values))
 
 
 def start_run(session: Session, user_id: int, source: str, start: datetime, end: datetime) -> HarvestRun:
