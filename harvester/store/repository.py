@@ -51,12 +51,14 @@ class UpsertCounts:
 
 
 def get_or_create_user(session: Session, name: str, timezone_name: str | None = None) -> User:
-    user = session.scalar(select(User).where(User.name == name))
-    if user is None:
-        user = User(name=name, timezone=timezone_name)
-        session.add(user)
-        session.flush()
-    elif timezone_name and user.timezone != timezone_name:
+    """The named user, created on first use; a configured timezone replaces the stored one.
+
+    Insert-or-ignore, then read (as `app_secret`): two processes using a fresh database at once
+    both get the one row, where a select-then-insert made the slower one fail on the unique name.
+    """
+    insert_or_ignore(session, User, {"name": name, "timezone": timezone_name}, conflict=["name"])
+    user = session.scalars(select(User).where(User.name == name)).one()
+    if timezone_name and user.timezone != timezone_name:
         user.timezone = timezone_name
     return user
 
