@@ -23,7 +23,9 @@ from harvester.store.models import (
     CandidateRow,
     DigestRow,
     HarvestRun,
+    JobRun,
     LinkConstraint,
+    ReviewAction,
     SyncCursor,
     User,
 )
@@ -568,3 +570,149 @@ def set_digests_paused(session: Session, user_id: int, paused_at: datetime | Non
 def digests_paused_at(session: Session, user_id: int) -> datetime | None:
     user = session.get(User, user_id)
     return user.digests_paused_at if user is not None else None
+
+
+def new_job_run(
+    session: Session, user_id: int, job: str, period: str, *, owner: str, now: datetime, expires: datetime
+) -> int | None:
+    """The id of the period's run, started for `owner`; None when the period has a run already.
+
+    Insert-or-ignore: of two processes starting the period at once, one inserts and the other
+    reads the winner's row (`job_run`) instead of failing on the unique (user, job, period).
+    """
+    key = {"user_id": user_id, "job": job, "period": period}
+    fresh = {"status": JobRun.RUNNING, "attempts": 1, "started_at": now, "owner": owner, "lease_expires_at": expires}
+    if not insert_or_ignore(session, JobRun, key | fresh, conflict=list(key)):
+        return None
+    return job_run(session, user_id, job, period).id
+
+
+def job_run(session: Session, user_id: int, job: str, period: str) -> JobRun:
+    """The period's run (it must exist)."""
+    query = select(JobRun).where(JobRun.user_id == user_id, JobRun.job == job, JobRun.period == period)
+    return session.scalars(query).one()
+
+
+def take_over_job_run(session: Session, seen: JobRun, *, owner: str, now: datetime, expires: datetime) -> bool:
+    """Restart a run for `owner` if it is still as `seen`; False when another process changed it first.
+
+    A compare-and-set on attempts, which every start increments: of two processes taking over, one wins.
+    """
+    result = session.execute(
+        update(JobRun)
+        .where(JobRun.id == seen.id, JobRun.attempts == seen.attempts, JobRun.status == seen.status)
+        .values(
+            status=JobRun.RUNNING,
+            attempts=seen.attempts + 1,
+            started_at=now,
+            finished_at=None,
+            error=None,
+            owner=owner,
+            lease_expires_at=expires,
+        )
+        .execution_options(synchronize_session=False)
+    )
+    return bool(getattr(result, "rowcount", 0) == 1)
+
+
+def renew_job_run(session: Session, run_id: int, owner: str, expires: datetime) -> bool:
+    """Move a running run's lease expiry on; False when `owner` no longer holds the run."""
+    result = session.execute(
+        update(JobRun)
+        .where(JobRun.id == run_id, JobRun.owner == owner, JobRun.status == JobRun.RUNNING)
+        .values(lease_expires_at=expires)
+        .execution_options(synchronize_session=False)
+    )
+    return bool(getattr(result, "rowcount", 0) == 1)
+
+
+def finish_job_run(session: Session, run_id: int, owner: str, *, status: str, error: str | None) -> bool:
+    """Record how `owner`'s run ended; False (nothing written) when another process holds it now."""
+    result = session.execute(
+        update(JobRun)
+        .where(JobRun.id == run_id, JobRun.owner == owner, JobRun.status == JobRun.RUNNING)
+        .values(status=status, error=error, finished_at=datetime.now(UTC), lease_expires_at=None)
+        .execution_options(synchronize_session=False)
+    )
+    return bool(getattr(result, "rowcount", 0) == 1)
+
+
+def running_job_runs(session: Session, user_id: int) -> list[JobRun]:
+    """The user's runs still `running` (a dead process's, or a live one's), oldest first."""
+    query = select(JobRun).where(JobRun.user_id == user_id, JobRun.status == JobRun.RUNNING).order_by(JobRun.started_at)
+    return list(session.scalars(query))
+
+
+def latest_job_runs(session: Session, user_id: int) -> dict[str, JobRun]:
+    """Each job's most recently started run."""
+    rows = session.scalars(select(JobRun).where(JobRun.user_id == user_id).order_by(JobRun.started_at))
+    return {row.job: row for row in rows}
+
+
+def last_review_action(session: Session, user_id: int) -> ReviewAction | None:
+    """The user's most recent review action that was neither undone nor refused an undo."""
+    return session.scalar(
+        select(ReviewAction)
+        .where(ReviewAction.user_id == user_id, ReviewAction.undone_at.is_(None))
+        .order_by(ReviewAction.id.desc())
+        .limit(1)
+    )
+
+
+def add_review_action(
+    session: Session,
+    user_id: int,
+    *,
+    action: str,
+    description: str,
+    before: list[dict[str, Any]],
+    created: list[str],
+    constraint_ids: list[int],
+) -> ReviewAction:
+    """Journal one review action with the candidates' snapshots before it, for `brag undo`."""
+    row = ReviewAction(
+        user_id=user_id,
+        action=action,
+        description=description,
+        before=before,
+        created=created,
+        constraint_ids=constraint_ids,
+    )
+    session.add(row)
+    session.flush()
+    return row
+
+
+def close_review_action(session: Session, action: ReviewAction, refused: str | None) -> None:
+    """Take the action off the journal's head: undone, or (with `refused`) found impossible to undo."""
+    action.undo_refused = refused
+    action.undone_at = datetime.now(UTC)
+    session.flush()
+
+
+def add_candidate(
+    session: Session, user_id: int, *, public_id: str, week: str, title: str, section: str
+) -> CandidateRow:
+    """A new pending candidate of `week` with no items yet (review's split creates these)."""
+    row = CandidateRow(user_id=user_id, public_id=public_id, week=week, title=title, section=section)
+    session.add(row)
+    session.flush()
+    return row
+
+
+def delete_candidate(session: Session, row: CandidateRow) -> None:
+    session.delete(row)
+
+
+def candidate_public_id(session: Session, row_id: int) -> str | None:
+    """The public id of the candidate stored under `row_id`, if it still exists."""
+    row = session.get(CandidateRow, row_id)
+    return row.public_id if row is not None else None
+
+
+def delete_link_constraints(session: Session, constraint_ids: Iterable[int]) -> None:
+    """Forget the given merges and splits (an undone action's)."""
+    for constraint_id in constraint_ids:
+        constraint = session.get(LinkConstraint, constraint_id)
+        if constraint is not None:
+            session.delete(constraint)
