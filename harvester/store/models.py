@@ -92,6 +92,8 @@ class ActivityRow(Base):
     labels: Mapped[list[str]] = mapped_column(default=list)
     author: Mapped[str] = mapped_column(String(200), default="")
     extra: Mapped[dict[str, Any]] = mapped_column(default=dict)
+    subject_title: Mapped[str] = mapped_column(Text, default="", server_default="")
+    subject_url: Mapped[str] = mapped_column(Text, default="", server_default="")
     content_hash: Mapped[str] = mapped_column(String(64))
     first_seen_at: Mapped[datetime] = mapped_column(default=_now)
     updated_at: Mapped[datetime] = mapped_column(default=_now)

@@ -65,8 +65,14 @@ def get_or_create_user(session: Session, name: str, timezone_name: str | None = 
     return user
 
 
+# record fields added after the first release count in the hash only when set: rows stored before
+# keep their hash, and the first harvest after an upgrade updates only the records that gained one
+ADDED_FIELDS = frozenset({"subject_title", "subject_url"})
+
+
 def content_hash(activity: Activity) -> str:
-    canonical = json.dumps(activity.to_json(), sort_keys=True, ensure_ascii=False, default=str)
+    fields = {k: v for k, v in activity.to_json().items() if v or k not in ADDED_FIELDS}
+    canonical = json.dumps(fields, sort_keys=True, ensure_ascii=False, default=str)
     return hashlib.sha256(canonical.encode()).hexdigest()
 
 
@@ -98,7 +104,7 @@ def upsert_activities(session: Session, user_id: int, activities: Sequence[Activ
     return counts
 
 
-# rows per statement: 18 columns each stays far below sqlite's 32,766 bound parameters
+# rows per statement: 20 columns each stays far below sqlite's 32,766 bound parameters
 UPSERT_CHUNK = 500
 NATURAL_KEY = ("user_id", "source", "external_id")
 
@@ -171,6 +177,8 @@ def _columns(activity: Activity) -> dict[str, Any]:
         "labels": list(activity.labels),
         "author": activity.author,
         "extra": dict(activity.extra),
+        "subject_title": activity.subject_title,
+        "subject_url": activity.subject_url,
     }
 
 
@@ -189,6 +197,8 @@ def row_to_activity(row: ActivityRow) -> Activity:
         labels=tuple(row.labels),
         author=row.author,
         extra=dict(row.extra),
+        subject_title=row.subject_title,
+        subject_url=row.subject_url,
     )
 
 
