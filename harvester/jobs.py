@@ -8,7 +8,8 @@ it done, so neither a coalesced catch-up nor a restart mid-job ever repeats a fi
 from __future__ import annotations
 
 import logging
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta, tzinfo
 from pathlib import Path
 
@@ -27,7 +28,23 @@ HARVEST, DIGEST, QUARTERLY = "harvest", "digest", "quarterly"
 # the quarterly job acts only when its due day is within this many days of the quarter's end
 QUARTER_LAST_WEEK = timedelta(days=7)
 
-Action = Callable[[Context, str], str]
+
+@dataclass(frozen=True)
+class Outcome:
+    """What a job did: the sentence `brag run` logs and returns, and the same facts as values.
+
+    The facts go to the log record as `record.job_outcome` (with the job and its period), so a
+    log handler or a test reads the counts as numbers instead of parsing the sentence.
+    """
+
+    summary: str
+    facts: Mapping[str, int | str] = field(default_factory=dict)
+
+    def __str__(self) -> str:
+        return self.summary
+
+
+Action = Callable[[Context, str], Outcome]
 
 
 class JobFailed(BragError):
@@ -46,7 +63,7 @@ def period_for(job: str, due: datetime, zone: tzinfo) -> str | None:
     return due.astimezone(UTC).strftime("%Y-%m-%dT%H:%MZ")
 
 
-def harvest(context: Context, period: str) -> str:
+def harvest(context: Context, period: str) -> Outcome:
     results = context.harvest()
     weeks = context.recluster_changed(results)
     failed = [r for r in results if not r.ok]
@@ -57,10 +74,11 @@ def harvest(context: Context, period: str) -> str:
     summary = f"{new} new, {updated} updated, {len(weeks)} week(s) re-clustered"
     if failed and len(failed) == len(results):
         raise JobFailed(f"every source failed ({', '.join(r.source for r in failed)}); {summary}")
-    return summary
+    facts = {"new": new, "updated": updated, "weeks_reclustered": len(weeks), "sources_failed": len(failed)}
+    return Outcome(summary, facts)
 
 
-def digest(context: Context, week: str) -> str:
+def digest(context: Context, week: str) -> Outcome:
     """Draft the week's digest and send the outbox; done only once the week's digest is sent.
 
     The outbox row is unique per (user, week) and fenced per send (digest/outbox.py), so a re-run
@@ -78,17 +96,19 @@ def digest(context: Context, week: str) -> str:
     for delivery in deliveries:
         log.info("digest %s: %s%s", delivery.week, delivery.status, f" ({delivery.error})" if delivery.error else "")
     if row is None:
-        return f"nothing to review for {week}; no digest drafted"
+        return Outcome(
+            f"nothing to review for {week}; no digest drafted", {"week": week, "digest": "nothing to review"}
+        )
     with context.sessions() as session:
         current = repository.digest_row(session, context.user_id, week)
     status = current.status if current is not None else "missing"
     if status == "sent":
-        return f"the {week} digest is sent"
+        return Outcome(f"the {week} digest is sent", {"week": week, "digest": status})
     reason = next((d.error for d in deliveries if d.week == week and d.error), None) or status
     raise JobFailed(f"the {week} digest is {status}, not sent: {reason}; see `brag digest --send`")
 
 
-def quarterly(context: Context, quarter: str) -> str:
+def quarterly(context: Context, quarter: str) -> Outcome:
     """Write the quarter's summary (Markdown and HTML) and, with [email], mail it as a reminder."""
     context.finish_clustering()
     with context.sessions() as session:
@@ -103,7 +123,8 @@ def quarterly(context: Context, quarter: str) -> str:
     note = document.overview.missing_impact_note
     if context.config.settings.email is not None:
         _mail_summary(context, quarter, written[0].read_text(encoding="utf-8"), written[1].read_text(encoding="utf-8"))
-    return f"{quarter} summary: {document.overview.total} entries" + (f" ({note})" if note else "")
+    summary = f"{quarter} summary: {document.overview.total} entries" + (f" ({note})" if note else "")
+    return Outcome(summary, {"quarter": quarter, "entries": document.overview.total, "written": len(written)})
 
 
 def _mail_summary(context: Context, quarter: str, text: str, html: str) -> None:
@@ -143,13 +164,15 @@ def execute(context: Context, job: str, period: str, now: datetime) -> str:
             outcome = ACTIONS[job](context, period)
     except BragError as exc:
         job_runs.finish(context.sessions, claimed, owner, error=str(exc))
-        log.warning("%s for %s failed: %s", job, period, exc)
+        failed = {"job": job, "period": period, "status": "failed", "error": str(exc)}
+        log.warning("%s for %s failed: %s", job, period, exc, extra={"job_outcome": failed})
         return f"{job} for {period}: failed: {exc}"
     except Exception as exc:
         job_runs.finish(context.sessions, claimed, owner, error=repr(exc))
         raise
     job_runs.finish(context.sessions, claimed, owner)
-    log.info("%s for %s: %s", job, period, outcome)
+    done = {**outcome.facts, "job": job, "period": period, "status": "done"}
+    log.info("%s for %s: %s", job, period, outcome, extra={"job_outcome": done})
     return f"{job} for {period}: {outcome}"
 
 

@@ -37,6 +37,10 @@ class Activity:
     labels: tuple[str, ...] = ()
     author: str = ""
     extra: Mapping[str, Any] = field(default_factory=dict)
+    # the title and URL of the work this item is about when that is another item (a review's pull
+    # request); the connector fills them, so clustering never parses a source's own wording
+    subject_title: str = ""
+    subject_url: str = ""
 
     def __post_init__(self) -> None:
         if self.kind not in KINDS:
@@ -58,6 +62,9 @@ class Activity:
             "labels": list(self.labels),
             "author": self.author,
             "extra": dict(self.extra),
+            # added after the first release: older records, without them, read as ""
+            "subject_title": self.subject_title,
+            "subject_url": self.subject_url,
         }
 
     @classmethod
@@ -88,6 +95,8 @@ class Activity:
             labels=tuple(str(label) for label in data.get("labels") or ()),
             author=str(data.get("author") or ""),
             extra=dict(extra),
+            subject_title=str(data.get("subject_title") or ""),
+            subject_url=str(data.get("subject_url") or ""),
         )
 
     def to_jsonl(self) -> str:
@@ -147,6 +156,8 @@ def bounded(activity: Activity) -> Activity:
         labels=tuple(storable_text(label, MAX_LABEL) for label in activity.labels[:MAX_LABELS]),
         author=storable_text(activity.author, MAX_AUTHOR),
         extra=_storable_value(activity.extra),
+        subject_title=storable_text(activity.subject_title, MAX_TITLE),
+        subject_url=storable_text(activity.subject_url, MAX_URL),
     )
 
 

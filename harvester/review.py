@@ -14,7 +14,6 @@ from dataclasses import dataclass, replace
 from datetime import UTC, datetime
 from typing import Any
 
-from sqlalchemy import select
 from sqlalchemy.orm import Session
 from sqlalchemy.orm.exc import StaleDataError
 
@@ -23,7 +22,7 @@ from harvester.clustering.drafting import draft_summary, draft_title
 from harvester.errors import BragError
 from harvester.records import Activity
 from harvester.store import repository
-from harvester.store.models import CandidateRow, LinkConstraint, ReviewAction
+from harvester.store.models import CandidateRow
 
 STATES = ("pending", "approved", "rejected", "merged")
 
@@ -229,7 +228,7 @@ class ReviewService:
     def snapshot(self, public_id: str) -> Snapshot:
         row = self._row(public_id)
         members = repository.candidate_members(self.session, [row.id])[row.id]
-        merged_into = self.session.get(CandidateRow, row.merged_into_id) if row.merged_into_id else None
+        merged_into = repository.candidate_public_id(self.session, row.merged_into_id) if row.merged_into_id else None
         return Snapshot(
             public_id=row.public_id,
             state=row.state,
@@ -238,7 +237,7 @@ class ReviewService:
             section=row.section,
             impact=row.impact,
             edited=row.edited,
-            merged_into=merged_into.public_id if merged_into else None,
+            merged_into=merged_into,
             activity_ids=tuple(a.id for a in members),
         )
 
@@ -278,12 +277,7 @@ class ReviewService:
 
         Either way the action leaves the journal's head, so the next undo goes to the one before.
         """
-        action = self.session.scalar(
-            select(ReviewAction)
-            .where(ReviewAction.user_id == self.user_id, ReviewAction.undone_at.is_(None))
-            .order_by(ReviewAction.id.desc())
-            .limit(1)
-        )
+        action = repository.last_review_action(self.session, self.user_id)
         if action is None:
             raise ReviewError("nothing to undo")
         with _current():
@@ -291,9 +285,7 @@ class ReviewService:
             refused = self._undo_blocker(before, action.created)
             if refused is None:
                 self._put_back(before, action.created, action.constraint_ids)
-            action.undo_refused = refused
-            action.undone_at = datetime.now(UTC)
-            self.session.flush()
+            repository.close_review_action(self.session, action, refused)
         return Undone(action.description, refused)
 
     def _undo_blocker(self, before: Sequence[Snapshot], created: Sequence[str]) -> str | None:
@@ -325,11 +317,8 @@ class ReviewService:
         for public_id in created:
             row = repository.candidate_by_public_id(self.session, self.user_id, public_id)
             if row is not None:
-                self.session.delete(row)
-        for constraint_id in constraint_ids:
-            constraint = self.session.get(LinkConstraint, constraint_id)
-            if constraint is not None:
-                self.session.delete(constraint)
+                repository.delete_candidate(self.session, row)
+        repository.delete_link_constraints(self.session, constraint_ids)
 
     def _member_ids(self, public_id: str) -> list[str]:
         row = repository.candidate_by_public_id(self.session, self.user_id, public_id)
@@ -345,16 +334,14 @@ class ReviewService:
         before = [self.snapshot(s.public_id).to_json() for s in outcome.changed]
         week = self._row(outcome.changed[0].public_id).week
         for snapshot in outcome.created:
-            self.session.add(
-                CandidateRow(
-                    user_id=self.user_id,
-                    public_id=snapshot.public_id,
-                    week=week,
-                    title=snapshot.title,
-                    section=snapshot.section,
-                )
+            repository.add_candidate(
+                self.session,
+                self.user_id,
+                public_id=snapshot.public_id,
+                week=week,
+                title=snapshot.title,
+                section=snapshot.section,
             )
-            self.session.flush()
         for snapshot in (*outcome.changed, *outcome.created):
             self._write(snapshot)
         constraint_ids = []
@@ -362,17 +349,15 @@ class ReviewService:
             added = repository.add_link_constraint(self.session, self.user_id, kind, a, b)
             if added is not None:
                 constraint_ids.append(added)
-        self.session.add(
-            ReviewAction(
-                user_id=self.user_id,
-                action=outcome.action,
-                description=outcome.description,
-                before=before,
-                created=[s.public_id for s in outcome.created],
-                constraint_ids=constraint_ids,
-            )
+        repository.add_review_action(
+            self.session,
+            self.user_id,
+            action=outcome.action,
+            description=outcome.description,
+            before=before,
+            created=[s.public_id for s in outcome.created],
+            constraint_ids=constraint_ids,
         )
-        self.session.flush()
         return [*outcome.changed, *outcome.created]
 
     def _write(self, snapshot: Snapshot) -> None:

@@ -82,6 +82,8 @@ def test_record_serialises_to_the_public_format(connector: GitHubConnector) -> N
         "labels",
         "author",
         "extra",
+        "subject_title",
+        "subject_url",
     ]
     assert Activity.from_json(data) == record
 
@@ -95,6 +97,10 @@ def test_reviews_given_come_from_one_graphql_request(github: GitHubSandbox, conn
     assert review.id.startswith("github:review:acme/")
     assert review.title.startswith("Reviewed: ")
     assert review.extra["pull_request_author"] != USER_LOGIN
+    # what the review is about reaches clustering as the record's subject, not through its wording
+    assert review.subject_title and review.title == f"Reviewed: {review.subject_title}"
+    assert review.subject_url == review.extra["pull_request_url"]
+    assert review.url.startswith(review.subject_url)
     assert review.extra["state"] in {"APPROVED", "CHANGES_REQUESTED", "COMMENTED"}
 
 

@@ -87,7 +87,7 @@ def test_a_second_process_does_not_run_a_job_another_is_running(
     started, let_finish = threading.Event(), threading.Event()
     real_harvest = jobs.harvest
 
-    def harvest_held_open(app: Context, period: str) -> str:
+    def harvest_held_open(app: Context, period: str) -> jobs.Outcome:
         started.set()
         let_finish.wait()
         return real_harvest(app, period)

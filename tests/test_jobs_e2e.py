@@ -4,6 +4,7 @@ real SMTP server, and `brag run` itself in a subprocess, on SQLite and PostgreSQ
 
 from __future__ import annotations
 
+import logging
 import os
 import signal
 import subprocess
@@ -12,6 +13,7 @@ import time
 from collections.abc import Callable, Iterator
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
+from typing import Any
 
 import pytest
 from apscheduler.schedulers.base import BaseScheduler
@@ -42,17 +44,34 @@ def last_runs(app: Context) -> dict[str, tuple[str, int, str | None]]:
         }
 
 
-def test_scheduled_harvest_then_digest_mail_the_week_once(world: World) -> None:
+def logged_outcomes(caplog: pytest.LogCaptureFixture, job: str) -> list[dict[str, Any]]:
+    """The facts each run of `job` logged with its sentence (`record.job_outcome`)."""
+    found = [getattr(record, "job_outcome", None) for record in caplog.records]
+    return [facts for facts in found if facts and facts["job"] == job]
+
+
+def test_scheduled_harvest_then_digest_mail_the_week_once(world: World, caplog: pytest.LogCaptureFixture) -> None:
+    caplog.set_level(logging.INFO, logger="harvester.jobs")
     app = open_context(world)
     now = datetime.now(UTC)
     harvested = scheduler.run_scheduled(app, "harvest", now)
     assert "new" in harvested and "failed" not in harvested, harvested
+    # the same outcome as values, for a log handler: no sentence to parse
+    (facts,) = logged_outcomes(caplog, "harvest")
+    assert facts["status"] == "done" and facts["new"] > 0 and facts["sources_failed"] == 0
+    assert harvested == (
+        f"harvest for {facts['period']}: {facts['new']} new, {facts['updated']} updated, "
+        f"{facts['weeks_reclustered']} week(s) re-clustered"
+    )
     assert world.github.count("/search/issues") > 0 and world.jira.count("/search") > 0
     with app.sessions() as session:
         assert repository.candidate_rows(session, app.user_id, states=["pending"])
 
     week = iso_week_label(scheduler.due_time(scheduler.trigger_for("0 16 * * fri", app.zone), now) or now, app.zone)
     assert scheduler.run_scheduled(app, "digest", now) == f"digest for {week}: the {week} digest is sent"
+    assert logged_outcomes(caplog, "digest") == [
+        {"job": "digest", "period": week, "status": "done", "week": week, "digest": "sent"},
+    ]
     (mail,) = world.smtp.received
     assert mail.message()["Message-ID"].startswith(f"<digest-{week}-me@")
     assert scheduler.run_scheduled(app, "digest", now + timedelta(hours=1)) == f"digest for {week}: already done"

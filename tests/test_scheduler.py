@@ -98,9 +98,9 @@ def calls(monkeypatch: pytest.MonkeyPatch, clock: Clock) -> list[tuple[str, str,
     seen: list[tuple[str, str, datetime]] = []
 
     def fake(job: str) -> jobs.Action:
-        def action(context: Context, period: str) -> str:
+        def action(context: Context, period: str) -> jobs.Outcome:
             seen.append((job, period, clock.now.astimezone(BERLIN)))
-            return "ok"
+            return jobs.Outcome("ok")
 
         return action
 

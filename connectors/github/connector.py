@@ -634,6 +634,9 @@ def review_activity(node: Mapping[str, Any], login: str) -> Activity | None:
             "pull_request_url": pull.get("url"),
             "comments": (review.get("comments") or {}).get("totalCount"),
         },
+        # a review is about its pull request: clustering reads the PR's title and URL from these
+        subject_title=str(pull.get("title") or ""),
+        subject_url=str(pull.get("url") or ""),
     )
 
 

@@ -20,8 +20,6 @@ _KIND_ORDER = ("pull_request", "commit", "review", "ticket", "event")
 # which member's title names the work best: a ticket summary is written for people,
 # a commit title for the log
 _TITLE_PREFERENCE = {"ticket": 0, "pull_request": 1, "event": 3, "review": 4, "commit": 2}
-# a review's title is "Reviewed: <the PR's title>" (connectors/github/connector.py review_activity)
-_REVIEW_PREFIX = re.compile(r"^\s*review(?:ed)?\s*:\s*", re.IGNORECASE)
 # a bullet names this many reviewed PRs, then counts the rest
 MAX_NAMED_REVIEWS = 3
 _LEADING_NOISE = re.compile(r"^\s*(?:(?:\[[^\]]*\]|[A-Z][A-Z0-9]{1,9}-\d+:?|#\d+:?|[a-z]+(?:\([^)]*\))?!?:)\s*)+")
@@ -83,8 +81,9 @@ def _reviews_title(reviews: Sequence[Activity]) -> str:
     """ "Reviewed Refactor invoice PDF rendering", or "Reviewed 2 PRs: Fix flaky test, Add metrics"."""
     prs: dict[str, str] = {}
     for review in reviews:
-        title = _clean(_REVIEW_PREFIX.sub("", review.title)) or "a pull request"
-        prs.setdefault(str(review.extra.get("pull_request_url") or title.lower()), title)
+        # the reviewed work's own title and URL (Activity.subject_*); the review's title says "Reviewed"
+        title = _clean(review.subject_title or review.title) or "a pull request"
+        prs.setdefault(review.subject_url or title.lower(), title)
     names = list(dict.fromkeys(prs.values()))
     if len(prs) == 1:
         return f"Reviewed {names[0]}"

@@ -45,8 +45,6 @@ _TOKEN = re.compile(r"\w+(?:[.'’]\w+)*")
 # links and ticket keys are explicit links, handled before similarity; as words they would only
 # repeat the project key ("PAY") in every item
 _NOT_WORDS = re.compile(r"(?i:https?://|www\.)\S+|\b[A-Z][A-Z0-9]{1,9}-\d+\b")
-# a review's title is "Reviewed: <the PR's title>" (connectors/github/connector.py)
-_REVIEW_PREFIX = re.compile(r"^\s*review(?:ed)?\s*:\s*", re.IGNORECASE)
 _TITLE_NOISE = re.compile(r"^\s*(?:\[[^\]]*\]\s*|[a-z]+(?:\([^)]*\))?!?:\s+)", re.IGNORECASE)
 _TRAILING_NOTE = re.compile(r"\s*[(\[][^)\]]*[)\]]\s*$")
 _CONTENT_POS = frozenset({"NOUN", "PROPN", "VERB", "ADJ", "X", ""})
@@ -182,10 +180,8 @@ def _path_features(path: str) -> tuple[str, tuple[str, ...]]:
 
 
 def _topic(activity: Activity) -> str:
-    """The title words that say what the work is about."""
-    if activity.kind == "review":
-        return _REVIEW_PREFIX.sub("", activity.title)
-    return activity.title
+    """The title that says what the work is about: the subject's (a review's PR) when it has one."""
+    return activity.subject_title or activity.title
 
 
 def _features(analyzer: _Analyzer, activity: Activity, title_terms: list[str]) -> ActivityFeatures:
@@ -209,7 +205,7 @@ def _features(analyzer: _Analyzer, activity: Activity, title_terms: list[str]) -
         path_terms=tuple(path_terms),
         files=frozenset(paths),
         dirs=frozenset(dirs),
-        title_words=title_words(activity.title),
+        title_words=title_words(_topic(activity)),
         metrics=tuple(metrics),
     )
 

@@ -19,37 +19,17 @@ from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 
-from sqlalchemy import ForeignKey, Integer, String, Text, UniqueConstraint, select, update
-from sqlalchemy.orm import Mapped, Session, mapped_column, sessionmaker
+from sqlalchemy.orm import Session, sessionmaker
 
-from harvester.store import leases
-from harvester.store.conflicts import insert_or_ignore
-from harvester.store.models import Base
+from harvester.store import leases, repository
+from harvester.store.models import JobRun
 
 log = logging.getLogger(__name__)
 
-RUNNING, DONE, FAILED = "running", "done", "failed"
+RUNNING, DONE, FAILED = JobRun.RUNNING, JobRun.DONE, JobRun.FAILED
 # a holder renews every RENEW_EVERY; a lease not renewed for LEASE belongs to a process that is gone
 LEASE = timedelta(minutes=2)
 RENEW_EVERY = timedelta(seconds=30)
-
-
-class JobRun(Base):
-    __tablename__ = "job_runs"
-    __table_args__ = (UniqueConstraint("user_id", "job", "period", name="uq_job_run_period"),)
-
-    id: Mapped[int] = mapped_column(Integer, primary_key=True)
-    user_id: Mapped[int] = mapped_column(ForeignKey("users.id", ondelete="CASCADE"))
-    job: Mapped[str] = mapped_column(String(32))
-    # what the run is for: an ISO instant (harvest), an ISO week (digest) or a quarter (2026Q4)
-    period: Mapped[str] = mapped_column(String(40))
-    status: Mapped[str] = mapped_column(String(12))
-    attempts: Mapped[int] = mapped_column(Integer, default=0)
-    started_at: Mapped[datetime]
-    finished_at: Mapped[datetime | None]
-    error: Mapped[str | None] = mapped_column(Text)
-    owner: Mapped[str | None] = mapped_column(String(200))
-    lease_expires_at: Mapped[datetime | None]
 
 
 @dataclass(frozen=True)
@@ -68,42 +48,20 @@ def claim(
     (harvests upsert, the digest outbox fences every send), so finishing a dead process's run is safe.
     """
     owner = owner or leases.this_process()
-    key = {"user_id": user_id, "job": job, "period": period}
+    expires = now + LEASE
     with sessions.begin() as session:
-        fresh = {"status": RUNNING, "attempts": 1, "started_at": now, "owner": owner, "lease_expires_at": now + LEASE}
-        if insert_or_ignore(session, JobRun, key | fresh, conflict=list(key)):
-            return _run_id(session, user_id, job, period)
-        row = session.scalars(
-            select(JobRun).where(JobRun.user_id == user_id, JobRun.job == job, JobRun.period == period)
-        ).one()
+        started = repository.new_job_run(session, user_id, job, period, owner=owner, now=now, expires=expires)
+        if started is not None:
+            return started
+        row = repository.job_run(session, user_id, job, period)
         if row.status == DONE:
             return Refused("already done")
         if row.status == RUNNING and not _lease_lapsed(row, now):
             until = row.lease_expires_at.isoformat(timespec="seconds") if row.lease_expires_at else "?"
             return Refused(f"running in another process ({row.owner}, lease until {until})")
-        # compare-and-set on attempts, which every claim increments: of two processes taking over, one wins
-        taken = session.execute(
-            update(JobRun)
-            .where(JobRun.id == row.id, JobRun.attempts == row.attempts, JobRun.status == row.status)
-            .values(
-                status=RUNNING,
-                attempts=row.attempts + 1,
-                started_at=now,
-                finished_at=None,
-                error=None,
-                owner=owner,
-                lease_expires_at=now + LEASE,
-            )
-            .execution_options(synchronize_session=False)
-        )
-        if getattr(taken, "rowcount", 0) != 1:
+        if not repository.take_over_job_run(session, row, owner=owner, now=now, expires=expires):
             return Refused("claimed by another process a moment ago")
         return row.id
-
-
-def _run_id(session: Session, user_id: int, job: str, period: str) -> int:
-    query = select(JobRun.id).where(JobRun.user_id == user_id, JobRun.job == job, JobRun.period == period)
-    return int(session.scalars(query).one())
 
 
 def _lease_lapsed(row: JobRun, now: datetime) -> bool:
@@ -115,13 +73,7 @@ def renew(sessions: sessionmaker[Session], run_id: int, owner: str, now: datetim
     """Extend the lease; False when `owner` no longer holds it (another process took the run over)."""
     now = now or datetime.now(UTC)
     with sessions.begin() as session:
-        result = session.execute(
-            update(JobRun)
-            .where(JobRun.id == run_id, JobRun.owner == owner, JobRun.status == RUNNING)
-            .values(lease_expires_at=now + LEASE)
-            .execution_options(synchronize_session=False)
-        )
-        return bool(getattr(result, "rowcount", 0) == 1)
+        return repository.renew_job_run(session, run_id, owner, now + LEASE)
 
 
 @contextmanager
@@ -151,22 +103,14 @@ def keep_lease(sessions: sessionmaker[Session], run_id: int, owner: str) -> Iter
 def finish(sessions: sessionmaker[Session], run_id: int, owner: str, *, error: str | None = None) -> bool:
     """Record the end of `owner`'s run; False (and nothing written) when another process holds it now."""
     with sessions.begin() as session:
-        result = session.execute(
-            update(JobRun)
-            .where(JobRun.id == run_id, JobRun.owner == owner, JobRun.status == RUNNING)
-            .values(status=FAILED if error else DONE, error=error, finished_at=datetime.now(UTC), lease_expires_at=None)
-            .execution_options(synchronize_session=False)
-        )
-        return bool(getattr(result, "rowcount", 0) == 1)
+        return repository.finish_job_run(session, run_id, owner, status=FAILED if error else DONE, error=error)
 
 
 def unfinished(session: Session, user_id: int) -> list[JobRun]:
     """Runs still `running` (a dead process's, or a live one's), oldest first."""
-    query = select(JobRun).where(JobRun.user_id == user_id, JobRun.status == RUNNING).order_by(JobRun.started_at)
-    return list(session.scalars(query))
+    return repository.running_job_runs(session, user_id)
 
 
 def latest(session: Session, user_id: int) -> dict[str, JobRun]:
     """Each job's most recently started run."""
-    rows = session.scalars(select(JobRun).where(JobRun.user_id == user_id).order_by(JobRun.started_at))
-    return {row.job: row for row in rows}
+    return repository.latest_job_runs(session, user_id)

@@ -95,6 +95,8 @@ class ActivityRow(Base):
     labels: Mapped[list[str]] = mapped_column(default=list)
     author: Mapped[str] = mapped_column(String(200), default="")
     extra: Mapped[dict[str, Any]] = mapped_column(default=dict)
+    subject_title: Mapped[str] = mapped_column(Text, default="", server_default="")
+    subject_url: Mapped[str] = mapped_column(Text, default="", server_default="")
     content_hash: Mapped[str] = mapped_column(String(64))
     first_seen_at: Mapped[datetime] = mapped_column(default=_now)
     updated_at: Mapped[datetime] = mapped_column(default=_now)
@@ -252,3 +254,26 @@ class DigestRow(Base):
     sent_at: Mapped[datetime | None]
     # the process holding a sending or unknown row (leases.this_process())
     claimed_by: Mapped[str | None] = mapped_column(String(200))
+
+
+class JobRun(Base):
+    """One scheduled job's run for one period (store/job_runs.py): unique per (user, job, period)."""
+
+    __tablename__ = "job_runs"
+    __table_args__ = (UniqueConstraint("user_id", "job", "period", name="uq_job_run_period"),)
+    # the statuses: running holds a lease; a failed run is taken over by the next claim
+    RUNNING, DONE, FAILED = "running", "done", "failed"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    user_id: Mapped[int] = mapped_column(ForeignKey("users.id", ondelete="CASCADE"))
+    job: Mapped[str] = mapped_column(String(32))
+    # what the run is for: an ISO instant (harvest), an ISO week (digest) or a quarter (2026Q4)
+    period: Mapped[str] = mapped_column(String(40))
+    status: Mapped[str] = mapped_column(String(12))
+    attempts: Mapped[int] = mapped_column(Integer, default=0)
+    started_at: Mapped[datetime]
+    finished_at: Mapped[datetime | None]
+    error: Mapped[str | None] = mapped_column(Text)
+    # the lease: who holds a running run, and until when unless renewed (store/leases.py)
+    owner: Mapped[str | None] = mapped_column(String(200))
+    lease_expires_at: Mapped[datetime | None]

@@ -23,7 +23,9 @@ from harvester.store.models import (
     CandidateRow,
     DigestRow,
     HarvestRun,
+    JobRun,
     LinkConstraint,
+    ReviewAction,
     SyncCursor,
     User,
 )
@@ -51,18 +53,26 @@ class UpsertCounts:
 
 
 def get_or_create_user(session: Session, name: str, timezone_name: str | None = None) -> User:
-    user = session.scalar(select(User).where(User.name == name))
-    if user is None:
-        user = User(name=name, timezone=timezone_name)
-        session.add(user)
-        session.flush()
-    elif timezone_name and user.timezone != timezone_name:
+    """The named user, created on first use; a configured timezone replaces the stored one.
+
+    Insert-or-ignore, then read (as `app_secret`): two processes using a fresh database at once
+    both get the one row, where a select-then-insert made the slower one fail on the unique name.
+    """
+    insert_or_ignore(session, User, {"name": name, "timezone": timezone_name}, conflict=["name"])
+    user = session.scalars(select(User).where(User.name == name)).one()
+    if timezone_name and user.timezone != timezone_name:
         user.timezone = timezone_name
     return user
 
 
+# record fields added after the first release count in the hash only when set: rows stored before
+# keep their hash, and the first harvest after an upgrade updates only the records that gained one
+ADDED_FIELDS = frozenset({"subject_title", "subject_url"})
+
+
 def content_hash(activity: Activity) -> str:
-    canonical = json.dumps(activity.to_json(), sort_keys=True, ensure_ascii=False, default=str)
+    fields = {k: v for k, v in activity.to_json().items() if v or k not in ADDED_FIELDS}
+    canonical = json.dumps(fields, sort_keys=True, ensure_ascii=False, default=str)
     return hashlib.sha256(canonical.encode()).hexdigest()
 
 
@@ -94,7 +104,7 @@ def upsert_activities(session: Session, user_id: int, activities: Sequence[Activ
     return counts
 
 
-# rows per statement: 18 columns each stays far below sqlite's 32,766 bound parameters
+# rows per statement: 20 columns each stays far below sqlite's 32,766 bound parameters
 UPSERT_CHUNK = 500
 NATURAL_KEY = ("user_id", "source", "external_id")
 
@@ -167,6 +177,8 @@ def _columns(activity: Activity) -> dict[str, Any]:
         "labels": list(activity.labels),
         "author": activity.author,
         "extra": dict(activity.extra),
+        "subject_title": activity.subject_title,
+        "subject_url": activity.subject_url,
     }
 
 
@@ -185,6 +197,8 @@ def row_to_activity(row: ActivityRow) -> Activity:
         labels=tuple(row.labels),
         author=row.author,
         extra=dict(row.extra),
+        subject_title=row.subject_title,
+        subject_url=row.subject_url,
     )
 
 
@@ -577,3 +591,149 @@ def set_digests_paused(session: Session, user_id: int, paused_at: datetime | Non
 def digests_paused_at(session: Session, user_id: int) -> datetime | None:
     user = session.get(User, user_id)
     return user.digests_paused_at if user is not None else None
+
+
+def new_job_run(
+    session: Session, user_id: int, job: str, period: str, *, owner: str, now: datetime, expires: datetime
+) -> int | None:
+    """The id of the period's run, started for `owner`; None when the period has a run already.
+
+    Insert-or-ignore: of two processes starting the period at once, one inserts and the other
+    reads the winner's row (`job_run`) instead of failing on the unique (user, job, period).
+    """
+    key = {"user_id": user_id, "job": job, "period": period}
+    fresh = {"status": JobRun.RUNNING, "attempts": 1, "started_at": now, "owner": owner, "lease_expires_at": expires}
+    if not insert_or_ignore(session, JobRun, key | fresh, conflict=list(key)):
+        return None
+    return job_run(session, user_id, job, period).id
+
+
+def job_run(session: Session, user_id: int, job: str, period: str) -> JobRun:
+    """The period's run (it must exist)."""
+    query = select(JobRun).where(JobRun.user_id == user_id, JobRun.job == job, JobRun.period == period)
+    return session.scalars(query).one()
+
+
+def take_over_job_run(session: Session, seen: JobRun, *, owner: str, now: datetime, expires: datetime) -> bool:
+    """Restart a run for `owner` if it is still as `seen`; False when another process changed it first.
+
+    A compare-and-set on attempts, which every start increments: of two processes taking over, one wins.
+    """
+    result = session.execute(
+        update(JobRun)
+        .where(JobRun.id == seen.id, JobRun.attempts == seen.attempts, JobRun.status == seen.status)
+        .values(
+            status=JobRun.RUNNING,
+            attempts=seen.attempts + 1,
+            started_at=now,
+            finished_at=None,
+            error=None,
+            owner=owner,
+            lease_expires_at=expires,
+        )
+        .execution_options(synchronize_session=False)
+    )
+    return bool(getattr(result, "rowcount", 0) == 1)
+
+
+def renew_job_run(session: Session, run_id: int, owner: str, expires: datetime) -> bool:
+    """Move a running run's lease expiry on; False when `owner` no longer holds the run."""
+    result = session.execute(
+        update(JobRun)
+        .where(JobRun.id == run_id, JobRun.owner == owner, JobRun.status == JobRun.RUNNING)
+        .values(lease_expires_at=expires)
+        .execution_options(synchronize_session=False)
+    )
+    return bool(getattr(result, "rowcount", 0) == 1)
+
+
+def finish_job_run(session: Session, run_id: int, owner: str, *, status: str, error: str | None) -> bool:
+    """Record how `owner`'s run ended; False (nothing written) when another process holds it now."""
+    result = session.execute(
+        update(JobRun)
+        .where(JobRun.id == run_id, JobRun.owner == owner, JobRun.status == JobRun.RUNNING)
+        .values(status=status, error=error, finished_at=datetime.now(UTC), lease_expires_at=None)
+        .execution_options(synchronize_session=False)
+    )
+    return bool(getattr(result, "rowcount", 0) == 1)
+
+
+def running_job_runs(session: Session, user_id: int) -> list[JobRun]:
+    """The user's runs still `running` (a dead process's, or a live one's), oldest first."""
+    query = select(JobRun).where(JobRun.user_id == user_id, JobRun.status == JobRun.RUNNING).order_by(JobRun.started_at)
+    return list(session.scalars(query))
+
+
+def latest_job_runs(session: Session, user_id: int) -> dict[str, JobRun]:
+    """Each job's most recently started run."""
+    rows = session.scalars(select(JobRun).where(JobRun.user_id == user_id).order_by(JobRun.started_at))
+    return {row.job: row for row in rows}
+
+
+def last_review_action(session: Session, user_id: int) -> ReviewAction | None:
+    """The user's most recent review action that was neither undone nor refused an undo."""
+    return session.scalar(
+        select(ReviewAction)
+        .where(ReviewAction.user_id == user_id, ReviewAction.undone_at.is_(None))
+        .order_by(ReviewAction.id.desc())
+        .limit(1)
+    )
+
+
+def add_review_action(
+    session: Session,
+    user_id: int,
+    *,
+    action: str,
+    description: str,
+    before: list[dict[str, Any]],
+    created: list[str],
+    constraint_ids: list[int],
+) -> ReviewAction:
+    """Journal one review action with the candidates' snapshots before it, for `brag undo`."""
+    row = ReviewAction(
+        user_id=user_id,
+        action=action,
+        description=description,
+        before=before,
+        created=created,
+        constraint_ids=constraint_ids,
+    )
+    session.add(row)
+    session.flush()
+    return row
+
+
+def close_review_action(session: Session, action: ReviewAction, refused: str | None) -> None:
+    """Take the action off the journal's head: undone, or (with `refused`) found impossible to undo."""
+    action.undo_refused = refused
+    action.undone_at = datetime.now(UTC)
+    session.flush()
+
+
+def add_candidate(
+    session: Session, user_id: int, *, public_id: str, week: str, title: str, section: str
+) -> CandidateRow:
+    """A new pending candidate of `week` with no items yet (review's split creates these)."""
+    row = CandidateRow(user_id=user_id, public_id=public_id, week=week, title=title, section=section)
+    session.add(row)
+    session.flush()
+    return row
+
+
+def delete_candidate(session: Session, row: CandidateRow) -> None:
+    session.delete(row)
+
+
+def candidate_public_id(session: Session, row_id: int) -> str | None:
+    """The public id of the candidate stored under `row_id`, if it still exists."""
+    row = session.get(CandidateRow, row_id)
+    return row.public_id if row is not None else None
+
+
+def delete_link_constraints(session: Session, constraint_ids: Iterable[int]) -> None:
+    """Forget the given merges and splits (an undone action's)."""
+    for constraint_id in constraint_ids:
+        constraint = session.get(LinkConstraint, constraint_id)
+        if constraint is not None:
+            session.delete(constraint)

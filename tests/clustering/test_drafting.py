@@ -9,9 +9,28 @@ from harvester.clustering.similarity import shared_terms
 
 
 def review(activity_id: str, pr_title: str, number: int, *, body: str = "", hours: float = 0) -> object:
+    """A review as the GitHub connector records it: the PR's title and URL are its subject."""
     url = f"https://github.com/acme/api/pull/{number}"
     return act(activity_id, "review", f"Reviewed: {pr_title}", body=body, hours=hours, repo="acme/api",
-               url=url + "#pullrequestreview-1", extra={"pull_request_url": url})  # fmt: skip
+               url=url + "#pullrequestreview-1", extra={"pull_request_url": url},
+               subject_title=pr_title, subject_url=url)  # fmt: skip
+
+
+def test_a_review_is_drafted_from_its_subject_whatever_its_own_title_says() -> None:
+    # another source's wording: the core reads the subject, never the title's phrasing
+    subject = {
+        "subject_title": "Add retries to payment webhooks",
+        "subject_url": "https://gitlab.example/acme/api/-/merge_requests/12",
+    }
+    one = act("m1", "review", "Approved merge request !12", source="gitlab", **subject)
+    same = act("m2", "review", "Commented on merge request !12", source="gitlab", hours=1, **subject)
+    assert draft_title([one, same]) == "Reviewed Add retries to payment webhooks"
+
+
+def test_reviews_of_one_pr_renamed_meanwhile_count_once() -> None:
+    before = review("r1", "Add metrics", 8)
+    renamed = review("r2", "Add metrics for queue depth", 8, hours=3)
+    assert draft_title([before, renamed]) == "Reviewed Add metrics"  # type: ignore[list-item]
 
 
 def test_review_titles_do_not_repeat_reviewed() -> None:
