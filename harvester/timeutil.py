@@ -1,4 +1,4 @@
-"""Windows of time in the user's timezone: parsing `--since/--until`, ISO weeks."""
+"""Windows of time in the user's timezone: parsing `--since/--until`, ISO weeks, quarters."""
 
 from __future__ import annotations
 
@@ -85,6 +85,11 @@ def iso_week_window(label: str, zone: tzinfo) -> Window:
     start = datetime.combine(monday, time(0), tzinfo=zone)
     end = datetime.combine(monday + timedelta(days=7), time(0), tzinfo=zone)
     return Window(start, end)
+
+
+def quarter_label(day: date) -> str:
+    """The calendar quarter `day` is in, as the brag doc and the summaries name it: 2026Q4."""
+    return f"{day.year}Q{(day.month - 1) // 3 + 1}"
 
 
 def local_time(moment: datetime, zone: tzinfo) -> datetime:
