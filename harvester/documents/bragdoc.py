@@ -110,7 +110,7 @@ def render_markdown(doc_entries: Sequence[BragEntry], title: str = "Brag documen
                     lines.append(f"  - Numbers: {md('; '.join(entry.metrics))}")
                 for evidence in entry.evidence:
                     link = md_link(f"{md(evidence.kind)}: {md(evidence.title)}", evidence.url)
-                    lines.append(f"  - {link} {evidence.note}".rstrip())
+                    lines.append(f"  - {link} {evidence.gone_label}".rstrip())
             lines.append("")
     return "\n".join(lines).rstrip() + "\n"
 

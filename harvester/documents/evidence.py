@@ -65,7 +65,7 @@ class Evidence:
         return self.repo or self.source
 
     @property
-    def note(self) -> str:
+    def gone_label(self) -> str:
         """ "(deleted at the source)" for gone evidence, else empty; appended after the title."""
         return f"({GONE_NOTE})" if self.gone else ""
 

@@ -106,7 +106,7 @@ def render_docx(document: ExportDocument) -> bytes:
             line.paragraph_format.first_line_indent = Pt(-18)
             line.add_run(f"[{note.number}]\t")
             evidence = note.evidence
-            line.add_run(plain(f"{evidence.kind}: {evidence.title} ({evidence.day.isoformat()}) {evidence.note}"))
+            line.add_run(plain(f"{evidence.kind}: {evidence.title} ({evidence.day.isoformat()}) {evidence.gone_label}"))
             if url := safe_url(evidence.url):
                 line.add_run(" ")
                 _hyperlink(line, url, url)

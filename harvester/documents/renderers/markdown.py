@@ -32,7 +32,7 @@ def _footnote(note: Footnote) -> str:
     evidence = note.evidence
     text = f"{md(evidence.kind)}: {md(evidence.title)} ({evidence.day.isoformat()})"
     if evidence.gone:
-        text += f" {evidence.note}"
+        text += f" {evidence.gone_label}"
     url = safe_url(evidence.url)
     # an autolink: percent-encoded, so a `>` in the harvested URL cannot end it early
     return f"[^{note.number}]: {text} <{url}>" if url else f"[^{note.number}]: {text}"
