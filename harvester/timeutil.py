@@ -1,4 +1,4 @@
-"""Windows of time in the user's timezone: parsing `--since/--until`, ISO weeks."""
+"""Windows of time in the user's timezone: parsing `--since/--until`, ISO weeks, quarters."""
 
 from __future__ import annotations
 
@@ -87,6 +87,11 @@ def iso_week_window(label: str, zone: tzinfo) -> Window:
     return Window(start, end)
 
 
+def quarter_label(day: date) -> str:
+    """The calendar quarter `day` is in, as the brag doc and the summaries name it: 2026Q4."""
+    return f"{day.year}Q{(day.month - 1) // 3 + 1}"
+
+
 def local_time(moment: datetime, zone: tzinfo) -> datetime:
     """`moment` on the user's clock: every date and time shown to the user goes through here.
 
@@ -169,6 +174,7 @@ __all__ = [
     "local_time",
     "parse_api_time",
     "parse_moment",
+    "quarter_label",
     "retry_after_seconds",
     "system_timezone",
     "utc",

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from datetime import date, timedelta
+from datetime import date, datetime, time, timedelta
 from pathlib import Path
 from zoneinfo import ZoneInfo
 
@@ -17,12 +17,17 @@ from harvester.candidates import recluster_weeks, weeks_of
 from harvester.cli import app
 from harvester.clustering import load_pipeline
 from harvester.documents import bragdoc
-from harvester.documents.bragdoc import BragEntry, Evidence, render_html, render_markdown
+from harvester.documents.bragdoc import BragEntry, render_html, render_markdown
+from harvester.documents.evidence import Evidence
 from harvester.review import ReviewService
 from harvester.store import repository
 from harvester.sync import SyncRunner
 
 BERLIN = ZoneInfo("Europe/Berlin")
+
+
+def evidence_on(day: date, title: str, url: str, gone: bool = False) -> Evidence:
+    return Evidence("github:pr:1", "Pull request", title, url, datetime.combine(day, time(12)), "github", gone=gone)
 
 
 def entry(day: date, section: str, title: str, impact: str | None = "Saved 3 h a week") -> BragEntry:
@@ -33,7 +38,7 @@ def entry(day: date, section: str, title: str, impact: str | None = "Saved 3 h a
         impact=impact,
         section=section,
         summary="1 PR",
-        evidence=(Evidence("PR", title, "https://github.com/acme/api/pull/1", day),),
+        evidence=(evidence_on(day, title, "https://github.com/acme/api/pull/1"),),
         metrics=(),
     )
 
@@ -81,7 +86,7 @@ def test_html_escapes_and_drops_unsafe_links() -> None:
         impact="<b>big</b>",
         section="Projects",
         summary="",
-        evidence=(Evidence("PR", "x", bragdoc.safe_url("javascript:alert(1)"), date(2026, 11, 2)),),
+        evidence=(evidence_on(date(2026, 11, 2), "x", bragdoc.safe_url("javascript:alert(1)")),),
         metrics=(),
     )
     html = render_html([unsafe])

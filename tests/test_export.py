@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import io
-from datetime import date
+from datetime import date, datetime, time
 from pathlib import Path
 
 import docx
@@ -13,12 +13,17 @@ from typer.testing import CliRunner
 
 from harvester.cli import app
 from harvester.documents import bragdoc
-from harvester.documents.bragdoc import BragEntry, Evidence
+from harvester.documents.bragdoc import BragEntry
+from harvester.documents.evidence import Evidence
 from harvester.documents.export import ExportDocument, build, impact_rank, quarter_period, range_period
 from harvester.documents.renderers import ExportFormat, render
 
 Q4 = quarter_period("2026Q4")
 HOSTILE = '<script>alert("x")</script> **bold** [link](javascript:alert(1)) & <b>'
+
+
+def evidence_on(day: date, kind: str, title: str, url: str, source: str = "github", gone: bool = False) -> Evidence:
+    return Evidence(f"{source}:{title}", kind, title, url, datetime.combine(day, time(12)), source, gone=gone)
 
 
 def entry(
@@ -39,8 +44,8 @@ def entry(
         section=section,
         summary="",
         evidence=tuple(
-            Evidence(
-                "PR", f"{title} part {n}", f"https://github.com/acme/api/pull/{sum(map(ord, title)) + n}", day, source
+            evidence_on(
+                day, "PR", f"{title} part {n}", f"https://github.com/acme/api/pull/{sum(map(ord, title)) + n}", source
             )
             for n in range(evidence)
         ),
@@ -92,7 +97,7 @@ def test_sections_in_order_of_impact_with_numbered_footnotes() -> None:
 
 
 def test_the_same_link_keeps_its_number() -> None:
-    shared = Evidence("ticket", "PAY-1", "https://acme.atlassian.net/browse/PAY-1", date(2026, 11, 2), "jira")
+    shared = evidence_on(date(2026, 11, 2), "ticket", "PAY-1", "https://acme.atlassian.net/browse/PAY-1", "jira")
     one = BragEntry("c-1", date(2026, 11, 2), "One", "x 1", "Projects", "", (shared,), ())
     two = BragEntry("c-2", date(2026, 11, 3), "Two", "x 2", "Projects", "", (shared,), ())
     document = build([one, two], Q4)
@@ -119,7 +124,7 @@ def hostile_document() -> ExportDocument:
         "Impact <img src=x onerror=alert(1)> with a \x0b control character",
         "Projects",
         "",
-        (Evidence("PR", "<i>evidence</i>", "https://github.com/acme/api/pull/7?a=1&b=2", date(2026, 11, 5), "github"),),
+        (evidence_on(date(2026, 11, 5), "PR", "<i>evidence</i>", "https://github.com/acme/api/pull/7?a=1&b=2"),),
         (),
     )
     return build([evil, *sample()], Q4)

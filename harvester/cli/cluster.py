@@ -29,6 +29,7 @@ def candidates(
 ) -> None:
     """List candidate accomplishments; the ids are the ones review commands take."""
     from harvester.cli.tables import candidate_table
+    from harvester.clustering.model import Reviewed, candidate_json
     from harvester.store import repository
     from harvester.timeutil import iso_week_window
 
@@ -51,18 +52,16 @@ def candidates(
             members = repository.candidate_members(session, [row.id for row in rows])
     if format is CandidateFormat.json:
         payload = [
-            {
-                "id": row.public_id,
-                "week": row.week,
-                "state": row.state,
-                "title": row.title,
-                "summary": row.summary,
-                "section": row.section,
-                "why": row.why,
-                "impact": row.impact,
-                "metrics": row.metrics,
-                "activity_ids": [a.id for a in members[row.id]],
-            }
+            candidate_json(
+                row.public_id,
+                row.title,
+                row.summary,
+                row.section,
+                row.why,
+                row.metrics,
+                [a.id for a in members[row.id]],
+                Reviewed(row.week, row.state, row.impact),
+            )
             for row in rows
         ]
         sys.stdout.write(json.dumps({"candidates": payload}, ensure_ascii=False, indent=2) + "\n")

@@ -16,12 +16,12 @@ from rich.prompt import Prompt
 from rich.text import Text
 from sqlalchemy.orm import Session, sessionmaker
 
-from harvester.display import one_line, safe_url, visible
+from harvester.display import one_line, visible
+from harvester.documents.evidence import evidence_of
 from harvester.records import Activity
 from harvester.review import ReviewError, ReviewService
 from harvester.store import repository
 from harvester.store.models import CandidateRow
-from harvester.timeutil import local_time
 
 IMPACT_QUESTION = "Impact: what changed for users or the business? A number helps"
 KEYS = {
@@ -125,7 +125,8 @@ def candidate_panel(row: CandidateRow, items: Sequence[Activity], zone: tzinfo) 
         lines.append(Text(f"numbers: {metrics}", style="green"))
     if row.impact:
         lines.append(Text(f"impact: {visible(row.impact)}", style="cyan"))
-    for number, item in enumerate(items, 1):
-        when = f"{local_time(item.occurred_at, zone):%a %d %b}"
-        lines.append(Text(f"  {number}. {item.kind} {when}: {one_line(item.title)}  {safe_url(item.url)}".rstrip()))
+    for number, evidence in enumerate((evidence_of(item, zone) for item in items), 1):
+        lines.append(
+            Text(f"  {number}. {evidence.kind} {evidence.at:%a %d %b}: {evidence.title}  {evidence.url}".rstrip())
+        )
     return Panel(Group(*lines), title=Text(f"{row.public_id} · {row.week}"), title_align="left")

@@ -7,6 +7,7 @@ import re
 from collections import Counter
 from collections.abc import Sequence
 
+from harvester.clustering.references import TICKET_KEY_PATTERN
 from harvester.records import Activity
 
 _NOUNS = {
@@ -22,7 +23,7 @@ _KIND_ORDER = ("pull_request", "commit", "review", "ticket", "event")
 _TITLE_PREFERENCE = {"ticket": 0, "pull_request": 1, "event": 3, "review": 4, "commit": 2}
 # a bullet names this many reviewed PRs, then counts the rest
 MAX_NAMED_REVIEWS = 3
-_LEADING_NOISE = re.compile(r"^\s*(?:(?:\[[^\]]*\]|[A-Z][A-Z0-9]{1,9}-\d+:?|#\d+:?|[a-z]+(?:\([^)]*\))?!?:)\s*)+")
+_LEADING_NOISE = re.compile(rf"^\s*(?:(?:\[[^\]]*\]|{TICKET_KEY_PATTERN}:?|#\d+:?|[a-z]+(?:\([^)]*\))?!?:)\s*)+")
 _TRAILING_NOISE = re.compile(r"\s*(?:\((?:wip|#\d+)\)|\.)\s*$", re.IGNORECASE)
 # imperative commit verbs and their past tense, so a title reads as something done
 _PAST = {

@@ -19,6 +19,7 @@ from spacy.tokens import Doc, Token
 from harvester.clustering.metrics import find_metrics, may_have_metrics
 from harvester.clustering.model import Metric
 from harvester.clustering.nlp import is_trained, lemma_lookup, tag_attributes
+from harvester.clustering.references import TICKET_KEY_PATTERN
 from harvester.records import Activity
 
 # pull request descriptions can run to pages; the opening says what the work is, so only this
@@ -44,7 +45,7 @@ _WORD = re.compile(r"[a-z0-9]+")
 _TOKEN = re.compile(r"\w+(?:[.'’]\w+)*")
 # links and ticket keys are explicit links, handled before similarity; as words they would only
 # repeat the project key ("PAY") in every item
-_NOT_WORDS = re.compile(r"(?i:https?://|www\.)\S+|\b[A-Z][A-Z0-9]{1,9}-\d+\b")
+_NOT_WORDS = re.compile(rf"(?i:https?://|www\.)\S+|{TICKET_KEY_PATTERN}")
 _TITLE_NOISE = re.compile(r"^\s*(?:\[[^\]]*\]\s*|[a-z]+(?:\([^)]*\))?!?:\s+)", re.IGNORECASE)
 _TRAILING_NOTE = re.compile(r"\s*[(\[][^)\]]*[)\]]\s*$")
 _CONTENT_POS = frozenset({"NOUN", "PROPN", "VERB", "ADJ", "X", ""})

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any, Literal, get_args
 
@@ -18,6 +19,11 @@ Section = Literal[
     "Outside of work",
 ]
 SECTIONS: tuple[str, ...] = get_args(Section)
+
+# the two public JSON shapes of a candidate, each in its key order: `brag cluster` writes what
+# clustering drafted; `brag candidates --format json` adds what the store and the review know
+CLUSTER_KEYS = ("id", "title", "summary", "activity_ids", "metrics", "section", "why")
+STORED_KEYS = ("id", "week", "state", "title", "summary", "section", "why", "impact", "metrics", "activity_ids")
 
 MetricKind = Literal["percent", "latency", "duration", "multiplier", "money"]
 
@@ -93,12 +99,43 @@ class Candidate:
 
     def to_json(self) -> dict[str, Any]:
         """The `brag cluster` output shape (public interface; `state` stays internal)."""
-        return {
-            "id": self.id,
-            "title": self.title,
-            "summary": self.summary,
-            "activity_ids": list(self.activity_ids),
-            "metrics": [m.to_json() for m in self.metrics],
-            "section": self.section,
-            "why": self.why,
-        }
+        metrics = [m.to_json() for m in self.metrics]
+        return candidate_json(self.id, self.title, self.summary, self.section, self.why, metrics, self.activity_ids)
+
+
+@dataclass(frozen=True, slots=True)
+class Reviewed:
+    """What the store adds to a drafted candidate: its week, its review state and the user's impact."""
+
+    week: str
+    state: str
+    impact: str | None
+
+
+def candidate_json(
+    id: str,
+    title: str,
+    summary: str,
+    section: str,
+    why: str,
+    metrics: Sequence[Mapping[str, Any]],
+    activity_ids: Sequence[str],
+    reviewed: Reviewed | None = None,
+) -> dict[str, Any]:
+    """A candidate in its public JSON shape: `brag cluster`'s, or with `reviewed` `brag candidates`'s.
+
+    Both shapes are public interfaces; their keys and key order are CLUSTER_KEYS and STORED_KEYS.
+    """
+    fields: dict[str, Any] = {
+        "id": id,
+        "title": title,
+        "summary": summary,
+        "section": section,
+        "why": why,
+        "metrics": [dict(metric) for metric in metrics],
+        "activity_ids": list(activity_ids),
+    }
+    if reviewed is None:
+        return {key: fields[key] for key in CLUSTER_KEYS}
+    fields.update(week=reviewed.week, state=reviewed.state, impact=reviewed.impact)
+    return {key: fields[key] for key in STORED_KEYS}

@@ -15,8 +15,11 @@ from harvester.records import Activity
 
 Relation = Literal["own", "mention", "epic", "parent"]
 
-# jira keys: an upper-case project key, a dash, a number ("PAY-12", "OAK-154")
-_TICKET_KEY = re.compile(r"(?<![A-Za-z0-9_-])([A-Z][A-Z0-9]{1,9}-[1-9]\d{0,6})(?![A-Za-z0-9_]|-\d|\.\d)")
+# jira keys: an upper-case project key, a dash, a number ("PAY-12", "OAK-154"); not part of a
+# longer word, a version ("PAY-1.2") or a range ("PAY-1-3"). The one definition: drafting strips
+# these from titles and the term step leaves them out, as they are links, not words
+TICKET_KEY_PATTERN = r"(?<![A-Za-z0-9_-])[A-Z][A-Z0-9]{1,9}-[1-9]\d{0,6}(?![A-Za-z0-9_]|-\d|\.\d)"
+TICKET_KEY = re.compile(TICKET_KEY_PATTERN)
 # key-shaped words that are standards and encodings, not tickets
 _NOT_PROJECTS = frozenset(
     {"UTF", "ISO", "SHA", "CVE", "RFC", "HTTP", "TLS", "SSL", "MD", "AES", "RSA", "GPT", "COVID",
@@ -99,7 +102,7 @@ def explicit_links(activities: Sequence[Activity], refs: Sequence[dict[str, Rela
 
 
 def _ticket_keys(text: str) -> list[str]:
-    return [key for key in _TICKET_KEY.findall(text) if key.split("-", 1)[0] not in _NOT_PROJECTS]
+    return [key for key in TICKET_KEY.findall(text) if key.split("-", 1)[0] not in _NOT_PROJECTS]
 
 
 def _reason(ref: str, relations: set[Relation]) -> str:

@@ -3,23 +3,19 @@
 from __future__ import annotations
 
 from collections.abc import Callable, Sequence
+from dataclasses import replace
 from datetime import UTC, date, datetime, timedelta, tzinfo
 
 from harvester import display
-from harvester.digest.model import CandidateInput, Digest, DigestEntry, Evidence, Links
-from harvester.timeutil import iso_week_label, iso_week_window, local_day
+from harvester.digest.model import CandidateInput, Digest, DigestEntry, Links
+from harvester.documents.evidence import Evidence, evidence_of
+from harvester.records import Activity
+from harvester.timeutil import iso_week_label, iso_week_window
 from harvester.web.tokens import LinkAction
 
 # (candidate public id, action) -> signed URL; injected so the builder needs no secret or clock
 LinkMaker = Callable[[str, LinkAction], str]
 
-KIND_LABELS = {
-    "pull_request": "Pull request",
-    "review": "Review",
-    "ticket": "Ticket",
-    "event": "Meeting",
-    "commit": "Commit",
-}
 # long enough for any drafted title; harvested text has no upper bound and an email should
 TITLE_LIMIT = 200
 SUMMARY_LIMIT = 400
@@ -73,17 +69,19 @@ def _monday(week: str) -> date:
     return iso_week_window(week, UTC).start.date()
 
 
-def _entry(candidate: CandidateInput, link: LinkMaker, age_weeks: int, zone: tzinfo) -> DigestEntry:
-    evidence = tuple(
-        Evidence(
-            kind=KIND_LABELS.get(a.kind, a.kind),
-            title=one_line(a.title) or a.id,
-            url=display.safe_url(a.url),
-            where=one_line(a.repo or a.source, 100),
-            day=local_day(a.occurred_at, zone),
-        )
-        for a in candidate.activities
+def _evidence(activity: Activity, zone: tzinfo) -> Evidence:
+    # an email bounds what it shows; the page and the doc show the whole line
+    evidence = evidence_of(activity, zone)
+    return replace(
+        evidence,
+        title=one_line(evidence.title),
+        repo=one_line(evidence.repo, 100),
+        source=one_line(evidence.source, 100),
     )
+
+
+def _entry(candidate: CandidateInput, link: LinkMaker, age_weeks: int, zone: tzinfo) -> DigestEntry:
+    evidence = tuple(_evidence(a, zone) for a in candidate.activities)
     title = one_line(candidate.title) or (evidence[0].title if evidence else candidate.public_id)
     metrics = tuple(dict.fromkeys(one_line(str(m.get("text", "")), 80) for m in candidate.metrics if m.get("text")))
     return DigestEntry(

@@ -3,9 +3,9 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import date
 from typing import Any
 
+from harvester.documents.evidence import Evidence
 from harvester.records import Activity
 
 IMPACT_PROMPT = "What changed for users or the business? A number helps."
@@ -23,17 +23,6 @@ class CandidateInput:
     why: str
     metrics: tuple[dict[str, Any], ...]
     activities: tuple[Activity, ...]
-
-
-@dataclass(frozen=True)
-class Evidence:
-    """One linked item; `url` is empty unless it is an http(s) link safe to put in an href."""
-
-    kind: str
-    title: str
-    url: str
-    where: str
-    day: date
 
 
 @dataclass(frozen=True)

@@ -13,26 +13,9 @@ from sqlalchemy.orm import Session
 
 from harvester.clustering import SECTIONS
 from harvester.display import one_line, safe_url, visible
+from harvester.documents.evidence import Evidence, evidence_of
 from harvester.store import repository
-from harvester.timeutil import local_day
-
-KIND_LABELS = {
-    "pull_request": "PR",
-    "review": "review",
-    "ticket": "ticket",
-    "event": "meeting",
-    "commit": "commit",
-}
-
-
-@dataclass(frozen=True)
-class Evidence:
-    kind: str
-    title: str
-    url: str
-    day: date
-    # the harvesting source (github, jira, google_calendar); exports count entries per source
-    source: str = ""
+from harvester.timeutil import quarter_label
 
 
 @dataclass(frozen=True)
@@ -57,30 +40,17 @@ class QuarterGroup:
     sections: tuple[tuple[str, tuple[BragEntry, ...]], ...]
 
 
-def quarter_label(day: date) -> str:
-    return f"{day.year}Q{(day.month - 1) // 3 + 1}"
-
-
 def entries(session: Session, user_id: int, zone: tzinfo) -> list[BragEntry]:
     """Every approved candidate as a brag-doc entry, newest first."""
     rows = repository.candidate_rows(session, user_id, states=["approved"])
     members = repository.candidate_members(session, [row.id for row in rows])
+    gone = repository.gone_member_ids(session, [row.id for row in rows])
     result = []
     for row in rows:
         activities = members[row.id]
         if not activities:
             continue
-        evidence = tuple(
-            Evidence(
-                KIND_LABELS.get(a.kind, a.kind),
-                one_line(a.title),
-                # only web links survive: a harvested `javascript:` URL must never become a clickable link
-                safe_url(a.url),
-                local_day(a.occurred_at, zone),
-                a.source,
-            )
-            for a in activities
-        )
+        evidence = tuple(evidence_of(a, zone, gone=a.id in gone) for a in activities)
         result.append(
             BragEntry(
                 candidate_id=row.public_id,
@@ -139,7 +109,8 @@ def render_markdown(doc_entries: Sequence[BragEntry], title: str = "Brag documen
                 if entry.metrics:
                     lines.append(f"  - Numbers: {md('; '.join(entry.metrics))}")
                 for evidence in entry.evidence:
-                    lines.append(f"  - {md_link(f'{md(evidence.kind)}: {md(evidence.title)}', evidence.url)}")
+                    link = md_link(f"{md(evidence.kind)}: {md(evidence.title)}", evidence.url)
+                    lines.append(f"  - {link} {evidence.gone_label}".rstrip())
             lines.append("")
     return "\n".join(lines).rstrip() + "\n"
 

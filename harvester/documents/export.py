@@ -13,14 +13,14 @@ from dataclasses import dataclass
 from datetime import date, timedelta
 
 from harvester.clustering import SECTIONS
-from harvester.display import one_line, safe_url
+from harvester.display import one_line
 from harvester.documents.bragdoc import BragEntry
+from harvester.documents.evidence import Evidence, source_label
+from harvester.timeutil import quarter_label
 
 _QUARTER = re.compile(r"^(\d{4})-?Q([1-4])$", re.IGNORECASE)
 _NUMBER = re.compile(r"\d")
 _WORD = re.compile(r"[a-z][a-z0-9+#-]{2,}")
-
-SOURCE_LABELS = {"github": "GitHub", "jira": "Jira", "google_calendar": "Google Calendar"}
 
 # words that say nothing about what the work was about; titles are mostly PR and ticket titles
 _STOPWORD_TEXT = """
@@ -62,7 +62,7 @@ def quarter_period(label: str) -> Period:
 
 
 def quarter_of(day: date) -> Period:
-    return quarter_period(f"{day.year}Q{(day.month - 1) // 3 + 1}")
+    return quarter_period(quarter_label(day))
 
 
 def range_period(first: date, last: date) -> Period:
@@ -77,10 +77,7 @@ class Footnote:
     """One piece of evidence, numbered once per document; the same link cited twice keeps its number."""
 
     number: int
-    kind: str
-    title: str
-    url: str
-    day: date
+    evidence: Evidence
 
 
 @dataclass(frozen=True)
@@ -173,22 +170,14 @@ def build(entries: Sequence[BragEntry], period: Period, title: str | None = None
             for evidence in entry.evidence:
                 key = (evidence.url, "") if evidence.url else (evidence.kind, evidence.title)
                 if key not in numbers:
-                    numbers[key] = Footnote(
-                        len(numbers) + 1,
-                        clean(evidence.kind),
-                        clean(evidence.title),
-                        safe_url(evidence.url),
-                        evidence.day,
-                    )
+                    numbers[key] = Footnote(len(numbers) + 1, evidence)
                 if numbers[key] not in notes:
                     notes.append(numbers[key])
             impact = clean(entry.impact) if entry.impact else None
             metrics = tuple(clean(m) for m in entry.metrics)
             items.append(Item(clean(entry.title), entry.day, impact or None, metrics, tuple(notes)))
         sections.append(SectionPart(clean(name), tuple(items)))
-    sources: Counter[str] = Counter(
-        SOURCE_LABELS.get(evidence.source, evidence.source or "other") for e in chosen for evidence in e.evidence
-    )
+    sources: Counter[str] = Counter(source_label(evidence.source) for e in chosen for evidence in e.evidence)
     overview = Overview(
         total=len(chosen),
         by_section=tuple((clean(part.name), len(part.items)) for part in sections),

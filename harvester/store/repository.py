@@ -372,6 +372,20 @@ def candidate_members(session: Session, candidate_ids: Iterable[int]) -> dict[in
     return members
 
 
+def gone_member_ids(session: Session, candidate_ids: Iterable[int]) -> set[str]:
+    """Ids of the candidates' activities that the source has since reported gone (kept, as evidence)."""
+    ids = list(candidate_ids)
+    if not ids:
+        return set()
+    return set(
+        session.scalars(
+            select(ActivityRow.external_id)
+            .join(CandidateItem, CandidateItem.activity_id == ActivityRow.id)
+            .where(CandidateItem.candidate_id.in_(ids), ActivityRow.gone_at.is_not(None))
+        )
+    )
+
+
 def set_candidate_members(session: Session, candidate: CandidateRow, activity_row_ids_: Iterable[int]) -> None:
     wanted = set(activity_row_ids_)
     current = set(session.scalars(select(CandidateItem.activity_id).where(CandidateItem.candidate_id == candidate.id)))

@@ -9,23 +9,12 @@ from datetime import datetime, timedelta, tzinfo
 from sqlalchemy.orm import Session
 
 from harvester.clustering import SECTIONS
-from harvester.display import one_line, safe_url, visible
-from harvester.documents.bragdoc import KIND_LABELS
+from harvester.display import one_line, visible
+from harvester.documents.evidence import Evidence, evidence_of
 from harvester.records import Activity
 from harvester.store import repository
 from harvester.store.models import CandidateRow
-from harvester.timeutil import iso_week_label, iso_week_window, local_time
-
-
-@dataclass(frozen=True)
-class Evidence:
-    activity_id: str
-    kind: str
-    title: str
-    # empty when the harvested url is not plain http(s): a `javascript:` link must never be clickable
-    url: str
-    when: str
-    repo: str
+from harvester.timeutil import iso_week_label, iso_week_window
 
 
 @dataclass(frozen=True)
@@ -117,10 +106,11 @@ def candidate_views(
     session: Session, rows: Sequence[CandidateRow], this_week: str, zone: tzinfo
 ) -> dict[str, CandidateView]:
     members = repository.candidate_members(session, [row.id for row in rows])
-    return {row.public_id: _view(row, members[row.id], this_week, zone) for row in rows}
+    gone = repository.gone_member_ids(session, [row.id for row in rows])
+    return {row.public_id: _view(row, members[row.id], gone, this_week, zone) for row in rows}
 
 
-def _view(row: CandidateRow, items: Sequence[Activity], this_week: str, zone: tzinfo) -> CandidateView:
+def _view(row: CandidateRow, items: Sequence[Activity], gone: set[str], this_week: str, zone: tzinfo) -> CandidateView:
     return CandidateView(
         public_id=row.public_id,
         week=row.week,
@@ -132,17 +122,7 @@ def _view(row: CandidateRow, items: Sequence[Activity], this_week: str, zone: tz
         why=one_line(row.why),
         impact=visible(row.impact or ""),
         metrics=tuple(one_line(str(metric.get("text", ""))) for metric in row.metrics if metric.get("text")),
-        evidence=tuple(
-            Evidence(
-                activity_id=item.id,
-                kind=KIND_LABELS.get(item.kind, item.kind),
-                title=one_line(item.title),
-                url=safe_url(item.url),
-                when=f"{local_time(item.occurred_at, zone):%a %d %b %H:%M}",
-                repo=one_line(item.repo),
-            )
-            for item in items
-        ),
+        evidence=tuple(evidence_of(item, zone, gone=item.id in gone) for item in items),
         age=_age(row.week, this_week, zone) if row.state == "pending" else "",
     )
 

@@ -105,8 +105,9 @@ def render_docx(document: ExportDocument) -> bytes:
             line.paragraph_format.left_indent = Pt(18)
             line.paragraph_format.first_line_indent = Pt(-18)
             line.add_run(f"[{note.number}]\t")
-            line.add_run(plain(f"{note.kind}: {note.title} ({note.day.isoformat()})"))
-            if url := safe_url(note.url):
+            evidence = note.evidence
+            line.add_run(plain(f"{evidence.kind}: {evidence.title} ({evidence.day.isoformat()}) {evidence.gone_label}"))
+            if url := safe_url(evidence.url):
                 line.add_run(" ")
                 _hyperlink(line, url, url)
 

@@ -29,8 +29,11 @@ def _overview(overview: Overview) -> list[str]:
 
 
 def _footnote(note: Footnote) -> str:
-    text = f"{md(note.kind)}: {md(note.title)} ({note.day.isoformat()})"
-    url = safe_url(note.url)
+    evidence = note.evidence
+    text = f"{md(evidence.kind)}: {md(evidence.title)} ({evidence.day.isoformat()})"
+    if evidence.gone:
+        text += f" {evidence.gone_label}"
+    url = safe_url(evidence.url)
     # an autolink: percent-encoded, so a `>` in the harvested URL cannot end it early
     return f"[^{note.number}]: {text} <{url}>" if url else f"[^{note.number}]: {text}"
 
