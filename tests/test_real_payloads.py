@@ -45,7 +45,7 @@ from connectors.github.sandbox import DEFAULT_TOKEN, GitHubSandbox
 from connectors.google_calendar.connector import GoogleCalendarConnector, event_activity, events_page
 from connectors.google_calendar.sandbox import GoogleCalendarSandbox
 from connectors.jira.connector import JiraConnector, custom_field_ids, ticket_activity
-from connectors.jira.sandbox import DEFAULT_PAT, JiraSandbox
+from connectors.jira.sandbox import DEFAULT_API_TOKEN, DEFAULT_PAT, JiraSandbox
 from harvester.records import Activity
 from harvester.sandbox.scenario import Scenario
 from harvester.sandbox.server import Request, Response, SandboxServer
@@ -322,6 +322,57 @@ def test_jira_sandbox_server_info_and_fields_answer_like_the_recorded_server(
     served = answer_to(answers, "GET", "/field")
     paths = read_paths(custom_field_ids, fields) | read_paths(custom_field_ids, served)
     assert shape_differences(fields, served, paths) == []
+
+
+def test_jira_recorded_cloud_issue_becomes_a_ticket_with_its_document_format_description(
+    canned: SandboxServer,
+) -> None:
+    issue = real_payload("jira/cloud_issue_v3.json")
+    me = issue["fields"]["assignee"]
+    serve(canned, "GET", r"/rest/api/2/serverInfo", real_payload("jira/server_info_cloud.json"))
+    serve(canned, "GET", r"/rest/api/2/myself", me)
+    serve(canned, "GET", r"/rest/api/2/field", real_payload("jira/server_fields.json"))
+    # no enhanced-search answer was recorded: the recorded issue in the documented envelope
+    canned.route(
+        "GET",
+        r"/rest/api/3/search/jql",
+        lambda r, _m: Response(
+            200, {"issues": [issue] if r.param("jql", "").startswith("assignee") else [], "isLast": True}
+        ),
+    )
+    connector = JiraConnector(
+        canned.base_url, email="integration-test@airbyte.io", token="t" * 24, sleep=lambda _s: None
+    )
+    window = Window(datetime(2022, 6, 1, tzinfo=UTC), datetime(2022, 6, 15, tzinfo=UTC))
+
+    (ticket,) = records(list(connector.harvest(window, None)))
+
+    # no resolution date and no changelog: the status category change dates it
+    assert ticket.occurred_at == datetime(2022, 6, 9, 23, 29, 32, 382000, tzinfo=UTC)
+    assert (ticket.id, ticket.title, ticket.body, ticket.labels) == (
+        "jira:TESTKEY13-1",
+        "My Summary",
+        "Test issue",
+        ("test",),
+    )
+    assert ticket.author == "integration test"
+    assert ticket.extra["issue_type"] == "Epic" and ticket.extra["status_category"] == "new"
+    assert [r.path for r in canned.requests].count("/rest/api/3/search/jql") == 2
+
+
+def test_jira_sandbox_cloud_answers_like_the_recorded_cloud(scenario: Scenario) -> None:
+    with JiraSandbox(scenario, deployment="Cloud") as jira:
+        answers = record_answers(jira)
+        connector = JiraConnector(jira.base_url, email=scenario.email, token=DEFAULT_API_TOKEN, backoff_factor=0)
+        list(connector.harvest(LAST_FOUR_WEEKS, None))
+    info = real_payload("jira/server_info_cloud.json")
+    assert shape_differences(info, answer_to(answers, "GET", "/serverInfo"), all_paths(info)) == []
+    served = next(body for r, body in answers if r.path.endswith("/search/jql") and body["issues"])
+    real = {"issues": [real_payload("jira/cloud_issue_v3.json")]}
+    me = answer_to(answers, "GET", "/myself")
+    paths = read_paths(read_issues(me), served) | read_paths(read_issues(me), real)
+    assert "issues[].fields.description.content[].content[].text" in paths
+    assert shape_differences(real, served, paths) == []
 
 
 # Google Calendar ---------------------------------------------------------------------------------
