@@ -97,6 +97,9 @@ class GitHubSandbox(SandboxServer):
                     "email": self.scenario.email,
                     "hireable": None,
                     "bio": None,
+                    "twitter_username": None,
+                    # in GitHub's answer to /user (recorded by PyGithub, 2025)
+                    "notification_email": self.scenario.email,
                     "public_repos": 3,
                     "public_gists": 0,
                     "followers": 12,
@@ -262,6 +265,7 @@ class GitHubSandbox(SandboxServer):
                         {
                             "type": "NOT_FOUND",
                             "path": ["user"],
+                            "locations": [_location(query, "user(")],
                             "message": f"Could not resolve to a User with the login of '{login}'.",
                         }
                     ],
@@ -366,6 +370,12 @@ def _parse(text: str, *, end: bool = False) -> datetime:
     except ValueError:
         raise ValueError(f"invalid date {text!r}") from None
     return moment if moment.tzinfo else moment.replace(tzinfo=UTC)
+
+
+def _location(query: str, text: str) -> dict[str, int]:
+    """Where `text` starts in `query`, 1-based, as GraphQL error `locations` give it."""
+    index = max(query.find(text), 0)
+    return {"line": query.count("\n", 0, index) + 1, "column": index - query.rfind("\n", 0, index)}
 
 
 def _iso(moment: datetime) -> str:
