@@ -580,7 +580,9 @@ def pull_request_activity(item: Mapping[str, Any]) -> Activity | None:
     merged_at = parse_api_time(merged)
     if merged_at is None:
         return None
-    repo = repo_from_url(str(item.get("repository_url") or ""))
+    # `repository_url` is absent from older servers' search items (a 2014 recording has none); the
+    # item's own API URL, /repos/OWNER/NAME/issues/N, names the repository too
+    repo = repo_from_url(str(item.get("repository_url") or "")) or repo_from_url(str(item.get("url") or ""))
     number = item["number"]
     extra: dict[str, Any] = {
         "number": number,
