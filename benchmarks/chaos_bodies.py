@@ -6,7 +6,9 @@
 For each source a sandbox serves `--items` items; a clean reference harvest into a fresh database
 gives the truth (its items, and how many requests a harvest makes). Then, for every fault kind (the
 sandbox's SPOILS: cut off on the wire, chunked and cut, JSON cut in half, an HTML page, the list's
-objects sent as strings, the lists null, `{}`, the answer wrapped in a list), each trial starts a
+objects sent as strings, the lists null, `{}`, the answer wrapped in a list; and two more wrong
+shapes defined here: `continuation_dropped`, a page that says more follow without the token or Link
+to them, and `objects_emptied`, the listed objects without any field), each trial starts a
 fresh sandbox and database and runs `brag harvest --since …` with the answers spoiled from a random
 request on: a burst of one or two answers (odd trials; the connector retries them) or every answer
 from there (even trials; the source fails once its retries run out). Then the faults stop and the
@@ -29,17 +31,19 @@ past-cur, tracebacks and bad-exit should all be 0, and each message should name 
 from __future__ import annotations
 
 import argparse
+import json
 import random
 import re
 import subprocess
 import tempfile
 import threading
 from collections import Counter
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Mapping
 from concurrent.futures import ThreadPoolExecutor
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
+from typing import Any
 
 from chaos import (
     COMMAND_TIMEOUT,
@@ -55,6 +59,49 @@ from chaos import (
 )
 
 from harvester.sandbox.server import SPOILS, Request, Response, SandboxServer
+
+Spoil = Callable[[Response], Response]
+# what carries the way to the next page (GitHub's REST search: its Link header); `continuation_dropped`
+# removes it and keeps what says more pages follow (isLast false, total_count, hasNextPage)
+CONTINUATION = frozenset({"link", "nextPageToken", "endCursor"})
+
+
+def _without_continuation(value: Any) -> Any:
+    if isinstance(value, dict):
+        return {key: _without_continuation(item) for key, item in value.items() if key not in CONTINUATION}
+    if isinstance(value, list):
+        return [_without_continuation(item) for item in value]
+    return value
+
+
+def _emptied(value: Any) -> Any:
+    """`value` with every object in its outermost lists replaced by `{}`."""
+    if isinstance(value, list):
+        return [{} if isinstance(item, dict) else item for item in value]
+    if isinstance(value, dict):
+        return {key: _emptied(item) for key, item in value.items()}
+    return value
+
+
+def _json_spoil(change: Callable[[Any], Any], *, drop_headers: frozenset[str] = frozenset()) -> Spoil:
+    def spoil(response: Response) -> Response:
+        try:
+            data = json.loads(response.encode() or b"null")
+        except ValueError:
+            return response
+        headers = {name: value for name, value in response.headers.items() if name.lower() not in drop_headers}
+        return replace(response, body=json.dumps(change(data)).encode(), headers=headers)
+
+    return spoil
+
+
+# wrong shapes beyond the sandbox's own SPOILS: an answer that says more pages follow without saying
+# how to get them, and one whose listed objects have none of their fields
+KINDS: Mapping[str, Spoil] = {
+    **SPOILS,
+    "continuation_dropped": _json_spoil(_without_continuation, drop_headers=CONTINUATION),
+    "objects_emptied": _json_spoil(_emptied),
+}
 
 # a burst this short is retried away by every connector (each retries an unreadable answer 5 times)
 BURST = (1, 2)
@@ -79,8 +126,12 @@ class Plan:
         return number >= self.first and (self.length is None or number < self.first + self.length)
 
     def spoil(self, response: Response) -> Response:
-        spoiled = SPOILS[self.kind](response)
-        if spoiled.encode() != response.encode() or spoiled.cut_after != response.cut_after:
+        spoiled = KINDS[self.kind](response)
+        if (spoiled.encode(), spoiled.cut_after, spoiled.headers) != (
+            response.encode(),
+            response.cut_after,
+            response.headers,
+        ):
             with self.lock:
                 self.spoiled += 1
         return spoiled
@@ -117,7 +168,7 @@ class Trial:
 
 
 def run_trial(name: str, args: argparse.Namespace, truth: Truth, requests: int, kind: str, number: int) -> Trial:
-    rng = random.Random(args.seed * 1000 + number)
+    rng = random.Random(f"{args.seed}-{name}-{kind}-{number}")
     every = number % 2 == 0
     plan = Plan(kind, first=rng.randrange(requests), length=None if every else rng.choice(BURST))
     trial = Trial(kind, every)
@@ -194,15 +245,15 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--trials", type=int, default=2, help="trials per source and kind (alternately every/burst)")
     parser.add_argument("--sources", default="github,jira,google_calendar")
-    parser.add_argument("--kinds", default=",".join(SPOILS), help="fault kinds, from the sandbox's SPOILS")
+    parser.add_argument("--kinds", default=",".join(KINDS), help="fault kinds: the sandbox's SPOILS and two more")
     parser.add_argument("--items", type=int, default=300, help="items each sandbox serves")
     parser.add_argument("--workers", type=int, default=2, help="trials run at once")
     parser.add_argument("--seed", type=int, default=1)
     args = parser.parse_args()
     kinds = args.kinds.split(",")
-    unknown = set(kinds) - set(SPOILS)
+    unknown = set(kinds) - set(KINDS)
     if unknown:
-        raise SystemExit(f"unknown kinds {sorted(unknown)}; expected some of {', '.join(SPOILS)}")
+        raise SystemExit(f"unknown kinds {sorted(unknown)}; expected some of {', '.join(KINDS)}")
     args.end = (datetime.now(UTC) - timedelta(hours=2)).replace(microsecond=0)
     args.start = args.end - timedelta(days=20)
     print(

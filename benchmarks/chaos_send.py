@@ -185,7 +185,7 @@ def next_step(output: str) -> tuple[str, ...] | None:
     return None
 
 
-def run_trial(world: World, mode: str, number: int, seed: int) -> Trial:
+def run_trial(world: World, mode: str, number: int, seed: str) -> Trial:
     rng = random.Random(seed)
     trial = Trial(mode)
     with SmtpSink() as sink:
@@ -255,7 +255,7 @@ def main() -> None:
         )
         results: dict[str, list[Trial]] = {}
         for mode in modes:
-            results[mode] = [run_trial(world, mode, n, args.seed * 1000 + n) for n in range(args.trials)]
+            results[mode] = [run_trial(world, mode, n, f"{args.seed}-{mode}-{n}") for n in range(args.trials)]
             report(mode, results[mode])
         for mode, trials in results.items():
             for message, count in sorted(Counter(m for t in trials for m in t.messages).items()):
