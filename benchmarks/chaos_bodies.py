@@ -232,7 +232,7 @@ def report(name: str, truth: Truth, requests: int, trials: list[Trial]) -> None:
         rows = [t for t in trials if t.kind == kind]
         every = sum(t.every for t in rows)
         print(
-            f"  {kind:<18} {len(rows):>3} ({len(rows) - every}/{every}) {sum(t.spoiled for t in rows):>7} "
+            f"  {kind:<20} {len(rows):>3} ({len(rows) - every}/{every}) {sum(t.spoiled for t in rows):>7} "
             f"{sum(t.failed for t in rows):>6} {sum(t.lost for t in rows):>5} {sum(t.duplicated for t in rows):>5} "
             f"{sum(t.past_cursor for t in rows):>8} {sum(t.tracebacks for t in rows):>10} "
             f"{sum(t.bad_exit for t in rows):>8}"
@@ -257,7 +257,7 @@ def main() -> None:
     args.end = (datetime.now(UTC) - timedelta(hours=2)).replace(microsecond=0)
     args.start = args.end - timedelta(days=20)
     print(
-        f"  {'kind':<18} {'trials':>9} {'spoiled':>7} {'failed':>6} {'lost':>5} {'dup':>5} "
+        f"  {'kind':<20} {'trials':>9} {'spoiled':>7} {'failed':>6} {'lost':>5} {'dup':>5} "
         f"{'past-cur':>8} {'tracebacks':>10} {'bad-exit':>8}"
     )
     with tempfile.TemporaryDirectory(prefix="brag-chaos-bodies-") as tmp:
