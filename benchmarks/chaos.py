@@ -224,7 +224,7 @@ def run_trial(source: Source, since: datetime, truth: Truth, workdir: Path, seed
     trial = Trial(killed=kill_at_random(first_harvest(config, since), database, truth, rng))
     after_kill = snapshot(database, source.name)
     trial.killed_in_migration = database.exists() and after_kill.schema is None
-    trial.past_cursor = _past_cursor(after_kill, truth, OVERLAPS[source.name])
+    trial.past_cursor = past_cursor(after_kill, truth, OVERLAPS[source.name])
 
     # the user's next step: a plain harvest continues from the cursor; with none saved, the same command again
     _check(trial, "harvest", brag(config, "harvest") if after_kill.cursor else first_harvest(config, since))
@@ -255,7 +255,7 @@ def _check(trial: Trial, label: str, process: subprocess.Popen[bytes]) -> None:
         trial.failures.append(f"{label}: {last}")
 
 
-def _past_cursor(found: Snapshot, truth: Truth, overlap: timedelta) -> int:
+def past_cursor(found: Snapshot, truth: Truth, overlap: timedelta) -> int:
     if found.cursor is None:
         return 0
     stored = {item.external_id for item in found.items}

@@ -162,3 +162,18 @@ def test_wrong_types_inside_items_are_unreadable_not_a_traceback(scenario: Scena
         with pytest.raises(TransientError) as caught:
             list(read_all(connector, WINDOW))
     assert "issue PAY-1 whose 'status' is a string" in str(caught.value)
+
+
+def test_a_jira_cloud_page_that_is_not_the_last_without_a_token_is_unreadable(
+    scenario: Scenario, tmp_path: Path
+) -> None:
+    server, connector = jira_setup(scenario, tmp_path)
+    with server:
+        # the first page, as if its nextPageToken had been dropped: ending there would skip the rest
+        first = {"issues": [], "isLast": False}
+        server.inject(200, times=1000, body=first, path_contains="/search/jql")
+        batches: list[Batch] = []
+        with pytest.raises(TransientError) as caught:
+            harvested(connector, batches)
+    assert "not the last (isLast false) without a nextPageToken" in str(caught.value)
+    assert all(batch.checkpoint is None for batch in batches)

@@ -422,6 +422,10 @@ def search_answer(page: Any, cloud: bool) -> dict[str, Any]:
     """
     answer = expect_object(page, "a search page")
     expect_fields(answer, CLOUD_PAGE_TYPES if cloud else SERVER_PAGE_TYPES, "a search page")
+    if cloud and answer.get("isLast") is False and not answer.get("nextPageToken"):
+        # more pages follow and there is no way to ask for them: ending here would checkpoint past them
+        # (a last page may leave out isLast, so only an explicit false is a contradiction)
+        raise UnreadableAnswer("a search page that is not the last (isLast false) without a nextPageToken")
     for issue in expect_objects(answer.get("issues"), "a search page's issues"):
         if not isinstance(issue.get("key"), str) or not issue["key"]:
             raise UnreadableAnswer("a search page with an issue that has no key")

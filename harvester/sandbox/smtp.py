@@ -95,6 +95,7 @@ class SmtpSink:
     implicit_tls: wrap the whole connection in TLS (port-465 style) with this context.
     drop_after_data: the probability (0 to 1) that an accepted message's connection is dropped
     before the 250; `dropped` counts those. hold_reply: answer DATA only once this event is set.
+    Both are read at each message, so a benchmark can switch them while the sink serves.
     """
 
     def __init__(
