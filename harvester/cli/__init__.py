@@ -2,7 +2,10 @@
 
 Each command lives in the module of its group and imports what its work needs when it runs, so
 `brag --help` starts without loading spaCy, the database layer or any source's client library.
-Commands are registered here, in the order `brag --help` lists them.
+Commands are registered here, in the order `brag --help` lists them. Where a command's work is
+large, it lives beside the command's module and is imported when the command runs:
+`cluster_records` (`brag cluster`), `digest_send`, `init_config` (with `sources.checks`),
+`demo_run`, `review_terminal` and `tables`.
 """
 
 from __future__ import annotations
