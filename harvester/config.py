@@ -105,6 +105,7 @@ class EmailSettings(Section):
     smtp_security: Literal["starttls", "ssl", "none"] = "starttls"
     smtp_user: str | None = None
     smtp_password: SecretSetting | None = None
+    max_items: int = Field(default=7, ge=1, description="how many of the week's candidates the digest lists")
 
     @field_validator("to", "from_")
     @classmethod

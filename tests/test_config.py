@@ -245,3 +245,13 @@ def test_without_a_keyring_the_error_says_what_to_do() -> None:
     message = str(caught.value)
     assert "[github.token]" in message and "NoKeyringError" in message
     assert "env:GITHUB_TOKEN" in message and "keyrings.alt" in message
+
+
+def test_email_max_items_defaults_to_seven_and_must_be_at_least_one(tmp_path: Path) -> None:
+    email = '[email]\nto = "me@acme.com"\nfrom = "brag@acme.com"\n'
+    settings = load_config(write(tmp_path, email)).settings
+    assert settings.email is not None and settings.email.max_items == 7
+    assert load_config(write(tmp_path, email + "max_items = 3\n")).settings.email.max_items == 3  # type: ignore[union-attr]
+    with pytest.raises(ConfigError) as caught:
+        load_config(write(tmp_path, email + "max_items = 0\n"))
+    assert "[email] max_items" in str(caught.value)

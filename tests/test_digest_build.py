@@ -109,7 +109,9 @@ def test_html_escapes_harvested_text_and_inlines_every_style() -> None:
     # Gmail and Outlook: table layout, style attributes only, no stylesheet, no script
     assert "<style" not in html and "<link" not in html and 'role="presentation"' in html
     assert "class=" not in html
-    assert html.count(IMPACT_PROMPT) == 4 + 1
+    # the prompt is asked once per email, each item has its own "Add impact" link
+    assert html.count(IMPACT_PROMPT) == 1
+    assert html.count(">Add impact</a>") == 4
     for action in ("approve", "reject", "review"):
         assert f'href="https://brag.example/r/c-2.{action}"' in html
     assert 'href="https://github.com/acme/shop/pull/101"' in html
@@ -120,7 +122,8 @@ def test_text_part_keeps_each_title_on_its_own_line() -> None:
     text = render_text(digest())
     assert "2. <script>alert(1)</script> Bcc: evil@x" in text
     assert not any(line.startswith("Bcc") for line in text.splitlines())
-    assert "Impact? " + IMPACT_PROMPT in text
+    assert text.count(IMPACT_PROMPT) == 1
+    assert "Add impact: https://brag.example/r/c-1.review" in text
     assert "Approve: https://brag.example/r/c-1.approve" in text
     assert re.search(r"3\. Retry card payments  \[2026-W43, 3 weeks old\]", text)
     assert "Metrics: from 4% to 1%" in text and "Why grouped: both name PAY-12" in text

@@ -30,6 +30,7 @@ def candidates(
     """List candidate accomplishments; the ids are the ones review commands take."""
     from harvester.cli.tables import candidate_table
     from harvester.clustering.model import Reviewed, candidate_json
+    from harvester.digest.ranking import rank_key
     from harvester.store import repository
     from harvester.timeutil import iso_week_window
 
@@ -50,6 +51,8 @@ def candidates(
             )
             rows = [row for row in rows if row.state != "merged"]
             members = repository.candidate_members(session, [row.id for row in rows])
+            # the digest's and the review page's order: by week, work best first, meetings after it
+            rows.sort(key=lambda row: rank_key(row.week, members[row.id], row.metrics))
     if format is CandidateFormat.json:
         payload = [
             candidate_json(

@@ -10,6 +10,7 @@ from rich.markup import escape
 from harvester.config import EmailSettings
 from harvester.context import Context
 from harvester.digest import Digest, render_html
+from harvester.digest.model import DEFAULT_MAX_ITEMS
 from harvester.digest.outbox import IN_PROGRESS, UNKNOWN, Delivery, deliver_queued, load_digest, queue_week
 from harvester.errors import ConfigError
 from harvester.timeutil import iso_week_label, iso_week_window
@@ -39,6 +40,7 @@ def draft(context: Context, week: str) -> Digest:
             week=week,
             base_url=context.config.settings.web.base_url,
             zone=context.zone,
+            max_items=email.max_items if (email := context.config.settings.email) else DEFAULT_MAX_ITEMS,
         )
 
 

@@ -7,7 +7,9 @@ from dataclasses import replace
 from datetime import UTC, date, datetime, timedelta, tzinfo
 
 from harvester import display
-from harvester.digest.model import CandidateInput, Digest, DigestEntry, Links
+from harvester.digest.model import DEFAULT_MAX_ITEMS, REASONS_SHOWN, CandidateInput, Digest, DigestEntry, Links
+from harvester.digest.ranking import meetings_only, rank_key, stored_significance
+from harvester.digest.rollup import meeting_rollup
 from harvester.documents.evidence import Evidence, evidence_of
 from harvester.records import Activity
 from harvester.timeutil import iso_week_label, iso_week_window
@@ -30,23 +32,29 @@ def build_digest(
     link: LinkMaker,
     review_page: str,
     zone: tzinfo,
+    max_items: int = DEFAULT_MAX_ITEMS,
 ) -> Digest:
-    """The digest for `week`: its pending candidates, then older pending ones apart, oldest first.
+    """The digest for `week`: its best `max_items` pending candidates, best first, a line rolling up
+    the meetings that stand alone, a count of the rest; then older pending ones apart, oldest first.
 
-    Every harvested string is flattened to one clean line here; the templates still escape it.
-    Evidence days are the user's (`zone`), like everywhere else a date is shown.
+    Candidates made only of meetings are never listed as items (the roll-up names or counts them),
+    in either section; all of them stay on the review page. Every harvested string is flattened to
+    one clean line here; the templates still escape it. Evidence days are the user's (`zone`).
     """
     monday = _monday(week)
+    work = _ranked([c for c in candidates if not meetings_only(c.activities)])
+    meetings = [a for c in candidates if meetings_only(c.activities) for a in c.activities]
+    older = _ranked([c for c in earlier if not meetings_only(c.activities)])
     return Digest(
         user=user,
         week=week,
         period=f"{monday:%a %d %b} – {monday + timedelta(days=6):%a %d %b %Y}",
-        entries=tuple(_entry(c, link, 0, zone) for c in candidates),
-        earlier=tuple(
-            _entry(c, link, (monday - _monday(c.week)).days // 7, zone)
-            for c in sorted(earlier, key=lambda c: (c.week, c.public_id))
-        ),
+        entries=tuple(_entry(c, link, 0, zone) for c in work[:max_items]),
+        earlier=tuple(_entry(c, link, (monday - _monday(c.week)).days // 7, zone) for c in older),
         review_page=review_page,
+        meetings=meeting_rollup(meetings),
+        smaller=max(len(work) - max_items, 0),
+        pending=len(candidates) + len(earlier),
     )
 
 
@@ -80,6 +88,11 @@ def _evidence(activity: Activity, zone: tzinfo) -> Evidence:
     )
 
 
+def _ranked(candidates: Sequence[CandidateInput]) -> list[CandidateInput]:
+    # oldest week first, then best first; ties keep the store's order, as on the review page
+    return sorted(candidates, key=lambda c: rank_key(c.week, c.activities, c.metrics))
+
+
 def _entry(candidate: CandidateInput, link: LinkMaker, age_weeks: int, zone: tzinfo) -> DigestEntry:
     evidence = tuple(_evidence(a, zone) for a in candidate.activities)
     title = one_line(candidate.title) or (evidence[0].title if evidence else candidate.public_id)
@@ -99,4 +112,8 @@ def _entry(candidate: CandidateInput, link: LinkMaker, age_weeks: int, zone: tzi
             review=link(candidate.public_id, "review"),
         ),
         age_weeks=max(age_weeks, 0),
+        reasons=tuple(
+            one_line(reason, 80)
+            for reason in stored_significance(candidate.activities, candidate.metrics).reasons[:REASONS_SHOWN]
+        ),
     )

@@ -9,6 +9,10 @@ from harvester.documents.evidence import Evidence
 from harvester.records import Activity
 
 IMPACT_PROMPT = "What changed for users or the business? A number helps."
+# how many of the week's candidates the email lists when [email] max_items is not set
+DEFAULT_MAX_ITEMS = 7
+# the reasons shown with each item: enough to say why it ranks, short enough to skim
+REASONS_SHOWN = 3
 
 
 @dataclass(frozen=True)
@@ -45,6 +49,8 @@ class DigestEntry:
     links: Links
     # whole weeks since the candidate's week; 0 for this week's candidates
     age_weeks: int = 0
+    # why it ranks where it does (significance reasons, strongest first)
+    reasons: tuple[str, ...] = ()
 
     @property
     def age(self) -> str:
@@ -62,10 +68,22 @@ class Digest:
     earlier: tuple[DigestEntry, ...]
     review_page: str
     impact_prompt: str = IMPACT_PROMPT
+    # "Led 2 design reviews, …, and 5 routine meetings": this week's stand-alone meetings, or ""
+    meetings: str = ""
+    # this week's pending candidates neither listed nor rolled up (on the review page)
+    smaller: int = 0
+    # every pending candidate, listed or not (the subject's count)
+    pending: int | None = None
 
     @property
     def to_review(self) -> int:
-        return len(self.entries) + len(self.earlier)
+        return len(self.entries) + len(self.earlier) if self.pending is None else self.pending
+
+    @property
+    def smaller_line(self) -> str:
+        if not self.smaller:
+            return ""
+        return f"and {self.smaller} smaller item{'s' if self.smaller != 1 else ''} on the review page"
 
     @property
     def subject(self) -> str:

@@ -20,7 +20,7 @@ from sqlalchemy.orm import Session, sessionmaker
 
 from harvester.config import EmailSettings
 from harvester.digest.build import build_digest
-from harvester.digest.model import CandidateInput, Digest
+from harvester.digest.model import DEFAULT_MAX_ITEMS, CandidateInput, Digest
 from harvester.digest.render import render_html, render_text
 from harvester.errors import BragError
 from harvester.mail import (
@@ -68,8 +68,17 @@ class Delivery:
     error: str | None = None
 
 
-def load_digest(session: Session, *, user_id: int, user_name: str, week: str, base_url: str, zone: tzinfo) -> Digest:
-    """The week's pending candidates plus pending ones from earlier weeks, with signed review links."""
+def load_digest(
+    session: Session,
+    *,
+    user_id: int,
+    user_name: str,
+    week: str,
+    base_url: str,
+    zone: tzinfo,
+    max_items: int = DEFAULT_MAX_ITEMS,
+) -> Digest:
+    """The week's best pending candidates plus pending ones from earlier weeks, with signed review links."""
     secret = repository.app_secret(session, tokens.SECRET_NAME)
     pending = repository.candidate_rows(session, user_id, states=["pending"])
     current = [row for row in pending if row.week == week]
@@ -87,6 +96,7 @@ def load_digest(session: Session, *, user_id: int, user_name: str, week: str, ba
         link=link,
         review_page=f"{base_url}/",
         zone=zone,
+        max_items=max_items,
     )
 
 
@@ -144,7 +154,15 @@ def queue_week(
 ) -> DigestRow | None:
     """Draft the week's digest into the outbox; its row, or None when there is nothing to review."""
     with sessions.begin() as session:
-        digest = load_digest(session, user_id=user_id, user_name=user_name, week=week, base_url=base_url, zone=zone)
+        digest = load_digest(
+            session,
+            user_id=user_id,
+            user_name=user_name,
+            week=week,
+            base_url=base_url,
+            zone=zone,
+            max_items=settings.max_items,
+        )
         if digest.empty:
             return None
         row = queue_digest(session, user_id, digest, settings, base_url)

@@ -32,6 +32,7 @@ STYLES: dict[str, str] = {
     "summary": f"margin:0 0 8px 0;{FONT};font-size:14px;line-height:20px;color:#374151",
     "meta": f"margin:0 0 8px 0;{FONT};font-size:12px;color:#6b7280",
     "metrics": f"margin:0 0 8px 0;{FONT};font-size:13px;color:#065f46",
+    "reasons": f"margin:0 0 8px 0;{FONT};font-size:12px;line-height:18px;color:#374151",
     "evidence": "border-top:1px solid #f3f4f6;margin:0 0 8px 0",
     "evidence_kind": f"padding:6px 8px 6px 0;{FONT};font-size:12px;color:#6b7280;vertical-align:top;width:90px",
     "evidence_item": f"padding:6px 0;{FONT};font-size:13px;line-height:18px;color:#111827;vertical-align:top",

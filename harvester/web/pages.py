@@ -9,6 +9,7 @@ from datetime import datetime, timedelta, tzinfo
 from sqlalchemy.orm import Session
 
 from harvester.clustering import SECTIONS
+from harvester.digest.ranking import rank_key
 from harvester.display import one_line, visible
 from harvester.documents.evidence import Evidence, evidence_of
 from harvester.records import Activity
@@ -76,6 +77,11 @@ def week_page(session: Session, user_id: int, week: str, now: datetime, zone: tz
     earlier = [row for row in repository.candidate_rows(session, user_id, states=["pending"]) if row.week < week]
     # merging is offered with this week's candidates and anything still pending elsewhere
     others = [row for row in repository.candidate_rows(session, user_id, states=["pending"]) if row.week != week]
+    # the digest's order: work best first, meetings after it, earlier weeks oldest first
+    members = repository.candidate_members(session, [row.id for row in [*shown, *earlier]])
+    shown, earlier = (
+        sorted(rows, key=lambda r: rank_key(r.week, members[r.id], r.metrics)) for rows in (shown, earlier)
+    )
     views = candidate_views(session, [*shown, *earlier], this_week, zone)
     next_week = iso_week_label(window.start + timedelta(days=7), zone)
     return WeekPage(

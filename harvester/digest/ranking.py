@@ -1,0 +1,52 @@
+"""One order for a week's candidates, shared by the email, the review page and `brag candidates`.
+
+Work first, best first (the significance score); candidates made only of meetings after it, since
+the email rolls them up instead of listing them. Ties keep the order the store gives (oldest first).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from typing import Any
+
+from harvester.clustering.meetings import classify
+from harvester.clustering.model import Metric
+from harvester.clustering.significance import Significance, significance
+from harvester.records import Activity
+
+
+def meetings_only(activities: Sequence[Activity]) -> bool:
+    """A candidate made only of calendar events: rolled up in the email, never listed as an item."""
+    return bool(activities) and all(a.kind == "event" for a in activities)
+
+
+def routine_only(activities: Sequence[Activity]) -> bool:
+    """Only 1:1s, private events, solo blocks, rituals: counted, never titled."""
+    return meetings_only(activities) and all(classify(a).routine for a in activities)
+
+
+def stored_significance(activities: Sequence[Activity], metrics: Sequence[Mapping[str, Any]]) -> Significance:
+    """The significance of a stored candidate, whose metrics are kept as their JSON."""
+    return significance(activities, [_metric(m) for m in metrics if m.get("text")])
+
+
+def rank_key(
+    week: str, activities: Sequence[Activity], metrics: Sequence[Mapping[str, Any]]
+) -> tuple[str, bool, float]:
+    """Sort key: week, then work before meeting-only candidates, then the higher score first."""
+    return (week, meetings_only(activities), -stored_significance(activities, metrics).score)
+
+
+def _metric(stored: Mapping[str, Any]) -> Metric:
+    # only the count and the first text reach the score; the rest is kept as stored when present
+    value = stored.get("value")
+    return Metric(
+        kind=stored.get("kind", "percent"),
+        text=str(stored.get("text", "")),
+        activity_id=str(stored.get("activity_id", "")),
+        field="body" if stored.get("field") == "body" else "title",
+        start=int(stored.get("start") or 0),
+        end=int(stored.get("end") or 0),
+        unit=str(stored.get("unit", "")),
+        value=float(value) if isinstance(value, int | float) else None,
+    )
