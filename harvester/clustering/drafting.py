@@ -65,6 +65,8 @@ _MEETING_KIND_WORDS = {
     "training": re.compile(r"\b(?:training|workshop|onboarding session|bootcamp)\b", re.I),
 }
 _TOPIC_EDGES = re.compile(r"^[\s:;,.|/()–—-]*(?:(?:of|on|for|about|re|with)\b[\s:]*)?|[\s:;,.|/()–—-]+$", re.I)
+# "cleanup", "rollout", "setup": a verb and its particle written as one word
+_PARTICLES = ("up", "out", "back", "down", "over")
 _BUG_LABELS = frozenset({"bug", "defect", "incident", "regression"})
 
 
@@ -170,8 +172,9 @@ def _as_object(title: str) -> str:
 def _lower_first(text: str) -> str:
     """Lower-case a leading common word ("Webhook retries"), never a name or acronym ("CI", "Lucene")."""
     first, _, rest = text.partition(" ")
-    if first[:1].isupper() and first[1:].islower() and _is_dictionary_word(first.lower()):
-        return f"{first.lower()} {rest}".strip()
+    word = first.lower()
+    if first[:1].isupper() and first[1:].islower() and (_is_dictionary_word(word) or _phrasal_verb(word)):
+        return f"{word} {rest}".strip()
     return text
 
 
@@ -228,14 +231,24 @@ def _past_tense(text: str, fallback: str = "Shipped") -> str:
         return f"{_past_tense(text[label.end() :].strip())} in {_lower_first(label.group().rstrip(': '))}"
     first, _, rest = text.partition(" ")
     word = first.lower()
-    following, _, after = rest.partition(" ")
+    following = rest.partition(" ")[0]
     form = _verb_form(word)
-    if form is not None and form[1] != "VBD" and following.lower() == "for" and after and not label:
-        # "Fix for double refunds" -> "Fixed double refunds"
-        return f"{_inflect(form[0])} {after}"
+    if form is None and (phrasal := _phrasal_verb(word)) and following.lower() not in _NOUN_FOLLOWERS:
+        # "Cleanup unused flags" -> "Cleaned up unused flags"
+        return f"{_inflect(phrasal[0])} {phrasal[1]} {rest}".strip()
     if form is None or (form[1] != "VBD" and _reads_as_noun(word, following.lower(), text)):
         return f"{'Completed' if label and fallback == 'Shipped' else fallback} {_lower_first(text)}"
     return text if form[1] == "VBD" else f"{_inflect(form[0])} {rest}".strip()
+
+
+@functools.lru_cache(maxsize=4096)
+def _phrasal_verb(word: str) -> tuple[str, str] | None:
+    """A verb and its particle written as one word ("cleanup" -> ("clean", "up")), when the verb is one."""
+    for particle in _PARTICLES:
+        verb = word.removesuffix(particle)
+        if verb != word and _verb_form(verb) == (verb, "VB"):
+            return verb, particle
+    return None
 
 
 def _base_verb_lead(text: str) -> bool:

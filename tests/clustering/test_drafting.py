@@ -112,7 +112,9 @@ def test_the_why_line_names_words_of_the_titles_first(blank_nlp: Language) -> No
         ("Migrated CI to ephemeral runners", "Migrated CI to ephemeral runners"),
         # a noun that is also a verb stays a noun: a verb goes before it
         ("Design review: webhook retries", "Completed design review: webhook retries"),
-        ("Fix for double refunds", "Fixed double refunds"),
+        ("Fix for double refunds", "Shipped fix for double refunds"),
+        ("Cleanup unused feature flags", "Cleaned up unused feature flags"),
+        ("Rollout of the new checkout", "Shipped rollout of the new checkout"),
         ("Dark mode for the settings page", "Shipped dark mode for the settings page"),
         ("CSV export for invoices", "Shipped CSV export for invoices"),
         ("Lucene index: support reindex", "Supported reindex in Lucene index"),
