@@ -7,7 +7,10 @@ import re
 from collections import Counter
 from collections.abc import Sequence
 
-from harvester.clustering.references import TICKET_KEY_PATTERN
+from lemminflect import getAllLemmas, getInflection
+
+from harvester.clustering.meetings import PRIVATE_TITLE, classify
+from harvester.clustering.references import TICKET_KEY, TICKET_KEY_PATTERN, references
 from harvester.records import Activity
 
 _NOUNS = {
@@ -25,34 +28,46 @@ _TITLE_PREFERENCE = {"ticket": 0, "pull_request": 1, "event": 3, "review": 4, "c
 MAX_NAMED_REVIEWS = 3
 _LEADING_NOISE = re.compile(rf"^\s*(?:(?:\[[^\]]*\]|{TICKET_KEY_PATTERN}:?|#\d+:?|[a-z]+(?:\([^)]*\))?!?:)\s*)+")
 _TRAILING_NOISE = re.compile(r"\s*(?:\((?:wip|#\d+)\)|\.)\s*$", re.IGNORECASE)
-# imperative commit verbs and their past tense, so a title reads as something done
-_PAST = {
-    "add": "Added", "fix": "Fixed", "remove": "Removed", "refactor": "Refactored", "implement": "Implemented",
-    "improve": "Improved", "update": "Updated", "move": "Moved", "rename": "Renamed", "support": "Supported",
-    "use": "Used", "make": "Made", "enable": "Enabled", "disable": "Disabled", "build": "Built",
-    "write": "Wrote", "run": "Ran", "create": "Created", "migrate": "Migrated", "replace": "Replaced",
-    "introduce": "Introduced", "simplify": "Simplified", "optimize": "Optimized", "reduce": "Reduced",
-    "speed": "Sped", "merge": "Merged", "upgrade": "Upgraded", "bump": "Bumped", "document": "Documented",
-    "integrate": "Integrated", "extract": "Extracted", "avoid": "Avoided", "allow": "Allowed",
-    "handle": "Handled", "clean": "Cleaned", "drop": "Dropped", "deprecate": "Deprecated",
-    "ship": "Shipped", "design": "Designed", "review": "Reviewed", "prevent": "Prevented",
-    "retry": "Retried", "rotate": "Rotated", "cache": "Cached", "batch": "Batched", "cut": "Cut",
-    "tune": "Tuned", "harden": "Hardened", "expose": "Exposed", "restore": "Restored", "revert": "Reverted",
-    "validate": "Validated", "configure": "Configured", "convert": "Converted", "split": "Split",
-    "track": "Tracked", "log": "Logged", "publish": "Published", "release": "Released", "deploy": "Deployed",
-    "test": "Tested", "investigate": "Investigated", "automate": "Automated", "consolidate": "Consolidated",
-    "limit": "Limited", "paginate": "Paginated", "backfill": "Backfilled", "persist": "Persisted",
-    "encrypt": "Encrypted", "sanitize": "Sanitized", "parse": "Parsed", "rewrite": "Rewrote",
-    "rework": "Reworked", "change": "Changed", "set": "Set", "pin": "Pinned", "delete": "Deleted",
-    "expand": "Expanded", "extend": "Extended", "scale": "Scaled", "generate": "Generated",
-    "send": "Sent", "show": "Showed", "hide": "Hid", "render": "Rendered", "load": "Loaded",
-    "fetch": "Fetched", "sync": "Synced", "export": "Exported", "import": "Imported",
-    "translate": "Translated", "ensure": "Ensured", "prepare": "Prepared", "resolve": "Resolved",
-    "correct": "Corrected", "increase": "Increased", "decrease": "Decreased", "lower": "Lowered",
-    "raise": "Raised", "monitor": "Monitored", "measure": "Measured", "profile": "Profiled",
-    "cleanup": "Cleaned up", "tidy": "Tidied", "polish": "Polished", "address": "Addressed",
-    "apply": "Applied", "catch": "Caught", "wire": "Wired", "guard": "Guarded", "deduplicate": "Deduplicated",
-}  # fmt: skip
+# software verbs the lemminflect dictionary lacks (measured: getAllLemmas("refactor", upos="VERB") is
+# empty); its rules inflect them ("refactored", "synced", "deduped")
+_JARGON_VERBS = frozenset(
+    {"refactor", "sync", "dedupe", "deduplicate", "backfill", "onboard", "rebase", "upsert", "autoscale", "shard",
+     "memoize", "containerize", "parallelize", "dockerize", "modularize", "reindex", "unflake", "debounce"}
+)  # fmt: skip
+# a word that is a noun as well as a verb is the noun before these ("Fix for ...", "Support of ...")
+_NOUN_FOLLOWERS = frozenset({"for", "of", "on", "with", "from", "is", "was", "are", "were", "and", "&"})
+# "Design review: webhook retries": a short noun phrase labels what follows the colon
+_LABEL = re.compile(r"^(?:\S+\s+){0,2}\S+:\s")
+# keys a title ends with: the one key worth showing is put back once, at the end
+_TRAILING_KEYS = re.compile(rf"\s*\((?:{TICKET_KEY_PATTERN}(?:,\s*)?)+\)\s*$")
+# what the user did in a meeting of a kind, organised ("led") or not ("joined"): verb, noun, joint
+_MEETING_PHRASES: dict[tuple[str, str], tuple[str, str, str]] = {
+    ("design_review", "led"): ("Led", "the design review", "of"),
+    ("design_review", "joined"): ("Took part in", "the design review", "of"),
+    ("postmortem", "led"): ("Ran", "the postmortem", "of"),
+    ("postmortem", "joined"): ("Took part in", "the postmortem", "of"),
+    ("incident", "led"): ("Ran", "the incident bridge", "for"),
+    ("incident", "joined"): ("Joined", "the incident bridge", "for"),
+    ("interview", "led"): ("Interviewed", "a candidate", "for"),
+    ("interview", "joined"): ("Interviewed", "a candidate", "for"),
+    ("talk", "led"): ("Gave", "a talk", "on"),
+    ("talk", "joined"): ("Attended", "a talk", "on"),
+    ("training", "led"): ("Ran", "a training", "on"),
+    ("training", "joined"): ("Attended", "a training", "on"),
+}
+# the words naming a meeting's kind, taken out to leave its subject
+_MEETING_KIND_WORDS = {
+    "design_review": re.compile(r"\b(?:design (?:review|doc|discussion)|architecture review|rfc)\b", re.I),
+    "postmortem": re.compile(r"\b(?:incident )?(?:post[- ]?mortem|review)\b|\bincident\b", re.I),
+    "incident": re.compile(r"\b(?:incident(?: bridge)?|bridge|outage|war ?room|sev ?[0-3])\b", re.I),
+    "interview": re.compile(r"\b(?:interview(?:ing)?|phone screen|onsite|debrief)\b", re.I),
+    "talk": re.compile(r"\b(?:tech talk|talk|brown ?bag|lunch (?:and|&) learn|presentation|demo day)\b", re.I),
+    "training": re.compile(r"\b(?:training|workshop|onboarding session|bootcamp)\b", re.I),
+}
+_TOPIC_EDGES = re.compile(r"^[\s:;,.|/()–—-]*(?:(?:of|on|for|about|re|with)\b[\s:]*)?|[\s:;,.|/()–—-]+$", re.I)
+# "cleanup", "rollout", "setup": a verb and its particle written as one word
+_PARTICLES = ("up", "out", "back", "down", "over")
+_BUG_LABELS = frozenset({"bug", "defect", "incident", "regression"})
 
 
 def draft_title(activities: Sequence[Activity], ticket_keys: Sequence[str] = ()) -> str:
@@ -69,22 +84,52 @@ def draft_title(activities: Sequence[Activity], ticket_keys: Sequence[str] = ())
             range(len(activities)),
             key=lambda i: (_TITLE_PREFERENCE.get(activities[i].kind, 5), -votes[cleaned[i].lower()], i),
         )
-    text = cleaned[best] or activities[best].title.strip() or "Untitled work"
-    if kinds != {"event"}:
-        text = _past_tense(text)
-    keys = list(ticket_keys)
-    if keys and not any(k in text for k in keys):
-        text += f" ({', '.join(keys[:2])})"
+    if kinds == {"event"}:
+        return _meeting_title(activities[best])
+    text = _TRAILING_KEYS.sub("", cleaned[best]) or activities[best].title.strip() or "Untitled work"
+    text = _past_tense(text, _fallback_verb(activities))
+    key = _main_key(activities, activities[best], ticket_keys)
+    if key and key not in TICKET_KEY.findall(text):
+        text += f" ({key})"
     return text
 
 
+def _main_key(activities: Sequence[Activity], best: Activity, ticket_keys: Sequence[str]) -> str | None:
+    """The work's own ticket: the ticket member's key, else the one key referenced; never an epic or parent."""
+    refs = [references(a) for a in activities]
+    broader = {ref for found in refs for ref, relation in found.items() if relation in ("epic", "parent")}
+    owned = [
+        ref
+        for activity, found in sorted(zip(activities, refs, strict=True), key=lambda pair: pair[0] is not best)
+        if activity.kind == "ticket"
+        for ref, relation in found.items()
+        if relation == "own" and ref.startswith("ticket:") and ref not in broader
+    ]
+    if owned:
+        return owned[0].split(":", 1)[1]
+    mentioned = {ref for found in refs for ref in found if ref.startswith("ticket:")}
+    keys = {ref.split(":", 1)[1] for ref in mentioned - broader} | {
+        k for k in ticket_keys if f"ticket:{k}" not in broader
+    }
+    return next(iter(keys)) if len(keys) == 1 else None
+
+
+def _fallback_verb(activities: Sequence[Activity]) -> str:
+    """The verb put before a title that has none ("Dark mode for the settings page")."""
+    for activity in activities:
+        labels = {label.lower() for label in activity.labels}
+        if str(activity.extra.get("issue_type") or "").lower() == "bug" or labels & _BUG_LABELS:
+            return "Fixed"
+    return "Shipped"
+
+
 def _reviews_title(reviews: Sequence[Activity]) -> str:
-    """ "Reviewed Refactor invoice PDF rendering", or "Reviewed 2 PRs: Fix flaky test, Add metrics"."""
+    """ "Reviewed “Refactor invoice PDF rendering”", or "Reviewed 2 PRs: “Fix flaky test”, “Add metrics”"."""
     prs: dict[str, str] = {}
     for review in reviews:
         # the reviewed work's own title and URL (Activity.subject_*); the review's title says "Reviewed"
-        title = _clean(review.subject_title or review.title) or "a pull request"
-        prs.setdefault(review.subject_url or title.lower(), title)
+        title = _clean(review.subject_title or review.title)
+        prs.setdefault(review.subject_url or title.lower(), f"“{title}”" if title else "a pull request")
     names = list(dict.fromkeys(prs.values()))
     if len(prs) == 1:
         return f"Reviewed {names[0]}"
@@ -92,6 +137,45 @@ def _reviews_title(reviews: Sequence[Activity]) -> str:
     if len(names) > MAX_NAMED_REVIEWS:
         listed += f" and {len(names) - MAX_NAMED_REVIEWS} more"
     return f"Reviewed {len(prs)} PRs: {listed}"
+
+
+def _meeting_title(event: Activity) -> str:
+    """What the user did in a meeting: "Led the design review of idempotent payouts"."""
+    meeting = classify(event)
+    title = _clean(event.title)
+    if meeting.kind == "private" or not title:
+        # a private event is counted, never titled (harvester/clustering/meetings.py)
+        return event.title.strip() or PRIVATE_TITLE
+    role = "led" if meeting.organised else "joined"
+    phrase = _MEETING_PHRASES.get((meeting.kind, role))
+    if phrase is None:
+        return f"{'Ran' if meeting.organised else 'Attended'} {_as_object(title)}"
+    verb, noun, joint = phrase
+    topic = _meeting_topic(title, meeting.kind)
+    return f"{verb} {noun} {joint} {topic}" if topic else f"{verb} {noun}"
+
+
+def _meeting_topic(title: str, kind: str) -> str:
+    """The meeting's subject once its kind words are gone ("Design review: webhook retries" -> "webhook retries")."""
+    pattern = _MEETING_KIND_WORDS.get(kind)
+    topic = pattern.sub(" ", title) if pattern else title
+    topic = _TOPIC_EDGES.sub("", " ".join(topic.split()))
+    # an interview's subject is a role or a name, which keep their capitals
+    return topic if kind == "interview" else _lower_first(topic)
+
+
+def _as_object(title: str) -> str:
+    """A meeting's name after a verb: "the CI migration sync"."""
+    return f"the {_lower_first(title)}"
+
+
+def _lower_first(text: str) -> str:
+    """Lower-case a leading common word ("Webhook retries"), never a name or acronym ("CI", "Lucene")."""
+    first, _, rest = text.partition(" ")
+    word = first.lower()
+    if first[:1].isupper() and first[1:].islower() and (_is_dictionary_word(word) or _phrasal_verb(word)):
+        return f"{word} {rest}".strip()
+    return text
 
 
 def draft_summary(activities: Sequence[Activity]) -> str:
@@ -138,9 +222,67 @@ def _clean(title: str) -> str:
     return text[:1].upper() + text[1:] if text else ""
 
 
-def _past_tense(text: str) -> str:
+@functools.lru_cache(maxsize=8192)
+def _past_tense(text: str, fallback: str = "Shipped") -> str:
+    """The title with its first word in the past tense, or `fallback` put before a title led by a noun."""
+    label = _LABEL.match(text)
+    if label and _base_verb_lead(text[label.end() :]):
+        # "Lucene index: support reindex" -> "Supported reindex in Lucene index"
+        return f"{_past_tense(text[label.end() :].strip())} in {_lower_first(label.group().rstrip(': '))}"
     first, _, rest = text.partition(" ")
-    past = _PAST.get(first.lower())
-    if past is None:
-        return text
-    return f"{past} {rest}".strip()
+    word = first.lower()
+    following = rest.partition(" ")[0]
+    form = _verb_form(word)
+    if form is None and (phrasal := _phrasal_verb(word)) and following.lower() not in _NOUN_FOLLOWERS:
+        # "Cleanup unused flags" -> "Cleaned up unused flags"
+        return f"{_inflect(phrasal[0])} {phrasal[1]} {rest}".strip()
+    if form is None or (form[1] != "VBD" and _reads_as_noun(word, following.lower(), text)):
+        return f"{'Completed' if label and fallback == 'Shipped' else fallback} {_lower_first(text)}"
+    return text if form[1] == "VBD" else f"{_inflect(form[0])} {rest}".strip()
+
+
+@functools.lru_cache(maxsize=4096)
+def _phrasal_verb(word: str) -> tuple[str, str] | None:
+    """A verb and its particle written as one word ("cleanup" -> ("clean", "up")), when the verb is one."""
+    for particle in _PARTICLES:
+        verb = word.removesuffix(particle)
+        if verb != word and _verb_form(verb) == (verb, "VB"):
+            return verb, particle
+    return None
+
+
+def _base_verb_lead(text: str) -> bool:
+    first, _, rest = text.strip().partition(" ")
+    form = _verb_form(first.lower())
+    return form is not None and form[1] == "VB" and not _reads_as_noun(first.lower(), rest.split(" ")[0], text)
+
+
+def _inflect(lemma: str) -> str:
+    past = getInflection(lemma, tag="VBD")
+    return (past[0] if past else lemma).capitalize()
+
+
+@functools.lru_cache(maxsize=4096)
+def _verb_form(word: str) -> tuple[str, str] | None:
+    """(lemma, Penn tag) when `word` is a verb: base "VB", "VBZ", "VBG" or past "VBD" (past participles too)."""
+    if word in _JARGON_VERBS:
+        return word, "VB"
+    for lemma in getAllLemmas(word, upos="VERB").get("VERB", ()):
+        if word == lemma:
+            return lemma, "VB"
+        for tag in ("VBD", "VBN", "VBZ", "VBG"):
+            if word in getInflection(lemma, tag=tag):
+                return lemma, "VBD" if tag == "VBN" else tag
+    return None
+
+
+def _reads_as_noun(word: str, following: str, text: str) -> bool:
+    """A word that is a noun as well as a verb, used as the noun: "Design review: ...", "Fix for ..."."""
+    if not getAllLemmas(word, upos="NOUN"):
+        return False
+    return following in _NOUN_FOLLOWERS or word.endswith(":") or bool(_LABEL.match(text))
+
+
+@functools.lru_cache(maxsize=4096)
+def _is_dictionary_word(word: str) -> bool:
+    return bool(getAllLemmas(word))

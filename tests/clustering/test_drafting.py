@@ -1,5 +1,6 @@
 from __future__ import annotations
 
+import pytest
 from conftest import act
 from spacy.language import Language
 
@@ -24,22 +25,22 @@ def test_a_review_is_drafted_from_its_subject_whatever_its_own_title_says() -> N
     }
     one = act("m1", "review", "Approved merge request !12", source="gitlab", **subject)
     same = act("m2", "review", "Commented on merge request !12", source="gitlab", hours=1, **subject)
-    assert draft_title([one, same]) == "Reviewed Add retries to payment webhooks"
+    assert draft_title([one, same]) == "Reviewed “Add retries to payment webhooks”"
 
 
 def test_reviews_of_one_pr_renamed_meanwhile_count_once() -> None:
     before = review("r1", "Add metrics", 8)
     renamed = review("r2", "Add metrics for queue depth", 8, hours=3)
-    assert draft_title([before, renamed]) == "Reviewed Add metrics"  # type: ignore[list-item]
+    assert draft_title([before, renamed]) == "Reviewed “Add metrics”"  # type: ignore[list-item]
 
 
 def test_review_titles_do_not_repeat_reviewed() -> None:
     one = review("r1", "Refactor invoice PDF rendering", 7)
     two = review("r2", "Add metrics for queue depth", 8)
     again = review("r3", "Refactor invoice PDF rendering", 7, hours=2)
-    assert draft_title([one]) == "Reviewed Refactor invoice PDF rendering"  # type: ignore[list-item]
+    assert draft_title([one]) == "Reviewed “Refactor invoice PDF rendering”"  # type: ignore[list-item]
     assert draft_title([one, two, again]) == (  # type: ignore[list-item]
-        "Reviewed 2 PRs: Refactor invoice PDF rendering, Add metrics for queue depth"
+        "Reviewed 2 PRs: “Refactor invoice PDF rendering”, “Add metrics for queue depth”"
     )
 
 
@@ -53,7 +54,7 @@ def test_reviews_are_gathered_not_grouped_by_their_verdict_words(nlp: Language) 
     candidates = {frozenset(c.activity_ids): c for c in cluster_week(week, nlp)}  # type: ignore[arg-type]
     assert set(candidates) == {frozenset({"r1", "r2"}), frozenset({"p1"})}
     reviews = candidates[frozenset({"r1", "r2"})]
-    assert reviews.title == "Reviewed 2 PRs: Fix flaky test in ledger reconciliation, Add metrics for queue depth"
+    assert reviews.title == "Reviewed 2 PRs: “Fix flaky test in ledger reconciliation”, “Add metrics for queue depth”"
     assert reviews.why == "reviews of teammates' PRs this week"
     assert reviews.section == "Collaboration & mentorship"
 
@@ -97,3 +98,70 @@ def test_the_why_line_names_words_of_the_titles_first(blank_nlp: Language) -> No
         ],
     )
     assert shared_terms(features) == ["delivery", "webhook", "backoff"]
+
+
+@pytest.mark.parametrize(
+    ("title", "drafted"),
+    [
+        ("Fix double refund on concurrent requests", "Fixed double refund on concurrent requests"),
+        ("Adds theme toggle", "Added theme toggle"),
+        ("Speed up CI", "Sped up CI"),
+        ("Write the payments onboarding guide", "Wrote the payments onboarding guide"),
+        # a software verb the dictionary lacks is still a verb
+        ("Refactor invoice PDF rendering", "Refactored invoice PDF rendering"),
+        ("Migrated CI to ephemeral runners", "Migrated CI to ephemeral runners"),
+        # a noun that is also a verb stays a noun: a verb goes before it
+        ("Design review: webhook retries", "Completed design review: webhook retries"),
+        ("Fix for double refunds", "Shipped fix for double refunds"),
+        ("Cleanup unused feature flags", "Cleaned up unused feature flags"),
+        ("Rollout of the new checkout", "Shipped rollout of the new checkout"),
+        ("Dark mode for the settings page", "Shipped dark mode for the settings page"),
+        ("CSV export for invoices", "Shipped CSV export for invoices"),
+        ("Lucene index: support reindex", "Supported reindex in Lucene index"),
+    ],
+)
+def test_a_title_leads_with_a_past_tense_verb_never_an_inflected_noun(title: str, drafted: str) -> None:
+    assert draft_title([act("p", "pull_request", title)]) == drafted
+
+
+def test_a_bug_led_by_a_noun_reads_as_fixed() -> None:
+    bug = act("t", "ticket", "Flaky test in ledger reconciliation", extra={"issue_type": "Bug"})
+    assert draft_title([bug]) == "Fixed flaky test in ledger reconciliation"
+
+
+def test_a_title_names_its_own_ticket_once_never_the_epic() -> None:
+    ticket = act(
+        "PAY-12",
+        "ticket",
+        "Retry failed webhook deliveries with exponential backoff",
+        url="https://jira.example/browse/PAY-12",
+        extra={"key": "PAY-12", "epic": "PAY-1"},
+    )
+    pr = act("p", "pull_request", "PAY-12: Retry failed webhook deliveries with backoff (PAY-1)", hours=1)
+    assert draft_title([ticket, pr], ["PAY-1", "PAY-12"]) == (
+        "Retried failed webhook deliveries with exponential backoff (PAY-12)"
+    )  # fmt: skip
+
+
+def test_without_a_ticket_the_single_referenced_key_is_named_and_several_are_not() -> None:
+    one = act("p", "pull_request", "PAY-31: Cache merchant settings")
+    two = act("q", "pull_request", "PAY-31 and PAY-32: Batch ledger writes", hours=1)
+    assert draft_title([one], ["PAY-31"]) == "Cached merchant settings (PAY-31)"
+    assert draft_title([one, two], ["PAY-31", "PAY-32"]) == "Cached merchant settings"
+
+
+@pytest.mark.parametrize(
+    ("title", "organized", "drafted"),
+    [
+        ("Design review: idempotent payouts", True, "Led the design review of idempotent payouts"),
+        ("Design review: idempotent payouts", False, "Took part in the design review of idempotent payouts"),
+        ("Incident bridge: payouts stuck in PENDING", True, "Ran the incident bridge for payouts stuck in PENDING"),
+        ("Incident postmortem: double refunds", False, "Took part in the postmortem of double refunds"),
+        ("Tech talk: Postgres locking", True, "Gave a talk on Postgres locking"),
+        ("CI migration sync", False, "Attended the CI migration sync"),
+        ("Private event", False, "Private event"),
+    ],
+)
+def test_a_meeting_led_candidate_says_what_the_user_did(title: str, organized: bool, drafted: str) -> None:
+    event = act("e", "event", title, extra={"organized": organized, "attendee_count": 6})
+    assert draft_title([event]) == drafted

@@ -25,6 +25,7 @@ from harvester.clustering.references import references
 def test_a_ticket_key_is_a_link_never_a_word(title: str, is_key: bool, blank_nlp: Language) -> None:
     activity = act("a", "pull_request", title)
     assert any(ref.startswith("ticket:PAY-") or ref.startswith("ticket:OAK-") for ref in references(activity)) is is_key
-    assert draft_title([activity]).startswith(("PAY", "OAK")) is not is_key
+    # a key is stripped so the verb leads; a version or range stays part of the words
+    assert draft_title([activity]).startswith("Retried webhook deliveries") is is_key
     (features,) = extract_features(blank_nlp, [activity])
     assert ({"pay", "oak"} & set(features.terms) != set()) is not is_key
