@@ -86,7 +86,7 @@ def cluster_week(
         linked,
         GROUPING_THRESHOLD,
         fixed=fixed,
-        cannot_link=cannot + _kept_apart(refs, linked, activities),
+        cannot_link=cannot + _kept_apart(refs, linked, activities) + _only_timing_in_common(linked, features),
     )
     fixed_items = {i for i, f in enumerate(frozen) if f >= 0}
     groups = _attach_events(groups, features, fixed_items=fixed_items, cannot=cannot)
@@ -203,6 +203,21 @@ def _kept_apart(
         for a in range(len(groups))
         for b in range(a + 1, len(groups))
         if (tickets[a] and tickets[b] and not tickets[a] & tickets[b]) or (only_reviews[a] and only_reviews[b])
+    ]
+
+
+def _only_timing_in_common(groups: list[list[int]], features: Sequence[ActivityFeatures]) -> list[tuple[int, int]]:
+    """One item from each pair of groups that would be joined by timing alone: one of them has no
+    files to compare and they share no word. A ticket and an unrelated review of the same day are
+    two things, however close in time (the demo grouped OPS-45 with a review "because: similar files
+    and timing" when neither had a file)."""
+    terms = [{t for i in group for t in features[i].terms} for group in groups]
+    fileless = [not any(features[i].files for i in group) for group in groups]
+    return [
+        (groups[a][0], groups[b][0])
+        for a in range(len(groups))
+        for b in range(a + 1, len(groups))
+        if (fileless[a] or fileless[b]) and not terms[a] & terms[b]
     ]
 
 

@@ -146,6 +146,12 @@ def _meeting_title(event: Activity) -> str:
     if meeting.kind == "private" or not title:
         # a private event is counted, never titled (harvester/clustering/meetings.py)
         return event.title.strip() or PRIVATE_TITLE
+    if meeting.kind == "focus":
+        # a block in the user's calendar ("Focus time", "Prepare Q4 roadmap notes") is counted, not a win
+        return title
+    if meeting.kind == "solo":
+        # a meeting nobody else attends is the user's own work block: "Worked on ledger lag review"
+        return _past_tense(title, "Worked on")
     role = "led" if meeting.organised else "joined"
     phrase = _MEETING_PHRASES.get((meeting.kind, role))
     if phrase is None:

@@ -1,5 +1,7 @@
 from __future__ import annotations
 
+from datetime import UTC, datetime
+
 import pytest
 from conftest import act
 from spacy.language import Language
@@ -7,6 +9,7 @@ from spacy.language import Language
 from harvester.clustering import cluster_week, extract_features
 from harvester.clustering.drafting import draft_title
 from harvester.clustering.similarity import shared_terms
+from harvester.records import Activity
 
 
 def review(activity_id: str, pr_title: str, number: int, *, body: str = "", hours: float = 0) -> object:
@@ -165,3 +168,19 @@ def test_without_a_ticket_the_single_referenced_key_is_named_and_several_are_not
 def test_a_meeting_led_candidate_says_what_the_user_did(title: str, organized: bool, drafted: str) -> None:
     event = act("e", "event", title, extra={"organized": organized, "attendee_count": 6})
     assert draft_title([event]) == drafted
+
+
+def test_a_block_in_the_users_own_calendar_is_not_worded_as_a_meeting_they_ran() -> None:
+    def block(title: str, attendees: int) -> Activity:
+        return Activity(
+            id=f"google_calendar:primary:{title}",
+            source="google_calendar",
+            kind="event",
+            title=title,
+            occurred_at=datetime(2026, 11, 24, 15, tzinfo=UTC),
+            extra={"organized": True, "attendee_count": attendees},
+        )
+
+    assert draft_title([block("Prepare Q4 roadmap notes", 0)]) == "Prepare Q4 roadmap notes"
+    assert draft_title([block("Focus time", 0)]) == "Focus time"
+    assert draft_title([block("Ledger lag review", 0)]) == "Worked on ledger lag review"

@@ -1,13 +1,20 @@
 from __future__ import annotations
 
+import json
+from pathlib import Path
+
 from conftest import act
 from spacy.language import Language
 
 from harvester.clustering import Candidate, cluster_week
+from harvester.records import Activity
 
 
 def groups(candidates: list[Candidate]) -> set[frozenset[str]]:
     return {frozenset(c.activity_ids) for c in candidates}
+
+
+DEMO_WEEK = Path(__file__).with_name("demo_week_w48.jsonl")
 
 
 def test_pr_ticket_and_design_review_become_one_candidate(nlp: Language) -> None:
@@ -47,3 +54,25 @@ def test_candidate_ids_are_deterministic(blank_nlp: Language) -> None:
     first, second = cluster_week(week, blank_nlp), cluster_week(list(reversed(week)), blank_nlp)
     assert [c.id for c in first] == [c.id for c in second]
     assert first[0].id.startswith("c-")
+
+
+def test_items_without_files_are_never_grouped_by_timing_alone(nlp: Language) -> None:
+    # the demo's week 2026-W48 as `brag activities --format jsonl` wrote it: OPS-45 was grouped with
+    # an unrelated review, and WEB-9 with a 1:1, "because: similar files and timing", with no file
+    week = [Activity.from_json(json.loads(line)) for line in DEMO_WEEK.read_text().splitlines()]
+    groups = [set(c.activity_ids) for c in cluster_week(week, nlp)]
+    assert {"jira:OPS-45"} in groups and {"jira:WEB-9"} in groups
+    assert {"jira:PAY-58", "github:pr:acme/payments-api#430", "google_calendar:primary:pay58meeting"} in groups
+
+
+def test_items_without_files_still_join_the_work_whose_words_they_share(nlp: Language) -> None:
+    pr = act(
+        "github:pr:acme/infra#44",
+        "pull_request",
+        "Move CI to ephemeral runners",
+        repo="acme/infra",
+        paths=("ci/runners.tf",),
+    )
+    ticket = act("jira:OPS-44", "ticket", "Migrate CI to ephemeral runners", hours=3)
+    (candidate,) = cluster_week([pr, ticket], nlp)
+    assert set(candidate.activity_ids) == {pr.id, ticket.id}
