@@ -14,8 +14,8 @@ from pydantic import ValidationError
 from sqlalchemy.orm import Session, sessionmaker
 from support import NOW
 
-from connectors.git import GitConnector, GitSettings
-from connectors.git.connector import parse_remote
+from connectors.git.connector import GitConnector, parse_remote
+from connectors.git.settings import GitSettings
 from harvester.errors import SourceConfigError
 from harvester.records import Activity
 from harvester.sources import SINGLE_STREAM, Batch, Cursor

@@ -86,7 +86,7 @@ def cluster_week(
         linked,
         GROUPING_THRESHOLD,
         fixed=fixed,
-        cannot_link=cannot + _kept_apart(refs, linked, activities) + _only_timing_in_common(linked, features),
+        cannot_link=cannot + _kept_apart(refs, linked, features),
     )
     fixed_items = {i for i, f in enumerate(frozen) if f >= 0}
     groups = _attach_events(groups, features, fixed_items=fixed_items, cannot=cannot)
@@ -185,12 +185,20 @@ def _gather_reviews(
 
 
 def _kept_apart(
-    refs: Sequence[dict[str, Relation]], groups: list[list[int]], activities: Sequence[Activity]
+    refs: Sequence[dict[str, Relation]], groups: list[list[int]], features: Sequence[ActivityFeatures]
 ) -> list[tuple[int, int]]:
-    """One item from each pair of groups tied to different tickets: work someone filed under
-    two keys is two pieces of work, however alike the words (dev set: F1 0.92 -> 0.98 with keys).
-    A ticket in the batch is a ticket even when its key is unknown, so two groups that each hold a
-    different ticket stay apart too (a story and its epic are joined by their explicit link)."""
+    """One item from each pair of groups that similarity must not join, in one pass over the pairs.
+
+    Groups tied to different tickets: work someone filed under two keys is two pieces of work,
+    however alike the words (dev set: F1 0.92 -> 0.98 with keys). A ticket in the batch is a ticket
+    even when its key is unknown, so two groups that each hold a different ticket stay apart too (a
+    story and its epic are joined by their explicit link).
+
+    Groups that would be joined by timing alone: one of them has no files to compare and they share
+    no word. A ticket and an unrelated review of the same day are two things, however close in time
+    (the demo grouped OPS-45 with a review "because: similar files and timing" with no file).
+    """
+    activities = [f.activity for f in features]
     tickets = [
         {ref for i in group for ref in refs[i] if ref.startswith("ticket:")}
         | {"item:" + activities[i].id for i in group if activities[i].kind == "ticket"}
@@ -198,26 +206,15 @@ def _kept_apart(
     ]
     # reviews of different PRs are gathered after grouping; by similarity a review only joins work
     only_reviews = [all(activities[i].kind == "review" for i in group) for group in groups]
-    return [
-        (groups[a][0], groups[b][0])
-        for a in range(len(groups))
-        for b in range(a + 1, len(groups))
-        if (tickets[a] and tickets[b] and not tickets[a] & tickets[b]) or (only_reviews[a] and only_reviews[b])
-    ]
-
-
-def _only_timing_in_common(groups: list[list[int]], features: Sequence[ActivityFeatures]) -> list[tuple[int, int]]:
-    """One item from each pair of groups that would be joined by timing alone: one of them has no
-    files to compare and they share no word. A ticket and an unrelated review of the same day are
-    two things, however close in time (the demo grouped OPS-45 with a review "because: similar files
-    and timing" when neither had a file)."""
     terms = [{t for i in group for t in features[i].terms} for group in groups]
     fileless = [not any(features[i].files for i in group) for group in groups]
     return [
         (groups[a][0], groups[b][0])
         for a in range(len(groups))
         for b in range(a + 1, len(groups))
-        if (fileless[a] or fileless[b]) and not terms[a] & terms[b]
+        if (tickets[a] and tickets[b] and not tickets[a] & tickets[b])
+        or (only_reviews[a] and only_reviews[b])
+        or ((fileless[a] or fileless[b]) and not terms[a] & terms[b])
     ]
 
 
