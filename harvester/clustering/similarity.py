@@ -1,8 +1,10 @@
 """How likely two activities of one window are the same piece of work.
 
-A logistic model over six signals, each computed within the window so nothing depends on a corpus:
-TF-IDF cosine over text plus file-name terms, Jaccard over directories, a shared file, the same
-title (or one title a prefix of the other), Jaccard over the titles' words, and time apart.
+A logistic model over seven signals, each computed within the window so nothing depends on a
+corpus: TF-IDF cosine over text plus file-name terms, Jaccard over directories, a shared file, the
+same title (or one title a prefix of the other), Jaccard over the titles' words, time apart, and
+a ticket resolved soon after the work (the dev set's F1 0.782 -> 0.786 at the same threshold, and
+fits moved between its projects 0.461 / 0.836 -> 0.482 / 0.850).
 The model scores a pair against the window's own average pair: each signal counts by how much it
 exceeds its mean over the window's pairs, so the bar adapts to a project's and a person's style
 (a project that copies the ticket summary into every commit title, an author whose unrelated
@@ -27,20 +29,26 @@ from harvester.clustering.features import ActivityFeatures
 
 Matrix = npt.NDArray[np.float64]
 
-WEIGHT_TEXT_AND_PATHS = 3.36
-WEIGHT_DIRECTORIES = 0.97
-WEIGHT_TITLE = 6.11
-WEIGHT_TITLE_OVERLAP = 4.75
-WEIGHT_CLOSE_IN_TIME = 1.08
-WEIGHT_SHARED_FILE = 0.44
-BIAS = -1.30
+WEIGHT_TEXT_AND_PATHS = 2.99
+WEIGHT_DIRECTORIES = 1.11
+WEIGHT_TITLE = 6.08
+WEIGHT_TITLE_OVERLAP = 4.83
+WEIGHT_CLOSE_IN_TIME = 1.10
+WEIGHT_SHARED_FILE = 0.57
+WEIGHT_BEFORE_RESOLUTION = 0.95
+BIAS = -1.32
 # the weighted signals of the average dev window's average pair: what a small window is filled
 # up with (fitted with the weights; the same in any unit since the weights sum the signals)
-TYPICAL_OFFSET = 2.21
+TYPICAL_OFFSET = 2.34
 # a window of 4 items has 6 pairs; with fewer, the window's own mean says too little
 MIN_PAIRS = 6
 # commits on one task come in bursts; the time signal halves for every ~2 hours apart
 TIME_SCALE_HOURS = 3.0
+# a ticket is resolved after its work: the signal halves for every ~1.4 days in between, and
+# tolerates the clocks of two systems disagreeing by a few minutes
+RESOLUTION_SCALE_DAYS = 2.0
+RESOLUTION_SKEW_DAYS = 0.01
+_WORK_KINDS = frozenset({"commit", "pull_request"})
 # a one-word title ("cleanup", "javadoc") says too little to tie two items on its own
 MIN_TITLE_WORDS = 2
 SHORT_TITLE_MATCH = 0.5
@@ -82,6 +90,7 @@ def pair_signals(features: Sequence[ActivityFeatures]) -> dict[str, Matrix]:
         "title_overlap": _jaccard(_incidence([frozenset(f.title_words) for f in features])),
         "close_in_time": np.exp(-hours / TIME_SCALE_HOURS),
         "shared_file": shared_file,
+        "before_resolution": _before_resolution(features, timestamps),
     }
 
 
@@ -92,7 +101,23 @@ _WEIGHTS = {
     "title_overlap": WEIGHT_TITLE_OVERLAP,
     "close_in_time": WEIGHT_CLOSE_IN_TIME,
     "shared_file": WEIGHT_SHARED_FILE,
+    "before_resolution": WEIGHT_BEFORE_RESOLUTION,
 }
+
+
+def _before_resolution(features: Sequence[ActivityFeatures], timestamps: Matrix) -> Matrix:
+    """1 for a ticket and work done shortly before it was resolved, fading with the days between.
+
+    A ticket's time is its resolution; the commits and pull requests that did the work come
+    before it (dev set: 95% of a ticket's own commits within 0.07-3.6 days before, unrelated
+    ones spread evenly either side). Work after the resolution scores nothing.
+    """
+    is_ticket = np.array([f.activity.kind == "ticket" for f in features])
+    is_work = np.array([f.activity.kind in _WORK_KINDS for f in features])
+    days = (timestamps[:, None] - timestamps[None, :]) / 86400.0  # row's time minus column's
+    fading = np.where(days >= -RESOLUTION_SKEW_DAYS, np.exp(-np.clip(days, 0.0, None) / RESOLUTION_SCALE_DAYS), 0.0)
+    ticket_then_work = fading * (is_ticket[:, None] & is_work[None, :])
+    return np.asarray(np.maximum(ticket_then_work, ticket_then_work.T), dtype=np.float64)
 
 
 def shared_terms(features: Sequence[ActivityFeatures], limit: int = 3) -> list[str]:

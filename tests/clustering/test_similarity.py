@@ -55,3 +55,19 @@ def test_the_pair_that_stands_out_in_its_window_is_grouped(nlp: Language) -> Non
     assert all(len(g) <= 2 for g in groups)
     features = extract_features(nlp, week)
     assert similarity.pair_probabilities(features)[0, 1] > 0.5
+
+
+def test_a_ticket_resolved_soon_after_the_work_is_likelier_its_own(nlp: Language) -> None:
+    # a ticket's time is its resolution: the commit a day before it is probably its work, the
+    # same commit a day after it is not, and two commits get nothing from this signal
+    week = [
+        act("t:1", "ticket", "Importer drops rows with a trailing comma", hours=24),
+        act("c:before", "commit", "Handle trailing separators in the importer", hours=0),
+        act("c:after", "commit", "Handle trailing separators in the importer", hours=48),
+    ]
+    signal = similarity.pair_signals(extract_features(nlp, week))["before_resolution"]
+    assert signal[0, 1] == signal[1, 0] > 0.5
+    assert signal[0, 2] == 0.0
+    assert signal[1, 2] == 0.0
+    probabilities = similarity.pair_probabilities(extract_features(nlp, week))
+    assert probabilities[0, 1] > probabilities[0, 2]
