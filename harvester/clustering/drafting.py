@@ -124,19 +124,35 @@ def _fallback_verb(activities: Sequence[Activity]) -> str:
 
 
 def _reviews_title(reviews: Sequence[Activity]) -> str:
-    """ "Reviewed “Refactor invoice PDF rendering”", or "Reviewed 2 PRs: “Fix flaky test”, “Add metrics”"."""
-    prs: dict[str, str] = {}
+    """ "Reviewed “Refactor invoice PDF rendering”", or "Reviewed 14 pull requests across 4 repositories:
+    “Fix flaky test”, “Add metrics”, “Split the ledger” and 11 more", the most substantial named first."""
+    prs: dict[str, tuple[str, str]] = {}
+    weight: Counter[str] = Counter()
     for review in reviews:
         # the reviewed work's own title and URL (Activity.subject_*); the review's title says "Reviewed"
         title = _clean(review.subject_title or review.title)
-        prs.setdefault(review.subject_url or title.lower(), f"“{title}”" if title else "a pull request")
-    names = list(dict.fromkeys(prs.values()))
+        key = review.subject_url or title.lower()
+        prs.setdefault(key, (f"“{title}”" if title else "a pull request", review.repo or ""))
+        weight[key] += _review_substance(review)
     if len(prs) == 1:
-        return f"Reviewed {names[0]}"
+        return f"Reviewed {next(iter(prs.values()))[0]}"
+    # the weight sort is stable: equally substantial reviews keep the order they were given in
+    ranked = sorted(prs, key=lambda key: -weight[key])
+    names = list(dict.fromkeys(prs[key][0] for key in ranked))
     listed = ", ".join(names[:MAX_NAMED_REVIEWS])
     if len(names) > MAX_NAMED_REVIEWS:
         listed += f" and {len(names) - MAX_NAMED_REVIEWS} more"
-    return f"Reviewed {len(prs)} PRs: {listed}"
+    repos = sorted({repo for _, repo in prs.values() if repo})
+    where = f" in {repos[0]}" if len(repos) == 1 else f" across {len(repos)} repositories" if repos else ""
+    return f"Reviewed {len(prs)} pull requests{where}: {listed}"
+
+
+def _review_substance(review: Activity) -> float:
+    """How much a review asked of the author: changes requested, then its comments, then its words."""
+    comments = review.extra.get("comments")
+    count = comments if isinstance(comments, int) and not isinstance(comments, bool) else 0
+    requested = str(review.extra.get("state") or "") == "CHANGES_REQUESTED"
+    return 10.0 * requested + count + min(len(review.body.split()), 100) / 100
 
 
 def _meeting_title(event: Activity) -> str:

@@ -12,11 +12,22 @@ from harvester.clustering.similarity import shared_terms
 from harvester.records import Activity
 
 
-def review(activity_id: str, pr_title: str, number: int, *, body: str = "", hours: float = 0) -> object:
+def review(
+    activity_id: str,
+    pr_title: str,
+    number: int,
+    *,
+    body: str = "",
+    hours: float = 0,
+    repo: str = "acme/api",
+    state: str = "COMMENTED",
+    comments: int = 0,
+) -> object:
     """A review as the GitHub connector records it: the PR's title and URL are its subject."""
-    url = f"https://github.com/acme/api/pull/{number}"
-    return act(activity_id, "review", f"Reviewed: {pr_title}", body=body, hours=hours, repo="acme/api",
-               url=url + "#pullrequestreview-1", extra={"pull_request_url": url},
+    url = f"https://github.com/{repo}/pull/{number}"
+    return act(activity_id, "review", f"Reviewed: {pr_title}", body=body, hours=hours, repo=repo,
+               url=url + "#pullrequestreview-1",
+               extra={"pull_request_url": url, "state": state, "comments": comments},
                subject_title=pr_title, subject_url=url)  # fmt: skip
 
 
@@ -43,7 +54,21 @@ def test_review_titles_do_not_repeat_reviewed() -> None:
     again = review("r3", "Refactor invoice PDF rendering", 7, hours=2)
     assert draft_title([one]) == "Reviewed “Refactor invoice PDF rendering”"  # type: ignore[list-item]
     assert draft_title([one, two, again]) == (  # type: ignore[list-item]
-        "Reviewed 2 PRs: “Refactor invoice PDF rendering”, “Add metrics for queue depth”"
+        "Reviewed 2 pull requests in acme/api: “Refactor invoice PDF rendering”, “Add metrics for queue depth”"
+    )
+
+
+def test_a_week_of_reviews_names_the_most_substantial_first() -> None:
+    week = [
+        review("r1", "Bump the linter", 1),
+        review("r2", "Rename a flag", 2, repo="acme/web", comments=1),
+        review("r3", "Split the ledger writer", 3, state="CHANGES_REQUESTED", comments=2),
+        review("r4", "Add queue depth metrics", 4, repo="acme/infra", comments=6),
+        review("r5", "Fix a typo", 5),
+    ]
+    assert draft_title(week) == (  # type: ignore[arg-type]
+        "Reviewed 5 pull requests across 3 repositories: “Split the ledger writer”, “Add queue depth metrics”, "
+        "“Rename a flag” and 2 more"
     )
 
 
@@ -57,7 +82,9 @@ def test_reviews_are_gathered_not_grouped_by_their_verdict_words(nlp: Language) 
     candidates = {frozenset(c.activity_ids): c for c in cluster_week(week, nlp)}  # type: ignore[arg-type]
     assert set(candidates) == {frozenset({"r1", "r2"}), frozenset({"p1"})}
     reviews = candidates[frozenset({"r1", "r2"})]
-    assert reviews.title == "Reviewed 2 PRs: “Fix flaky test in ledger reconciliation”, “Add metrics for queue depth”"
+    assert reviews.title == (
+        "Reviewed 2 pull requests in acme/api: “Fix flaky test in ledger reconciliation”, “Add metrics for queue depth”"
+    )
     assert reviews.why == "reviews of teammates' PRs this week"
     assert reviews.section == "Collaboration & mentorship"
 
