@@ -19,6 +19,7 @@ from sqlalchemy.orm.exc import StaleDataError
 
 from harvester.clustering import Candidate, Constraints, ExistingCandidate, cluster_week
 from harvester.clustering.model import CandidateState
+from harvester.clustering.setaside import set_aside
 from harvester.errors import BragError
 from harvester.records import Activity
 from harvester.store import repository
@@ -89,6 +90,8 @@ def _recluster(session: Session, user_id: int, zone: tzinfo, week: str, nlp: Lan
     must, cannot = repository.link_constraints(session, user_id)
     constraints = Constraints(must_link=tuple(must), cannot_link=tuple(cannot))
     candidates = cluster_week(activities, nlp, existing=existing, constraints=constraints) if activities else []
+    # a 1:1 or stand-up on its own is no candidate: it stays in the store, in no candidate
+    candidates, _ = set_aside(candidates, {a.id: a for a in activities})
     result = _store_week(session, user_id, week, rows, candidates)
     # in the week's transaction: a kill before this commit leaves the week marked, to be redone
     repository.clear_clustering_marks(session, marks)

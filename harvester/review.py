@@ -11,7 +11,7 @@ from __future__ import annotations
 from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass, replace
-from datetime import UTC, datetime
+from datetime import UTC, datetime, tzinfo
 from typing import Any
 
 from sqlalchemy.orm import Session
@@ -19,10 +19,12 @@ from sqlalchemy.orm.exc import StaleDataError
 
 from harvester.clustering import SECTIONS, candidate_id
 from harvester.clustering.drafting import draft_summary, draft_title
+from harvester.clustering.sections import suggest_section
 from harvester.errors import BragError
 from harvester.records import Activity
 from harvester.store import repository
 from harvester.store.models import CandidateRow
+from harvester.timeutil import iso_week_label
 
 STATES = ("pending", "approved", "rejected", "merged")
 
@@ -62,6 +64,8 @@ class Outcome:
     created: tuple[Snapshot, ...] = ()
     constraints: tuple[tuple[str, str, str], ...] = ()
     description: str = ""
+    # the week of a created candidate when the action changes no existing one (include)
+    week: str = ""
 
 
 def _live(candidate: Snapshot, verb: str) -> None:
@@ -182,6 +186,26 @@ def split(
     )
 
 
+def include(activity: Activity, new_id: str, week: str, *, title: str, summary: str, section: str) -> Outcome:
+    """Make a candidate of an item clustering left out of every candidate (a 1:1, a stand-up).
+
+    The new candidate is marked edited: it is the user's own, so re-clustering keeps it whole and
+    never sets it aside again.
+    """
+    made = Snapshot(
+        public_id=new_id,
+        state="pending",
+        title=title,
+        summary=summary,
+        section=section,
+        impact=None,
+        edited=True,
+        merged_into=None,
+        activity_ids=(activity.id,),
+    )
+    return Outcome("include", created=(made,), week=week, description=f"made {new_id} of {activity.id}")
+
+
 @dataclass(frozen=True)
 class Undone:
     """What `undo` did with the most recent action: put it back, or found it could not (`refused`)."""
@@ -254,9 +278,7 @@ class ReviewService:
         return self._apply(merge(self.snapshot(target), self.snapshot(other)))[0]
 
     def split(self, public_id: str, activity_id: str) -> Snapshot:
-        new_id = candidate_id([activity_id])
-        while repository.candidate_by_public_id(self.session, self.user_id, new_id) is not None:
-            new_id = candidate_id([activity_id, new_id])
+        new_id = self._free_id(activity_id)
         item = [a for a in self._members(public_id) if a.id == activity_id]
         outcome = split(
             self.snapshot(public_id),
@@ -267,6 +289,31 @@ class ReviewService:
         )
         self._apply(outcome)
         return outcome.created[0]
+
+    def include(self, activity_id: str, zone: tzinfo) -> Snapshot:
+        """Make a candidate of an activity no candidate holds, in its week in the user's `zone`."""
+        found = repository.activity_by_external_id(self.session, self.user_id, activity_id)
+        if found is None:
+            raise ReviewError(f"no item {activity_id!r}; `brag candidates --format json` lists the ones left out")
+        if holders := repository.candidate_holders(self.session, self.user_id, [activity_id]).get(activity_id):
+            raise ReviewError(f"{activity_id} is already in {sorted(holders)[0]}")
+        new_id = self._free_id(activity_id)
+        outcome = include(
+            found,
+            new_id,
+            iso_week_label(found.occurred_at, zone),
+            title=draft_title([found]),
+            summary=draft_summary([found]),
+            section=suggest_section([found]),
+        )
+        self._apply(outcome)
+        return outcome.created[0]
+
+    def _free_id(self, activity_id: str) -> str:
+        new_id = candidate_id([activity_id])
+        while repository.candidate_by_public_id(self.session, self.user_id, new_id) is not None:
+            new_id = candidate_id([activity_id, new_id])
+        return new_id
 
     def _members(self, public_id: str) -> list[Activity]:
         row = self._row(public_id)
@@ -282,20 +329,23 @@ class ReviewService:
             raise ReviewError("nothing to undo")
         with _current():
             before = [Snapshot.from_json(data) for data in action.before]
-            refused = self._undo_blocker(before, action.created)
+            refused = self._undo_blocker(before, action.created, made_edited=action.action == "include")
             if refused is None:
                 self._put_back(before, action.created, action.constraint_ids)
             repository.close_review_action(self.session, action, refused)
         return Undone(action.description, refused)
 
-    def _undo_blocker(self, before: Sequence[Snapshot], created: Sequence[str]) -> str | None:
-        """Why putting `before` back would lose or steal something (re-clustering ran since), or None."""
+    def _undo_blocker(self, before: Sequence[Snapshot], created: Sequence[str], *, made_edited: bool) -> str | None:
+        """Why putting `before` back would lose or steal something (re-clustering ran since), or None.
+
+        `made_edited`: the action created its candidates edited (include), so only a review counts.
+        """
         for snapshot in before:
             if repository.candidate_by_public_id(self.session, self.user_id, snapshot.public_id) is None:
                 return f"{snapshot.public_id} no longer exists: a harvest has re-grouped its items since"
         for public_id in created:
             row = repository.candidate_by_public_id(self.session, self.user_id, public_id)
-            if row is not None and (row.state != "pending" or row.edited):
+            if row is not None and (row.state != "pending" or (row.edited and not made_edited)):
                 decided = row.state if row.state != "pending" else "edited"
                 return f"{public_id}, which it created, has been {decided} since"
         involved = {s.public_id for s in before} | set(created)
@@ -332,7 +382,7 @@ class ReviewService:
 
     def _record(self, outcome: Outcome) -> Sequence[Snapshot]:
         before = [self.snapshot(s.public_id).to_json() for s in outcome.changed]
-        week = self._row(outcome.changed[0].public_id).week
+        week = outcome.week or self._row(outcome.changed[0].public_id).week
         for snapshot in outcome.created:
             repository.add_candidate(
                 self.session,

@@ -62,6 +62,7 @@ for command in (
     review.reject,
     review.merge,
     review.split,
+    review.include,
     review.undo,
     review.review,
     service.serve,

@@ -5,7 +5,7 @@ from __future__ import annotations
 import json
 import sys
 from enum import StrEnum
-from typing import TYPE_CHECKING, Annotated
+from typing import TYPE_CHECKING, Annotated, Any
 
 import typer
 from rich.markup import escape
@@ -13,7 +13,7 @@ from rich.markup import escape
 from harvester.cli.common import console, err_console, open_context, read_config, user_errors
 
 if TYPE_CHECKING:
-    pass
+    from harvester.records import Activity
 
 
 class CandidateFormat(StrEnum):
@@ -30,6 +30,7 @@ def candidates(
     """List candidate accomplishments; the ids are the ones review commands take."""
     from harvester.cli.tables import candidate_table
     from harvester.clustering.model import Reviewed, candidate_json
+    from harvester.clustering.setaside import set_aside_rule
     from harvester.digest.ranking import rank_key
     from harvester.store import repository
     from harvester.timeutil import iso_week_window
@@ -53,6 +54,15 @@ def candidates(
             members = repository.candidate_members(session, [row.id for row in rows])
             # the digest's and the review page's order: by week, work best first, meetings after it
             rows.sort(key=lambda row: rank_key(row.week, members[row.id], row.metrics))
+            left_out = []
+            for listed in sorted({week} if week else {row.week for row in rows}):
+                window = iso_week_window(listed, context.zone)
+                for activity in repository.ungrouped_activities(
+                    session, context.user_id, since=window.start, until=window.end
+                ):
+                    rule = set_aside_rule(activity)
+                    if rule is not None:
+                        left_out.append(_left_out_json(activity, listed, *rule))
     if format is CandidateFormat.json:
         payload = [
             candidate_json(
@@ -67,12 +77,32 @@ def candidates(
             )
             for row in rows
         ]
-        sys.stdout.write(json.dumps({"candidates": payload}, ensure_ascii=False, indent=2) + "\n")
+        document = {"candidates": payload, "left_out": left_out}
+        sys.stdout.write(json.dumps(document, ensure_ascii=False, indent=2) + "\n")
         return
     if not rows:
         console.print("No candidates" + (f" in {week}." if week else " waiting for review."))
-        return
-    console.print(candidate_table(rows, members))
+    else:
+        console.print(candidate_table(rows, members))
+    if left_out:
+        count = len(left_out)
+        console.print(
+            f"{count} meeting{'s' if count != 1 else ''} (1:1s, rituals, private or solo blocks) left out of every"
+            " candidate; `--format json` lists each with its rule, the review page can make a candidate of one."
+        )
+
+
+def _left_out_json(activity: Activity, week: str, rule: str, why: str) -> dict[str, Any]:
+    """An item no candidate holds, with the rule that left it out (`brag candidates --format json`)."""
+    return {
+        "activity_id": activity.id,
+        "week": week,
+        "kind": activity.kind,
+        "title": activity.title,
+        "occurred_at": activity.occurred_at.isoformat(),
+        "rule": rule,
+        "why": why,
+    }
 
 
 def cluster(

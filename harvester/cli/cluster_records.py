@@ -1,8 +1,10 @@
 """`brag cluster`: activity records in, candidate accomplishments out, as JSON lines.
 
 Without batches the input is JSONL activity records, all one window, and the output one object
-`{"candidates": [...]}`. With batches each input line is `{"batch_id", "activities": [...]}` and
-each output line `{"batch_id", "candidates": [...]}`, in input order. A malformed line is reported
+`{"candidates": [...], "left_out": [...]}`. With batches each input line is `{"batch_id",
+"activities": [...]}` and each output line `{"batch_id", "candidates": [...], "left_out": [...]}`, in
+input order. `left_out` lists the items set aside as no accomplishment (a 1:1, a stand-up on its
+own), each `{"activity_id", "rule", "why"}`; every other item is in exactly one candidate. A malformed line is reported
 on `err` as "line N: ..." and skipped; the exit code is 0 when every line was fine, 1 when some
 failed, 2 when none could be read (and then nothing is written to `out`).
 """
@@ -13,7 +15,8 @@ import json
 from collections.abc import Iterator
 from typing import Any, TextIO
 
-from harvester.clustering import cluster_week, extract_features, load_pipeline
+from harvester.clustering import Candidate, cluster_week, extract_features, load_pipeline
+from harvester.clustering.setaside import set_aside
 from harvester.records import Activity, RecordError
 
 # windows are small (a week of one person's work); the pipeline runs fastest on a few hundred
@@ -39,8 +42,10 @@ def run_cluster_command(
         if bad and not good:
             # nothing readable is an error, not an empty window: stdout stays empty for the pipe
             return 2
-        candidates = cluster_week(activities, nlp) if activities else []
-        out.write(json.dumps({"candidates": [c.to_json() for c in candidates]}, ensure_ascii=False) + "\n")
+        out.write(
+            json.dumps(_window(activities, cluster_week(activities, nlp) if activities else []), ensure_ascii=False)
+            + "\n"
+        )
         out.flush()
     else:
         pending: list[tuple[str, list[Activity]]] = []
@@ -66,12 +71,14 @@ def _write_batches(pending: list[tuple[str, list[Activity]]], nlp: Any, out: Tex
     for batch_id, activities in pending:
         window = features[start : start + len(activities)]
         start += len(activities)
-        candidates = cluster_week(activities, nlp, features=window)
-        out.write(
-            json.dumps({"batch_id": batch_id, "candidates": [c.to_json() for c in candidates]}, ensure_ascii=False)
-            + "\n"
-        )
+        result = _window(activities, cluster_week(activities, nlp, features=window))
+        out.write(json.dumps({"batch_id": batch_id, **result}, ensure_ascii=False) + "\n")
         out.flush()
+
+
+def _window(activities: list[Activity], candidates: list[Candidate]) -> dict[str, Any]:
+    kept, aside = set_aside(candidates, {a.id: a for a in activities})
+    return {"candidates": [c.to_json() for c in kept], "left_out": [a.to_json() for a in aside]}
 
 
 def _lines(source: TextIO) -> Iterator[tuple[int, str]]:

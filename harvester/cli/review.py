@@ -1,4 +1,4 @@
-"""The review commands: approve, reject, merge, split, undo, and the terminal walk-through."""
+"""The review commands: approve, reject, merge, split, include, undo, and the terminal walk-through."""
 
 from __future__ import annotations
 
@@ -74,6 +74,21 @@ def split(
     """Take one item out of a candidate into its own; later re-clustering keeps them apart."""
     done = _review(lambda r: r.split(candidate, activity_id))
     console.print(f"Split {escape(activity_id)} out of {escape(candidate)} into {done.public_id}", highlight=False)
+
+
+def include(
+    activity_id: Annotated[
+        str, typer.Argument(help="an item left out of every candidate (`brag candidates --format json`, left_out)")
+    ],
+) -> None:
+    """Make a candidate of an item left out of every candidate (a 1:1 or stand-up that was a win)."""
+    from harvester.review import ReviewService
+
+    with user_errors():
+        context = open_context()
+        with context.sessions.begin() as session:
+            done = ReviewService(session, context.user_id).include(activity_id, context.zone)
+    console.print(f"Made {done.public_id} of {escape(activity_id)}: {escape(one_line(done.title))}", highlight=False)
 
 
 def undo() -> None:

@@ -10,6 +10,7 @@ from spacy.language import Language
 from harvester.clustering.drafting import draft_summary, draft_title, draft_why
 from harvester.clustering.features import ActivityFeatures, extract_features
 from harvester.clustering.grouping import ConstrainedUnionFind, agglomerate
+from harvester.clustering.meetings import classify
 from harvester.clustering.model import Candidate, Constraints, ExistingCandidate, Metric
 from harvester.clustering.nlp import load_pipeline
 from harvester.clustering.references import Relation, explicit_links, references
@@ -93,6 +94,7 @@ def cluster_week(
     fixed_items = {i for i, f in enumerate(frozen) if f >= 0}
     groups = _attach_events(groups, features, fixed_items=fixed_items, cannot=cannot)
     groups = _gather_reviews(groups, activities, fixed_items=fixed_items, cannot=cannot)
+    groups = _gather_meetings(groups, activities, fixed_items=fixed_items, cannot=cannot)
     linked_group = {i: g for g, group in enumerate(linked) for i in group}
     candidates = []
     for members in groups:
@@ -183,6 +185,33 @@ def _gather_reviews(
             result.append(group)
     if reviews:
         result.append(sorted(reviews))
+    return sorted(result, key=lambda g: g[0])
+
+
+def _gather_meetings(
+    groups: list[list[int]],
+    activities: Sequence[Activity],
+    *,
+    fixed_items: set[int],
+    cannot: Sequence[tuple[int, int]],
+) -> list[list[int]]:
+    """Put the week's stand-alone meetings worth naming (design reviews led, interviews, incident
+    bridges, talks) into one roll-up group, and leave every other stand-alone meeting on its own:
+    a 1:1 or a stand-up is no accomplishment, and two of them are not one either."""
+    result: list[list[int]] = []
+    named: list[int] = []
+    blocked = {pair for a, b in cannot for pair in ((a, b), (b, a))}
+    for group in groups:
+        if not all(activities[i].kind == "event" for i in group) or any(i in fixed_items for i in group):
+            result.append(group)
+            continue
+        for i in group:
+            if classify(activities[i]).named and not any((i, j) in blocked for j in named):
+                named.append(i)
+            else:
+                result.append([i])
+    if named:
+        result.append(sorted(named))
     return sorted(result, key=lambda g: g[0])
 
 

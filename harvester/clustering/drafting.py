@@ -11,6 +11,7 @@ from lemminflect import getAllLemmas, getInflection
 
 from harvester.clustering.meetings import PRIVATE_TITLE, classify
 from harvester.clustering.references import TICKET_KEY, TICKET_KEY_PATTERN, references
+from harvester.clustering.rollups import meeting_rollup
 from harvester.records import Activity
 
 _NOUNS = {
@@ -85,7 +86,7 @@ def draft_title(activities: Sequence[Activity], ticket_keys: Sequence[str] = ())
             key=lambda i: (_TITLE_PREFERENCE.get(activities[i].kind, 5), -votes[cleaned[i].lower()], i),
         )
     if kinds == {"event"}:
-        return _meeting_title(activities[best])
+        return _meeting_title(activities[best]) if len(activities) == 1 else meeting_rollup(activities)
     text = _TRAILING_KEYS.sub("", cleaned[best]) or activities[best].title.strip() or "Untitled work"
     text = _past_tense(text, _fallback_verb(activities))
     key = _main_key(activities, activities[best], ticket_keys)
@@ -127,13 +128,13 @@ def _reviews_title(reviews: Sequence[Activity]) -> str:
     """ "Reviewed “Refactor invoice PDF rendering”", or "Reviewed 14 pull requests across 4 repositories:
     “Fix flaky test”, “Add metrics”, “Split the ledger” and 11 more", the most substantial named first."""
     prs: dict[str, tuple[str, str]] = {}
-    weight: Counter[str] = Counter()
+    weight: dict[str, float] = {}
     for review in reviews:
         # the reviewed work's own title and URL (Activity.subject_*); the review's title says "Reviewed"
         title = _clean(review.subject_title or review.title)
         key = review.subject_url or title.lower()
         prs.setdefault(key, (f"“{title}”" if title else "a pull request", review.repo or ""))
-        weight[key] += _review_substance(review)
+        weight[key] = weight.get(key, 0.0) + _review_substance(review)
     if len(prs) == 1:
         return f"Reviewed {next(iter(prs.values()))[0]}"
     # the weight sort is stable: equally substantial reviews keep the order they were given in

@@ -7,9 +7,9 @@ from dataclasses import replace
 from datetime import UTC, date, datetime, timedelta, tzinfo
 
 from harvester import display
+from harvester.clustering.rollups import meeting_rollup
 from harvester.digest.model import DEFAULT_MAX_ITEMS, REASONS_SHOWN, CandidateInput, Digest, DigestEntry, Links
 from harvester.digest.ranking import meetings_only, rank_key, stored_significance
-from harvester.digest.rollup import meeting_rollup
 from harvester.documents.evidence import Evidence, evidence_of
 from harvester.records import Activity
 from harvester.timeutil import iso_week_label, iso_week_window

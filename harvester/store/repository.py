@@ -222,6 +222,23 @@ def list_activities(
     return [row_to_activity(row) for row in session.scalars(query)]
 
 
+def ungrouped_activities(session: Session, user_id: int, *, since: datetime, until: datetime) -> list[Activity]:
+    """The window's activities in no candidate (clustering set them aside), in time order."""
+    grouped = select(CandidateItem.activity_id).where(CandidateItem.activity_id == ActivityRow.id).exists()
+    query = (
+        select(ActivityRow)
+        .where(
+            ActivityRow.user_id == user_id,
+            ActivityRow.gone_at.is_(None),
+            ActivityRow.occurred_at >= since,
+            ActivityRow.occurred_at < until,
+            ~grouped,
+        )
+        .order_by(ActivityRow.occurred_at, ActivityRow.external_id)
+    )
+    return [row_to_activity(row) for row in session.scalars(query)]
+
+
 def clustering_due(session: Session, user_id: int) -> list[datetime]:
     """When each activity that changed since its week was last clustered happened (cheap: an index)."""
     query = select(ActivityRow.occurred_at).where(ActivityRow.user_id == user_id, ActivityRow.needs_clustering)
@@ -294,6 +311,16 @@ def finish_run(session: Session, run_id: int, counts: UpsertCounts, status: str,
     run.new, run.updated, run.unchanged = counts.new, counts.updated, counts.unchanged
     # a server's error text can carry a NUL, which postgresql refuses
     run.error = storable_text(error) if error is not None else None
+
+
+def activity_by_external_id(session: Session, user_id: int, external_id: str) -> Activity | None:
+    """One of the user's activities by its id (`github:pr:…`), unless the source reported it gone."""
+    row = session.scalar(
+        select(ActivityRow).where(
+            ActivityRow.user_id == user_id, ActivityRow.external_id == external_id, ActivityRow.gone_at.is_(None)
+        )
+    )
+    return row_to_activity(row) if row is not None else None
 
 
 def activity_row_ids(session: Session, user_id: int, external_ids: Iterable[str]) -> dict[str, int]:

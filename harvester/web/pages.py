@@ -9,6 +9,7 @@ from datetime import datetime, timedelta, tzinfo
 from sqlalchemy.orm import Session
 
 from harvester.clustering import SECTIONS
+from harvester.clustering.setaside import set_aside_rule
 from harvester.digest.ranking import rank_key
 from harvester.display import one_line, visible
 from harvester.documents.evidence import Evidence, evidence_of
@@ -35,6 +36,14 @@ class CandidateView:
 
 
 @dataclass(frozen=True)
+class LeftOut:
+    """An item of the week no candidate holds, and the rule that left it out."""
+
+    evidence: Evidence
+    why: str
+
+
+@dataclass(frozen=True)
 class Choice:
     public_id: str
     label: str
@@ -50,6 +59,7 @@ class WeekPage:
     candidates: tuple[CandidateView, ...]
     earlier: tuple[CandidateView, ...]
     merge_choices: tuple[Choice, ...]
+    left_out: tuple[LeftOut, ...] = ()
 
     @property
     def pending(self) -> int:
@@ -95,6 +105,11 @@ def week_page(session: Session, user_id: int, week: str, now: datetime, zone: tz
         merge_choices=tuple(
             Choice(row.public_id, f"{row.week} · {one_line(row.title)} ({row.public_id})")
             for row in sorted([*shown, *others], key=lambda r: (r.week, r.id), reverse=True)
+        ),
+        left_out=tuple(
+            LeftOut(evidence_of(activity, zone), rule[1])
+            for activity in repository.ungrouped_activities(session, user_id, since=window.start, until=window.end)
+            if (rule := set_aside_rule(activity)) is not None
         ),
     )
 

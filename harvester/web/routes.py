@@ -95,6 +95,14 @@ def split(public_id: str) -> Response:
     return _act(public_id, lambda review: review.split(public_id, activity_id), f"Split {activity_id} out of")
 
 
+@pages.post("/include")
+def include() -> Response:
+    """Make a candidate of an item clustering left out (a 1:1 that was a win after all)."""
+    activity_id = request.form.get("activity_id", "")
+    zone = current_site().context.zone
+    return _act(activity_id, lambda review: review.include(activity_id, zone), "Made a candidate of")
+
+
 @pages.post("/undo")
 def undo() -> Response:
     site = current_site()

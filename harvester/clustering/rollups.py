@@ -1,4 +1,6 @@
-"""The email's one line for meetings that stand alone: named ones by kind, routine ones counted.
+"""One line for the week's meetings that stand alone: named ones by kind, routine ones counted.
+
+The title of the week's meetings roll-up candidate, and the email's meetings line:
 
 "Led 2 design reviews, interviewed 3 candidates, ran the incident bridge for payouts stuck in
 PENDING, and 5 routine meetings". A routine meeting's title never appears (a private event keeps
