@@ -331,6 +331,11 @@ class ReviewService:
             before = [Snapshot.from_json(data) for data in action.before]
             refused = self._undo_blocker(before, action.created, made_edited=action.action == "include")
             if refused is None:
+                if action.action == "include":
+                    # the included item goes back to clustering, which sets it aside again (or,
+                    # with what a harvest brought since, groups it)
+                    freed = [a for public_id in action.created for a in self._member_ids(public_id)]
+                    repository.mark_for_clustering(self.session, self.user_id, freed)
                 self._put_back(before, action.created, action.constraint_ids)
             repository.close_review_action(self.session, action, refused)
         return Undone(action.description, refused)
@@ -354,6 +359,9 @@ class ReviewService:
             if others := sorted(holders - involved):
                 return f"{activity_id} is now in {others[0]}: a harvest has re-grouped it since"
         for public_id in created:
+            if made_edited:
+                # its items were in no candidate before; undo hands them back to clustering
+                continue
             if extra := sorted(set(self._member_ids(public_id)) - set(restored)):
                 return f"{extra[0]} has joined {public_id} since; undoing would leave it in no candidate"
         return None

@@ -82,7 +82,12 @@ def cluster_week(
         if links.union(link.a, link.b):
             reasons.append((link.a, link.b, link.reason))
     linked = links.groups()
-    fixed = [any(frozen[i] >= 0 for i in group) for group in linked]
+    # a 1:1 or a recurring stand-up is never about one piece of work: similarity leaves it alone
+    fixed = [
+        any(frozen[i] >= 0 for i in group)
+        or (len(group) == 1 and activities[group[0]].kind == "event" and not _may_be_about_work(activities[group[0]]))
+        for group in linked
+    ]
     signals = pair_signals(features)
     groups = agglomerate(
         pair_probabilities(features, signals),
@@ -142,6 +147,8 @@ def _attach_events(
         event = group[0]
         if len(group) != 1 or features[event].activity.kind != "event" or event in fixed_items:
             continue
+        if not _may_be_about_work(features[event].activity):
+            continue
         words = set(features[event].terms) - _MEETING_WORDS
         if not words:
             continue
@@ -161,6 +168,18 @@ def _attach_events(
             result[best].append(event)
             result = [g for g in result if g != [event]]
     return sorted((sorted(g) for g in result), key=lambda g: g[0])
+
+
+# meetings that are never about one piece of work, whatever words their titles share with it
+_NOT_ABOUT_WORK = frozenset({"one_on_one", "private", "focus", "solo"})
+
+
+def _may_be_about_work(event: Activity) -> bool:
+    """Whether a meeting's title may say which work it is about: a 1:1, a private event or a block
+    in the user's own calendar never does, nor does a recurring ritual ("Payments stand-up" is
+    not about the payments ticket of the week); a one-off sync ("CI migration sync") does."""
+    meeting = classify(event)
+    return meeting.kind not in _NOT_ABOUT_WORK and not (meeting.kind == "ritual" and event.extra.get("recurring"))
 
 
 def _gather_reviews(

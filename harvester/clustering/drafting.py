@@ -231,6 +231,8 @@ def draft_why(
     parts = list(dict.fromkeys(link_reasons))[:3]
     if kinds and set(kinds) == {"review"}:
         parts.append("reviews of teammates' PRs this week")
+    elif kinds and set(kinds) == {"event"}:
+        parts.append("this week's meetings worth naming that joined no work")
     elif similar and terms:
         parts.append("shared terms: " + ", ".join(terms))
     elif similar:

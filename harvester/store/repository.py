@@ -239,6 +239,17 @@ def ungrouped_activities(session: Session, user_id: int, *, since: datetime, unt
     return [row_to_activity(row) for row in session.scalars(query)]
 
 
+def mark_for_clustering(session: Session, user_id: int, external_ids: Iterable[str]) -> None:
+    """Have the next clustering look at these activities' weeks again."""
+    wanted = list(dict.fromkeys(external_ids))
+    if wanted:
+        session.execute(
+            update(ActivityRow)
+            .where(ActivityRow.user_id == user_id, ActivityRow.external_id.in_(wanted))
+            .values(needs_clustering=True, updated_at=datetime.now(UTC))
+        )
+
+
 def clustering_due(session: Session, user_id: int) -> list[datetime]:
     """When each activity that changed since its week was last clustered happened (cheap: an index)."""
     query = select(ActivityRow.occurred_at).where(ActivityRow.user_id == user_id, ActivityRow.needs_clustering)
