@@ -31,6 +31,7 @@ def candidates(
     from harvester.cli.tables import candidate_table
     from harvester.clustering.model import Reviewed, candidate_json
     from harvester.digest.ranking import rank_key
+    from harvester.documents.projects import projects_of
     from harvester.store import repository
     from harvester.timeutil import iso_week_window
 
@@ -54,6 +55,7 @@ def candidates(
             # the digest's and the review page's order: by week, work best first, meetings after it
             rows.sort(key=lambda row: rank_key(row.week, members[row.id], row.metrics))
     if format is CandidateFormat.json:
+        projects = projects_of(members)
         payload = [
             candidate_json(
                 row.public_id,
@@ -64,6 +66,7 @@ def candidates(
                 row.metrics,
                 [a.id for a in members[row.id]],
                 Reviewed(row.week, row.state, row.impact),
+                project=project.name if (project := projects[row.id]) else None,
             )
             for row in rows
         ]
