@@ -39,7 +39,7 @@ def project_heading(name: str, count: int) -> str:
 def _link(activity: Activity) -> tuple[int, str, str] | None:
     """(preference, key, summary) of the epic or parent `activity` belongs to, if it names one."""
     extra = activity.extra or {}
-    if activity.kind == "ticket" and extra.get("issue_type") == "Epic" and extra.get("key"):
+    if activity.kind == "ticket" and str(extra.get("issue_type") or "").lower() == "epic" and extra.get("key"):
         # the epic itself, closed by the user, is its own project (its parent would be an initiative)
         return 0, one_line(str(extra["key"])), one_line(activity.title)
     for rank, relation in enumerate(_RELATIONS):
