@@ -13,12 +13,13 @@ from typing import Any
 import docx
 import pytest
 from pypdf import PdfReader
-from review_support import ZONE, _pr, _ticket, candidate_holding, config_file, open_context
+from review_support import NOW, ZONE, _pr, _ticket, candidate_holding, config_file, open_context
 from typer.testing import CliRunner
 
 from harvester.candidates import recluster_weeks
 from harvester.cli import app
 from harvester.clustering import load_pipeline
+from harvester.context import Context
 from harvester.documents.bragdoc import BragEntry, render_html, render_markdown
 from harvester.documents.evidence import Evidence
 from harvester.documents.export import build, quarter_period
@@ -27,6 +28,7 @@ from harvester.documents.renderers import ExportFormat, render
 from harvester.records import Activity
 from harvester.review import ReviewService
 from harvester.store import repository
+from harvester.web import create_app
 
 Q4 = quarter_period("2026Q4")
 PAYMENTS = Project("PAY-1", "Payments reliability")
@@ -231,10 +233,9 @@ STORED_WORK = (
 )
 
 
-def test_stored_candidates_carry_their_project_in_json_and_the_doc(
-    tmp_path: Path, database_url: str, monkeypatch: pytest.MonkeyPatch
-) -> None:
-    monkeypatch.delenv("BRAG_CONFIG", raising=False)
+@pytest.fixture
+def approved_work(database_url: str) -> tuple[Context, dict[str, str]]:
+    """STORED_WORK clustered by the real pipeline and approved; the candidate holding each ticket."""
     context = open_context(database_url)
     with context.sessions.begin() as session:
         repository.upsert_activities(session, context.user_id, STORED_WORK)
@@ -246,6 +247,14 @@ def test_stored_candidates_carry_their_project_in_json_and_the_doc(
         review = ReviewService(session, context.user_id)
         for public_id in held.values():
             review.approve(public_id)
+    return context, held
+
+
+def test_stored_candidates_carry_their_project_in_json_and_the_doc(
+    tmp_path: Path, database_url: str, approved_work: tuple[Context, dict[str, str]], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.delenv("BRAG_CONFIG", raising=False)
+    _, held = approved_work
     config = str(config_file(tmp_path, database_url))
     runner = CliRunner()
     listed = {}
@@ -266,3 +275,12 @@ def test_stored_candidates_carry_their_project_in_json_and_the_doc(
     sections = headed(doc.stdout, "###")
     assert len(sections["Payments reliability: 2 entries"]) == 2
     assert len(sections["Projects"]) == 1
+
+
+def test_the_review_page_labels_a_candidate_with_its_project(approved_work: tuple[Context, dict[str, str]]) -> None:
+    context, held = approved_work
+    with create_app(context, now=lambda: NOW).test_client() as client:
+        page = client.get("/week/2026-W45").get_data(as_text=True)
+    assert page.count('<span class="project">Payments reliability</span>') == 1
+    card = page[page.index(f"t-{held['PAY-12']}") :]
+    assert card.index('<span class="project">Payments reliability</span>') < card.index("</header>")
