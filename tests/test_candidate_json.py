@@ -12,7 +12,7 @@ from typer.testing import CliRunner
 from harvester.clustering.model import Candidate, Metric, Reviewed, candidate_json
 from harvester.review import ReviewService
 
-STORED = ["id", "week", "state", "title", "summary", "section", "why", "impact", "metrics", "activity_ids"]
+STORED = ["id", "week", "state", "title", "summary", "section", "why", "impact", "metrics", "activity_ids", "project"]
 CLUSTERED = ["id", "title", "summary", "activity_ids", "metrics", "section", "why"]
 
 
@@ -58,3 +58,5 @@ def test_brag_candidates_json_keys_in_order(tmp_path: Path, database_url: str, m
     (payments,) = [c for c in listed if c["id"] == seeded.payments]
     assert (payments["state"], payments["impact"], payments["week"]) == ("approved", "Failures down to 1%", "2026-W46")
     assert payments["activity_ids"] == ["jira:PAY-12", "github:acme/shop#101", "github:acme/shop#102"]
+    # no item of the seeded week belongs to an epic
+    assert all(candidate["project"] is None for candidate in listed)

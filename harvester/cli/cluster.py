@@ -32,6 +32,7 @@ def candidates(
     from harvester.clustering.model import Reviewed, candidate_json
     from harvester.clustering.setaside import set_aside_rule
     from harvester.digest.ranking import rank_key
+    from harvester.documents.projects import projects_of
     from harvester.store import repository
     from harvester.timeutil import iso_week_window
 
@@ -64,6 +65,7 @@ def candidates(
                     if rule is not None:
                         left_out.append(_left_out_json(activity, listed, *rule))
     if format is CandidateFormat.json:
+        projects = projects_of(members)
         payload = [
             candidate_json(
                 row.public_id,
@@ -74,6 +76,7 @@ def candidates(
                 row.metrics,
                 [a.id for a in members[row.id]],
                 Reviewed(row.week, row.state, row.impact),
+                project=project.name if (project := projects[row.id]) else None,
             )
             for row in rows
         ]

@@ -26,7 +26,7 @@ def doc(
     format: Annotated[DocFormat, typer.Option("--format", help="md (Markdown) or html")] = DocFormat.md,
     output: Annotated[Path | None, typer.Option("--output", help="write to this file instead of the terminal")] = None,
 ) -> None:
-    """Render the brag doc: approved entries, newest first, by quarter and section."""
+    """Render the brag doc: approved entries, newest first, by quarter, then by project (epic) or section."""
     from harvester.documents import bragdoc
 
     with user_errors():

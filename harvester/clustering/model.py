@@ -21,9 +21,22 @@ Section = Literal[
 SECTIONS: tuple[str, ...] = get_args(Section)
 
 # the two public JSON shapes of a candidate, each in its key order: `brag cluster` writes what
-# clustering drafted; `brag candidates --format json` adds what the store and the review know
+# clustering drafted; `brag candidates --format json` adds what the store and the review know, and
+# the project (the epic's name) read from its items; new keys go at the end
 CLUSTER_KEYS = ("id", "title", "summary", "activity_ids", "metrics", "section", "why")
-STORED_KEYS = ("id", "week", "state", "title", "summary", "section", "why", "impact", "metrics", "activity_ids")
+STORED_KEYS = (
+    "id",
+    "week",
+    "state",
+    "title",
+    "summary",
+    "section",
+    "why",
+    "impact",
+    "metrics",
+    "activity_ids",
+    "project",
+)
 
 MetricKind = Literal["percent", "latency", "duration", "multiplier", "money"]
 
@@ -121,10 +134,12 @@ def candidate_json(
     metrics: Sequence[Mapping[str, Any]],
     activity_ids: Sequence[str],
     reviewed: Reviewed | None = None,
+    project: str | None = None,
 ) -> dict[str, Any]:
     """A candidate in its public JSON shape: `brag cluster`'s, or with `reviewed` `brag candidates`'s.
 
     Both shapes are public interfaces; their keys and key order are CLUSTER_KEYS and STORED_KEYS.
+    `project` (the name of the epic its items belong to, None outside any) is in the stored shape only.
     """
     fields: dict[str, Any] = {
         "id": id,
@@ -137,5 +152,5 @@ def candidate_json(
     }
     if reviewed is None:
         return {key: fields[key] for key in CLUSTER_KEYS}
-    fields.update(week=reviewed.week, state=reviewed.state, impact=reviewed.impact)
+    fields.update(week=reviewed.week, state=reviewed.state, impact=reviewed.impact, project=project)
     return {key: fields[key] for key in STORED_KEYS}

@@ -1,4 +1,4 @@
-"""The brag doc: approved candidates as entries, newest first, grouped by quarter and then section."""
+"""The brag doc: approved candidates as entries, newest first, grouped by quarter, then by project or section."""
 
 from __future__ import annotations
 
@@ -14,6 +14,7 @@ from sqlalchemy.orm import Session
 from harvester.clustering import SECTIONS
 from harvester.display import one_line, safe_url, visible
 from harvester.documents.evidence import Evidence, evidence_of
+from harvester.documents.projects import Project, project_heading, projects_of
 from harvester.store import repository
 from harvester.timeutil import quarter_label
 
@@ -28,6 +29,8 @@ class BragEntry:
     summary: str
     evidence: tuple[Evidence, ...]
     metrics: tuple[str, ...]
+    # the epic (or parent) the entry's work belongs to; None for work outside any
+    project: Project | None = None
 
     @property
     def quarter(self) -> str:
@@ -35,9 +38,23 @@ class BragEntry:
 
 
 @dataclass(frozen=True)
+class ProjectGroup:
+    """A project's entries of one period, newest first, under "Payments reliability: 4 entries"."""
+
+    project: Project
+    entries: tuple[BragEntry, ...]
+
+    @property
+    def heading(self) -> str:
+        return project_heading(self.project.name, len(self.entries))
+
+
+@dataclass(frozen=True)
 class QuarterGroup:
     quarter: str
+    # entries without a project, by section; those with one are in `projects`
     sections: tuple[tuple[str, tuple[BragEntry, ...]], ...]
+    projects: tuple[ProjectGroup, ...] = ()
 
 
 def entries(session: Session, user_id: int, zone: tzinfo) -> list[BragEntry]:
@@ -45,6 +62,7 @@ def entries(session: Session, user_id: int, zone: tzinfo) -> list[BragEntry]:
     rows = repository.candidate_rows(session, user_id, states=["approved"])
     members = repository.candidate_members(session, [row.id for row in rows])
     gone = repository.gone_member_ids(session, [row.id for row in rows])
+    projects = projects_of(members)
     result = []
     for row in rows:
         activities = members[row.id]
@@ -61,23 +79,46 @@ def entries(session: Session, user_id: int, zone: tzinfo) -> list[BragEntry]:
                 summary=visible(row.summary),
                 evidence=evidence,
                 metrics=tuple(one_line(str(m.get("text", ""))) for m in row.metrics or ()),
+                project=projects[row.id],
             )
         )
     return sorted(result, key=lambda e: (e.day, e.candidate_id), reverse=True)
 
 
+def by_project(doc_entries: Sequence[BragEntry]) -> list[ProjectGroup]:
+    """The entries that have a project, one group per epic key, in the order `doc_entries` came in.
+
+    Groups with more entries come first, then the one with the newer entry, then by name; a group
+    is named as its newest entry's project (names are resolved across weeks by `projects_of`).
+    """
+    keyed: dict[str, list[BragEntry]] = {}
+    for entry in doc_entries:
+        if entry.project is not None:
+            keyed.setdefault(entry.project.key, []).append(entry)
+    groups = []
+    for key, members in keyed.items():
+        newest = max(members, key=lambda e: (e.day, e.candidate_id))
+        groups.append(ProjectGroup(newest.project or Project(key, key), tuple(members)))
+    return sorted(
+        groups,
+        key=lambda g: (-len(g.entries), -max(e.day for e in g.entries).toordinal(), g.project.name.casefold()),
+    )
+
+
 def grouped(doc_entries: Sequence[BragEntry]) -> list[QuarterGroup]:
-    """Quarters newest first; within a quarter, sections in the brag-doc order; entries newest first."""
+    """Quarters newest first; within a quarter, projects first, then the other entries by section in
+    the brag-doc order; entries newest first."""
     ordered = sorted(doc_entries, key=lambda e: (e.quarter, e.day), reverse=True)
     groups = []
     for quarter, in_quarter in groupby(ordered, key=lambda e: e.quarter):
         items = list(in_quarter)
+        loose = [e for e in items if e.project is None]
         sections = tuple(
-            (section, tuple(e for e in items if e.section == section))
-            for section in (*SECTIONS, *sorted({e.section for e in items} - set(SECTIONS)))
-            if any(e.section == section for e in items)
+            (section, tuple(e for e in loose if e.section == section))
+            for section in (*SECTIONS, *sorted({e.section for e in loose} - set(SECTIONS)))
+            if any(e.section == section for e in loose)
         )
-        groups.append(QuarterGroup(quarter, sections))
+        groups.append(QuarterGroup(quarter, sections, tuple(by_project(items))))
     return groups
 
 
@@ -101,18 +142,24 @@ def render_markdown(doc_entries: Sequence[BragEntry], title: str = "Brag documen
         lines += ["No approved entries yet. Review this week's candidates with `brag review`.", ""]
     for group in grouped(doc_entries):
         lines += [f"## {group.quarter}", ""]
-        for section, section_entries in group.sections:
-            lines += [f"### {md(section)}", ""]
-            for entry in section_entries:
-                lines.append(f"- **{md(entry.title)}** ({entry.day.isoformat()})")
-                lines.append(f"  - Impact: {md(entry.impact)}" if entry.impact else "  - Impact: _not written yet_")
-                if entry.metrics:
-                    lines.append(f"  - Numbers: {md('; '.join(entry.metrics))}")
-                for evidence in entry.evidence:
-                    link = md_link(f"{md(evidence.kind)}: {md(evidence.title)}", evidence.url)
-                    lines.append(f"  - {link} {evidence.gone_label}".rstrip())
+        headed = [(project.heading, project.entries) for project in group.projects] + list(group.sections)
+        for heading, heading_entries in headed:
+            lines += [f"### {md(heading)}", ""]
+            for entry in heading_entries:
+                lines += _markdown_entry(entry)
             lines.append("")
     return "\n".join(lines).rstrip() + "\n"
+
+
+def _markdown_entry(entry: BragEntry) -> list[str]:
+    lines = [f"- **{md(entry.title)}** ({entry.day.isoformat()})"]
+    lines.append(f"  - Impact: {md(entry.impact)}" if entry.impact else "  - Impact: _not written yet_")
+    if entry.metrics:
+        lines.append(f"  - Numbers: {md('; '.join(entry.metrics))}")
+    for evidence in entry.evidence:
+        link = md_link(f"{md(evidence.kind)}: {md(evidence.title)}", evidence.url)
+        lines.append(f"  - {link} {evidence.gone_label}".rstrip())
+    return lines
 
 
 _environment = Environment(

@@ -14,8 +14,9 @@ from datetime import date, timedelta
 
 from harvester.clustering import SECTIONS
 from harvester.display import one_line
-from harvester.documents.bragdoc import BragEntry
+from harvester.documents.bragdoc import BragEntry, by_project
 from harvester.documents.evidence import Evidence, source_label
+from harvester.documents.projects import project_heading
 from harvester.timeutil import quarter_label
 
 _QUARTER = re.compile(r"^(\d{4})-?Q([1-4])$", re.IGNORECASE)
@@ -96,12 +97,27 @@ class SectionPart:
 
 
 @dataclass(frozen=True)
+class ProjectPart:
+    """A project's entries, in order of impact, under "Payments reliability: 4 entries"."""
+
+    key: str
+    name: str
+    items: tuple[Item, ...]
+
+    @property
+    def heading(self) -> str:
+        return project_heading(self.name, len(self.items))
+
+
+@dataclass(frozen=True)
 class Overview:
     total: int
+    # entries without a project, per section; those with one are counted in `by_project`
     by_section: tuple[tuple[str, int], ...]
     by_source: tuple[tuple[str, int], ...]
     themes: tuple[str, ...]
     missing_impact: int
+    by_project: tuple[tuple[str, int], ...] = ()
 
     @property
     def missing_impact_note(self) -> str:
@@ -120,6 +136,8 @@ class ExportDocument:
     overview: Overview
     sections: tuple[SectionPart, ...]
     footnotes: tuple[Footnote, ...]
+    # listed before the sections: each epic's entries together, whatever their sections
+    projects: tuple[ProjectPart, ...] = ()
 
     @property
     def empty(self) -> bool:
@@ -158,37 +176,59 @@ def _section_order(names: Iterable[str]) -> list[str]:
     return [s for s in SECTIONS if s in present] + sorted(present - set(SECTIONS))
 
 
+class _Numbering:
+    """Evidence numbered in reading order, once per document: the same link cited twice keeps its number."""
+
+    def __init__(self) -> None:
+        self.numbers: dict[tuple[str, str], Footnote] = {}
+
+    def item(self, entry: BragEntry) -> Item:
+        notes: list[Footnote] = []
+        for evidence in entry.evidence:
+            key = (evidence.url, "") if evidence.url else (evidence.kind, evidence.title)
+            if key not in self.numbers:
+                self.numbers[key] = Footnote(len(self.numbers) + 1, evidence)
+            if self.numbers[key] not in notes:
+                notes.append(self.numbers[key])
+        impact = clean(entry.impact) if entry.impact else None
+        metrics = tuple(clean(m) for m in entry.metrics)
+        return Item(clean(entry.title), entry.day, impact or None, metrics, tuple(notes))
+
+    def items(self, entries: Iterable[BragEntry]) -> tuple[Item, ...]:
+        return tuple(self.item(entry) for entry in sorted(entries, key=impact_rank))
+
+
 def build(entries: Sequence[BragEntry], period: Period, title: str | None = None) -> ExportDocument:
-    """The summary of `period`: the approved entries whose day falls in it, overview first."""
+    """The summary of `period`: the approved entries whose day falls in it, overview first.
+
+    Entries of an epic (or parent) are listed together under their project, before the sections;
+    the other entries stay in their sections.
+    """
     chosen = [e for e in entries if period.contains(e.day)]
-    numbers: dict[tuple[str, str], Footnote] = {}
-    sections = []
-    for name in _section_order(e.section for e in chosen):
-        items = []
-        for entry in sorted((e for e in chosen if e.section == name), key=impact_rank):
-            notes = []
-            for evidence in entry.evidence:
-                key = (evidence.url, "") if evidence.url else (evidence.kind, evidence.title)
-                if key not in numbers:
-                    numbers[key] = Footnote(len(numbers) + 1, evidence)
-                if numbers[key] not in notes:
-                    notes.append(numbers[key])
-            impact = clean(entry.impact) if entry.impact else None
-            metrics = tuple(clean(m) for m in entry.metrics)
-            items.append(Item(clean(entry.title), entry.day, impact or None, metrics, tuple(notes)))
-        sections.append(SectionPart(clean(name), tuple(items)))
+    numbering = _Numbering()
+    projects = tuple(
+        ProjectPart(clean(group.project.key), clean(group.project.name), numbering.items(group.entries))
+        for group in by_project(chosen)
+    )
+    loose = [e for e in chosen if e.project is None]
+    sections = tuple(
+        SectionPart(clean(name), numbering.items(e for e in loose if e.section == name))
+        for name in _section_order(e.section for e in loose)
+    )
     sources: Counter[str] = Counter(source_label(evidence.source) for e in chosen for evidence in e.evidence)
     overview = Overview(
         total=len(chosen),
-        by_section=tuple((clean(part.name), len(part.items)) for part in sections),
+        by_section=tuple((part.name, len(part.items)) for part in sections),
         by_source=tuple(sorted(sources.items(), key=lambda pair: (-pair[1], pair[0]))),
         themes=themes(chosen),
         missing_impact=sum(1 for e in chosen if not (e.impact and e.impact.strip())),
+        by_project=tuple((part.name, len(part.items)) for part in projects),
     )
     return ExportDocument(
         title=clean(title) if title else f"Summary of {period.label}",
         period=period,
         overview=overview,
-        sections=tuple(sections),
-        footnotes=tuple(numbers.values()),
+        sections=sections,
+        footnotes=tuple(numbering.numbers.values()),
+        projects=projects,
     )

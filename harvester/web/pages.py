@@ -13,6 +13,7 @@ from harvester.clustering.setaside import set_aside_rule
 from harvester.digest.ranking import rank_key
 from harvester.display import one_line, visible
 from harvester.documents.evidence import Evidence, evidence_of
+from harvester.documents.projects import Project, projects_of
 from harvester.records import Activity
 from harvester.store import repository
 from harvester.store.models import CandidateRow
@@ -33,6 +34,8 @@ class CandidateView:
     evidence: tuple[Evidence, ...]
     # "2 weeks ago" for a pending candidate of an earlier week, else empty
     age: str
+    # the name of the epic its items belong to, else empty
+    project: str = ""
 
 
 @dataclass(frozen=True)
@@ -128,10 +131,18 @@ def candidate_views(
 ) -> dict[str, CandidateView]:
     members = repository.candidate_members(session, [row.id for row in rows])
     gone = repository.gone_member_ids(session, [row.id for row in rows])
-    return {row.public_id: _view(row, members[row.id], gone, this_week, zone) for row in rows}
+    projects = projects_of(members)
+    return {row.public_id: _view(row, members[row.id], gone, this_week, zone, projects[row.id]) for row in rows}
 
 
-def _view(row: CandidateRow, items: Sequence[Activity], gone: set[str], this_week: str, zone: tzinfo) -> CandidateView:
+def _view(
+    row: CandidateRow,
+    items: Sequence[Activity],
+    gone: set[str],
+    this_week: str,
+    zone: tzinfo,
+    project: Project | None = None,
+) -> CandidateView:
     return CandidateView(
         public_id=row.public_id,
         week=row.week,
@@ -145,6 +156,7 @@ def _view(row: CandidateRow, items: Sequence[Activity], gone: set[str], this_wee
         metrics=tuple(one_line(str(metric.get("text", ""))) for metric in row.metrics if metric.get("text")),
         evidence=tuple(evidence_of(item, zone, gone=item.id in gone) for item in items),
         age=_age(row.week, this_week, zone) if row.state == "pending" else "",
+        project=project.name if project else "",
     )
 
 

@@ -5,6 +5,7 @@ from __future__ import annotations
 import io
 
 from docx import Document
+from docx.document import Document as DocxDocument
 from docx.enum.text import WD_COLOR_INDEX
 from docx.opc.constants import RELATIONSHIP_TYPE
 from docx.oxml import OxmlElement
@@ -13,7 +14,7 @@ from docx.shared import Pt, RGBColor
 from docx.text.paragraph import Paragraph
 
 from harvester.display import one_line, safe_url
-from harvester.documents.export import ExportDocument, Footnote
+from harvester.documents.export import ExportDocument, Footnote, Item
 
 _LINK_BLUE = RGBColor(0x09, 0x69, 0xDA)
 _MUTED = RGBColor(0x57, 0x60, 0x6A)
@@ -54,6 +55,20 @@ def _references(paragraph: Paragraph, notes: tuple[Footnote, ...]) -> None:
         run.font.superscript = True
 
 
+def _item(word: DocxDocument, item: Item) -> None:
+    bullet = word.add_paragraph(style="List Bullet")
+    bullet.add_run(plain(item.title)).bold = True
+    bullet.add_run(f" ({item.day.isoformat()})")
+    _references(bullet, item.footnotes)
+    impact = word.add_paragraph(style="List Bullet 2")
+    if item.impact:
+        impact.add_run(plain(item.impact))
+    else:
+        impact.add_run("No impact written yet.").italic = True
+    if item.metrics:
+        word.add_paragraph(plain("Numbers: " + "; ".join(item.metrics)), style="List Bullet 2")
+
+
 def render_docx(document: ExportDocument) -> bytes:
     word = Document()
     word.core_properties.title = plain(document.title)
@@ -67,6 +82,9 @@ def render_docx(document: ExportDocument) -> bytes:
     total = word.add_paragraph(style="List Bullet")
     total.add_run(str(overview.total)).bold = True
     total.add_run(" entry" if overview.total == 1 else " entries")
+    if overview.by_project:
+        counts = ", ".join(f"{name} {n}" for name, n in overview.by_project)
+        word.add_paragraph(plain(f"By project: {counts}"), style="List Bullet")
     if overview.by_section:
         counts = ", ".join(f"{name} {n}" for name, n in overview.by_section)
         word.add_paragraph(plain(f"By section: {counts}"), style="List Bullet")
@@ -82,20 +100,12 @@ def render_docx(document: ExportDocument) -> bytes:
     if document.empty:
         word.add_paragraph("No approved entries in this period.")
 
-    for part in document.sections:
-        word.add_heading(plain(part.name), level=1)
-        for item in part.items:
-            bullet = word.add_paragraph(style="List Bullet")
-            bullet.add_run(plain(item.title)).bold = True
-            bullet.add_run(f" ({item.day.isoformat()})")
-            _references(bullet, item.footnotes)
-            impact = word.add_paragraph(style="List Bullet 2")
-            if item.impact:
-                impact.add_run(plain(item.impact))
-            else:
-                impact.add_run("No impact written yet.").italic = True
-            if item.metrics:
-                word.add_paragraph(plain("Numbers: " + "; ".join(item.metrics)), style="List Bullet 2")
+    headed = [(part.heading, part.items) for part in document.projects]
+    headed += [(part.name, part.items) for part in document.sections]
+    for heading, items in headed:
+        word.add_heading(plain(heading), level=1)
+        for item in items:
+            _item(word, item)
 
     if document.footnotes:
         word.add_heading("Evidence", level=1)

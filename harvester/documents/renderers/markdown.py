@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from harvester.display import safe_url
 from harvester.documents.bragdoc import md
-from harvester.documents.export import ExportDocument, Footnote, Overview
+from harvester.documents.export import ExportDocument, Footnote, Item, Overview
 
 
 def _counts(pairs: tuple[tuple[str, int], ...]) -> str:
@@ -13,6 +13,8 @@ def _counts(pairs: tuple[tuple[str, int], ...]) -> str:
 
 def _overview(overview: Overview) -> list[str]:
     lines = [f"- **{overview.total}** {'entry' if overview.total == 1 else 'entries'}"]
+    if overview.by_project:
+        lines.append(f"- By project: {_counts(overview.by_project)}")
     if overview.by_section:
         lines.append(f"- By section: {_counts(overview.by_section)}")
     if overview.by_source:
@@ -38,20 +40,27 @@ def _footnote(note: Footnote) -> str:
     return f"[^{note.number}]: {text} <{url}>" if url else f"[^{note.number}]: {text}"
 
 
+def _item(item: Item) -> list[str]:
+    refs = "".join(f"[^{note.number}]" for note in item.footnotes)
+    lines = [f"- **{md(item.title)}** ({item.day.isoformat()}){refs}"]
+    lines.append(f"  - Impact: {md(item.impact)}" if item.impact else "  - Impact: _not written yet_")
+    if item.metrics:
+        lines.append(f"  - Numbers: {md('; '.join(item.metrics))}")
+    return lines
+
+
 def render_markdown(document: ExportDocument) -> str:
     lines = [f"# {md(document.title)}", "", f"_{md(document.period.label)}_", "", "## Overview", ""]
     lines += _overview(document.overview)
     lines.append("")
     if document.empty:
         lines += ["No approved entries in this period.", ""]
-    for part in document.sections:
-        lines += [f"## {md(part.name)}", ""]
-        for item in part.items:
-            refs = "".join(f"[^{note.number}]" for note in item.footnotes)
-            lines.append(f"- **{md(item.title)}** ({item.day.isoformat()}){refs}")
-            lines.append(f"  - Impact: {md(item.impact)}" if item.impact else "  - Impact: _not written yet_")
-            if item.metrics:
-                lines.append(f"  - Numbers: {md('; '.join(item.metrics))}")
+    headed = [(part.heading, part.items) for part in document.projects]
+    headed += [(part.name, part.items) for part in document.sections]
+    for heading, items in headed:
+        lines += [f"## {md(heading)}", ""]
+        for item in items:
+            lines += _item(item)
         lines.append("")
     if document.footnotes:
         lines += ["## Evidence", ""]
