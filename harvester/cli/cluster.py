@@ -90,8 +90,9 @@ def candidates(
     if left_out:
         count = len(left_out)
         console.print(
-            f"{count} meeting{'s' if count != 1 else ''} (1:1s, rituals, private or solo blocks) left out of every"
-            " candidate; `--format json` lists each with its rule, the review page can make a candidate of one."
+            f"{count} meeting{'s' if count != 1 else ''} (1:1s, rituals, blocks, meetings about no work) left out"
+            " of every candidate; `--format json` lists each with its rule, the review page can make a candidate"
+            " of one."
         )
 
 
