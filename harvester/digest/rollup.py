@@ -29,8 +29,9 @@ PHRASES: dict[MeetingKind, tuple[str, str, str]] = {
         "organised {n} meetings for many people",
     ),
 }
-# a design review or postmortem the user only attended is not "led"
+# a design review, postmortem or incident bridge the user only attended is not "led" or "ran"
 ATTENDED: dict[MeetingKind, tuple[str, str, str]] = {
+    "incident": ("joined the incident bridge for {about}", "joined an incident bridge", "joined {n} incident bridges"),
     "postmortem": (
         "took part in the postmortem of {about}",
         "took part in a postmortem",
