@@ -78,11 +78,12 @@ class WeekScore:
         return self.emailed + self.earlier > max_items + self.rollups
 
 
-def load_weeks(folder: Path) -> tuple[list[Activity], dict[str, str]]:
-    """Every record of the folder's *.jsonl files and its label."""
-    activities: list[Activity] = []
-    labels: dict[str, str] = {}
+def load_weeks(folder: Path) -> dict[str, tuple[list[Activity], dict[str, str]]]:
+    """Every labelled record of the folder's *.jsonl files, by engineer (`NAME-2026-W40.jsonl`)."""
+    people: dict[str, tuple[list[Activity], dict[str, str]]] = {}
     for path in sorted(folder.glob("*.jsonl")):
+        person = re.sub(r"-\d{4}-W\d{2}$", "", path.stem)
+        activities, labels = people.setdefault(person, ([], {}))
         for number, line in enumerate(path.read_text(encoding="utf-8").splitlines(), 1):
             if not line.strip():
                 continue
@@ -93,7 +94,7 @@ def load_weeks(folder: Path) -> tuple[list[Activity], dict[str, str]]:
             activity = Activity.from_json(raw)
             activities.append(activity)
             labels[activity.id] = label
-    return activities, labels
+    return people
 
 
 def open_store(folder: Path, user: str, zone_name: str) -> Context:
@@ -104,9 +105,9 @@ def open_store(folder: Path, user: str, zone_name: str) -> Context:
     return Context.open(LoadedConfig(settings=settings, path=None))
 
 
-def labelled_context(folder: Path, activities: Sequence[Activity]) -> Context:
-    """A store holding the labelled records, clustered as every command clusters them."""
-    context = open_store(folder, "rosa", "UTC")
+def labelled_context(folder: Path, person: str, activities: Sequence[Activity]) -> Context:
+    """A store holding one engineer's labelled records, clustered as every command clusters them."""
+    context = open_store(folder, person, "UTC")
     with context.sessions.begin() as session:
         repository.upsert_activities(session, context.user_id, activities)
     context.finish_clustering()
@@ -193,8 +194,13 @@ def score_week(
         # the meetings line names only the named kinds; the routine ones are a count
         if labels.get(activity.id) == "noise" and classify(activity).named:
             noise.setdefault(activity.id, f"{activity.title!r} named in the meetings line")
+    # a title the text still holds, once per title: several private events share one
+    counted = {a.title for c in by_public_id.values() for a in c if a.id in noise}
     for activity in (a for c in candidates for a in c):
-        if labels.get(activity.id) == "noise" and activity.kind == "event" and f" {activity.title}" in text:
+        if labels.get(activity.id) != "noise" or activity.kind != "event" or activity.title in counted:
+            continue
+        if f" {activity.title}" in text:
+            counted.add(activity.title)
             noise.setdefault(activity.id, f"{activity.title!r} in the text")
     score.noise = list(noise.values())
     emailed_ids = {a.id for entry in listed for a in by_public_id[entry.public_id]}
@@ -257,10 +263,9 @@ def main(argv: Sequence[str] | None = None) -> int:
     args = parser.parse_args(argv)
     scores: list[WeekScore] = []
     with tempfile.TemporaryDirectory() as tmp:
-        activities, labels = load_weeks(args.weeks)
-        folder = Path(tmp) / "weeks"
-        folder.mkdir()
-        scores += score_weeks(labelled_context(folder, activities), labels, "labelled", args.max_items)
+        for person, (activities, labels) in load_weeks(args.weeks).items():
+            context = labelled_context(Path(tmp) / person, person, activities)
+            scores += score_weeks(context, labels, person, args.max_items)
         if not args.no_demo:
             demo = Path(tmp) / "demo"
             context, demo_labels = demo_context(demo)

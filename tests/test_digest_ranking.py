@@ -208,3 +208,8 @@ def test_a_week_of_meetings_only_says_where_they_are_not_zero_to_review() -> Non
     assert not built.empty and built.entries == ()
     assert built.subject == "Your wins for 2026-W46: 9 on the review page"
     assert "9 on the review page" in render_html(built)
+
+
+def test_a_lunch_and_learn_is_named_by_its_topic() -> None:
+    talk = candidate("c-t", "Talk", event(1, "Lunch & learn: Jetpack Compose animations", attendees=25, organised=True))
+    assert digest_of([talk]).meetings == "Gave the talk “Jetpack Compose animations”"

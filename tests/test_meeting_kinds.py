@@ -10,14 +10,14 @@ from harvester.clustering.meetings import classify
 from harvester.records import Activity
 
 
-def meeting(title: str, attendees: int, *, organized: bool = False) -> Activity:
+def meeting(title: str, attendees: int, *, organized: bool = False, recurring: bool = False) -> Activity:
     return Activity(
         id=f"google_calendar:primary:{title}",
         source="google_calendar",
         kind="event",
         title=title,
         occurred_at=datetime(2026, 10, 14, 15, tzinfo=UTC),
-        extra={"attendee_count": attendees, "organized": organized},
+        extra={"attendee_count": attendees, "organized": organized, "recurring": recurring},
     )
 
 
@@ -50,3 +50,10 @@ def test_a_sync_about_a_piece_of_work_is_not_a_ritual() -> None:
 def test_the_talk_and_the_interview_themselves_are_still_named() -> None:
     assert classify(meeting("Tech talk: how search ranking works", 40, organized=True)).kind == "talk"
     assert classify(meeting("Phone screen: Staff Engineer candidate", 2)).kind == "interview"
+
+
+def test_a_series_the_user_hosts_for_many_is_a_ritual_a_one_off_is_named() -> None:
+    one_off = meeting("Search roadmap Q1 kickoff", 14, organized=True)
+    series = meeting("Search guild", 14, organized=True, recurring=True)
+    assert (classify(one_off).kind, classify(one_off).named) == ("large", True)
+    assert (classify(series).kind, classify(series).named) == ("ritual", False)

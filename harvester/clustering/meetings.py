@@ -111,7 +111,8 @@ def classify(activity: Activity) -> Meeting:
     if attendees <= 1 and not extra.get("attendees_omitted"):
         return Meeting("solo", organised, attendees)
     if organised and attendees >= LARGE_MEETING:
-        return Meeting("large", organised, attendees)
+        # a one-off the user gathered many people for is named; a series they host is the team's ritual
+        return Meeting("ritual" if extra.get("recurring") else "large", organised, attendees)
     return Meeting("other", organised, attendees)
 
 

@@ -46,7 +46,7 @@ ATTENDED: dict[MeetingKind, tuple[str, str, str]] = {
 # the words that made the kind, cut from the title to leave what the meeting was about
 _KIND_WORDS = re.compile(
     r"\b(incident (bridge|review)|incident|bridge|war ?room|post[- ]?mortem|design (review|doc|discussion)"
-    r"|architecture review|rfc|tech talk|talk|training|workshop)\b",
+    r"|architecture review|rfc|tech talk|talk|lunch (and|&) learn|brown ?bag|training|workshop)\b",
     re.I,
 )
 ABOUT_LIMIT = 80
