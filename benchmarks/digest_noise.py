@@ -7,6 +7,10 @@ store, clustered by `Context.finish_clustering` (what every command runs), and e
 built by `load_digest` and rendered by `render_text`, exactly as `brag digest --send` does. The
 demo scenario runs as `brag demo` does, against its sandbox servers.
 
+The weeks are `NAME-YYYY-Www.jsonl`, one store per NAME: `rosa-*` (a search engineer, five weeks)
+were written and labelled before the digest ever ran on them; `tomas-*` (a mobile engineer, two
+weeks) after the fixes they led to, and labelled before running them.
+
 Each record is labelled (the `label` field of `benchmarks/data/weeks/*.jsonl`; for the demo, from
 the scenario: its PRs and tickets are work, meetings about a feature and the incident review the
 user ran are accomplishments, the rest of the calendar is noise):
