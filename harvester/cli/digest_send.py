@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from pathlib import Path
 
 from rich.console import Console
@@ -10,7 +11,7 @@ from rich.markup import escape
 from harvester.config import EmailSettings
 from harvester.context import Context
 from harvester.digest import Digest, render_html
-from harvester.digest.model import DEFAULT_MAX_ITEMS
+from harvester.digest.model import DEFAULT_MAX_ITEMS, DigestEntry
 from harvester.digest.outbox import IN_PROGRESS, UNKNOWN, Delivery, deliver_queued, load_digest, queue_week
 from harvester.errors import ConfigError
 from harvester.timeutil import iso_week_label, iso_week_window
@@ -45,16 +46,27 @@ def draft(context: Context, week: str) -> Digest:
 
 
 def preview(console: Console, digest: Digest) -> None:
+    """The email in short, in its order: the items, the meetings line, the count of the rest, earlier weeks."""
     console.print(f"[bold]{escape(digest.subject)}[/]  ({escape(digest.period)})")
-    for label, entries in (("", digest.entries), ("Still waiting from earlier weeks:", digest.earlier)):
-        if entries and label:
-            console.print(f"\n[bold]{label}[/]")
-        for entry in entries:
-            age = f" [dim]({entry.week}, {entry.age})[/]" if entry.age_weeks else ""
-            console.print(f"  {entry.public_id}  {escape(entry.title)}{age}", highlight=False, soft_wrap=True)
+    _entries(console, digest.entries)
+    if digest.meetings:
+        console.print(f"  Meetings: {escape(digest.meetings)}.", highlight=False, soft_wrap=True)
+    if digest.smaller:
+        console.print(f"  [dim]{escape(digest.smaller_line)}[/]", highlight=False)
+    if digest.earlier or digest.earlier_more:
+        console.print("\n[bold]Still waiting from earlier weeks:[/]")
+        _entries(console, digest.earlier)
+        if digest.earlier_more:
+            console.print(f"  [dim]{escape(digest.earlier_line)}[/]", highlight=False)
     if digest.empty:
         console.print("Nothing to review.")
     console.print("\n[dim]Email it with: brag digest --send   ·   see it as HTML: brag digest --output digest.html[/]")
+
+
+def _entries(console: Console, entries: Sequence[DigestEntry]) -> None:
+    for entry in entries:
+        age = f" [dim]({entry.week}, {entry.age})[/]" if entry.age_weeks else ""
+        console.print(f"  {entry.public_id}  {escape(entry.title)}{age}", highlight=False, soft_wrap=True)
 
 
 def write_html(console: Console, digest: Digest, output: Path) -> None:

@@ -38,6 +38,8 @@ LARGE_MEETING = 8
 # title patterns, most specific first: an "incident review" is a postmortem, not an incident bridge
 _PATTERNS: tuple[tuple[MeetingKind, re.Pattern[str]], ...] = (
     ("one_on_one", re.compile(r"\b1\s*[:/-]\s*1\b|\bone[- ]on[- ]one\b|\b1on1\b", re.I)),
+    # a block to get ready for something is not the thing: "Prep: tech talk slides", "Interview prep"
+    ("focus", re.compile(r"\bprep(are|aring|aration)?\b", re.I)),
     ("interview", re.compile(r"\binterview|\bphone screen\b|\bonsite\b|\bdebrief\b.*\bcandidate", re.I)),
     (
         "postmortem",
@@ -52,18 +54,20 @@ _PATTERNS: tuple[tuple[MeetingKind, re.Pattern[str]], ...] = (
         ),
     ),
     ("design_review", re.compile(r"\bdesign (review|doc|discussion)\b|\barchitecture review\b|\brfc\b", re.I)),
+    # a bare "sync" names a topic ("CI migration sync"), so only a team's or the week's sync is a ritual
     (
         "ritual",
         re.compile(
-            r"\bstand[- ]?up\b|\bdaily\b|\bscrum\b|\bsprint (planning|review)\b|\bplanning\b|\bretro(spective)?\b"
-            r"|\brefinement\b|\bgrooming\b|\bweekly sync\b|\ball[- ]hands\b|\bsync\b",
+            r"\bstand[- ]?up\b|\bdaily\b|\bscrum\b|\bsprint\b|\bplanning\b|\bretro(spective)?\b"
+            r"|\brefinement\b|\bgrooming\b|\b(weekly|team) sync\b|\ball[- ]hands\b|\btown ?hall\b"
+            r"|\bcoffee\b|\bhappy hour\b|\bsocial\b|\bteam building\b",
             re.I,
         ),
     ),
     (
         "focus",
         re.compile(
-            r"\bfocus\b|\bno meetings?\b|\bheads[- ]down\b|\bblock(ed)?\b|\bprep(are)?\b"
+            r"\bfocus\b|\bno meetings?\b|\bheads[- ]down\b|\bblock(ed)?\b"
             r"|\blunch\b|\bout of office\b|\booo\b",
             re.I,
         ),
@@ -107,7 +111,8 @@ def classify(activity: Activity) -> Meeting:
     if attendees <= 1 and not extra.get("attendees_omitted"):
         return Meeting("solo", organised, attendees)
     if organised and attendees >= LARGE_MEETING:
-        return Meeting("large", organised, attendees)
+        # a one-off the user gathered many people for is named; a series they host is the team's ritual
+        return Meeting("ritual" if extra.get("recurring") else "large", organised, attendees)
     return Meeting("other", organised, attendees)
 
 

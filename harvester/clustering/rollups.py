@@ -31,8 +31,9 @@ PHRASES: dict[MeetingKind, tuple[str, str, str]] = {
         "organised {n} meetings for many people",
     ),
 }
-# a design review or postmortem the user only attended is not "led"
+# a design review, postmortem or incident bridge the user only attended is not "led" or "ran"
 ATTENDED: dict[MeetingKind, tuple[str, str, str]] = {
+    "incident": ("joined the incident bridge for {about}", "joined an incident bridge", "joined {n} incident bridges"),
     "postmortem": (
         "took part in the postmortem of {about}",
         "took part in a postmortem",
@@ -47,7 +48,7 @@ ATTENDED: dict[MeetingKind, tuple[str, str, str]] = {
 # the words that made the kind, cut from the title to leave what the meeting was about
 _KIND_WORDS = re.compile(
     r"\b(incident (bridge|review)|incident|bridge|war ?room|post[- ]?mortem|design (review|doc|discussion)"
-    r"|architecture review|rfc|tech talk|talk|training|workshop)\b",
+    r"|architecture review|rfc|tech talk|talk|lunch (and|&) learn|brown ?bag|training|workshop)\b",
     re.I,
 )
 ABOUT_LIMIT = 80

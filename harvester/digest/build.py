@@ -7,8 +7,17 @@ from dataclasses import replace
 from datetime import UTC, date, datetime, timedelta, tzinfo
 
 from harvester import display
+from harvester.clustering.meetings import classify
 from harvester.clustering.rollups import meeting_rollup
-from harvester.digest.model import DEFAULT_MAX_ITEMS, REASONS_SHOWN, CandidateInput, Digest, DigestEntry, Links
+from harvester.digest.model import (
+    DEFAULT_MAX_ITEMS,
+    EARLIER_SHOWN,
+    REASONS_SHOWN,
+    CandidateInput,
+    Digest,
+    DigestEntry,
+    Links,
+)
 from harvester.digest.ranking import meetings_only, rank_key, stored_significance
 from harvester.documents.evidence import Evidence, evidence_of
 from harvester.records import Activity
@@ -35,26 +44,33 @@ def build_digest(
     max_items: int = DEFAULT_MAX_ITEMS,
 ) -> Digest:
     """The digest for `week`: its best `max_items` pending candidates, best first, a line rolling up
-    the meetings that stand alone, a count of the rest; then older pending ones apart, oldest first.
+    the meetings that stand alone, a count of the rest; then older pending ones apart, oldest first,
+    at most `EARLIER_SHOWN` and only in what this week leaves of `max_items`, the rest counted.
 
     Candidates made only of meetings are never listed as items (the roll-up names or counts them),
-    in either section; all of them stay on the review page. Every harvested string is flattened to
-    one clean line here; the templates still escape it. Evidence days are the user's (`zone`).
+    in either section; all of them stay on the review page. A routine meeting (1:1, private event,
+    solo block, ritual) grouped into work is not shown as its evidence either: counted, never titled.
+    Every harvested string is flattened to one clean line here; the templates still escape it.
+    Evidence days are the user's (`zone`).
     """
     monday = _monday(week)
     work = _ranked([c for c in candidates if not meetings_only(c.activities)])
     meetings = [a for c in candidates if meetings_only(c.activities) for a in c.activities]
     older = _ranked([c for c in earlier if not meetings_only(c.activities)])
+    listed = work[:max_items]
+    # earlier weeks fill what this week leaves of max_items, a few at most: the email stays short
+    older_listed = older[: min(EARLIER_SHOWN, max(max_items - len(listed), 0))]
     return Digest(
         user=user,
         week=week,
         period=f"{monday:%a %d %b} – {monday + timedelta(days=6):%a %d %b %Y}",
-        entries=tuple(_entry(c, link, 0, zone) for c in work[:max_items]),
-        earlier=tuple(_entry(c, link, (monday - _monday(c.week)).days // 7, zone) for c in older),
+        entries=tuple(_entry(c, link, 0, zone) for c in listed),
+        earlier=tuple(_entry(c, link, (monday - _monday(c.week)).days // 7, zone) for c in older_listed),
         review_page=review_page,
         meetings=meeting_rollup(meetings),
-        smaller=max(len(work) - max_items, 0),
+        smaller=len(work) - len(listed),
         pending=len(candidates) + len(earlier),
+        earlier_more=len(older) - len(older_listed),
     )
 
 
@@ -88,13 +104,17 @@ def _evidence(activity: Activity, zone: tzinfo) -> Evidence:
     )
 
 
+def _routine_meeting(activity: Activity) -> bool:
+    return activity.kind == "event" and classify(activity).routine
+
+
 def _ranked(candidates: Sequence[CandidateInput]) -> list[CandidateInput]:
     # oldest week first, then best first; ties keep the store's order, as on the review page
     return sorted(candidates, key=lambda c: rank_key(c.week, c.activities, c.metrics))
 
 
 def _entry(candidate: CandidateInput, link: LinkMaker, age_weeks: int, zone: tzinfo) -> DigestEntry:
-    evidence = tuple(_evidence(a, zone) for a in candidate.activities)
+    evidence = tuple(_evidence(a, zone) for a in candidate.activities if not _routine_meeting(a))
     title = one_line(candidate.title) or (evidence[0].title if evidence else candidate.public_id)
     metrics = tuple(dict.fromkeys(one_line(str(m.get("text", "")), 80) for m in candidate.metrics if m.get("text")))
     return DigestEntry(

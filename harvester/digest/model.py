@@ -13,6 +13,9 @@ IMPACT_PROMPT = "What changed for users or the business? A number helps."
 DEFAULT_MAX_ITEMS = 7
 # the reasons shown with each item: enough to say why it ranks, short enough to skim
 REASONS_SHOWN = 3
+# earlier weeks' pending candidates the email lists, in what is left of max_items; the rest are
+# counted ("and 9 more from earlier weeks"): the page has them, the email stays short
+EARLIER_SHOWN = 3
 
 
 @dataclass(frozen=True)
@@ -72,12 +75,15 @@ class Digest:
     meetings: str = ""
     # this week's pending candidates neither listed nor rolled up (on the review page)
     smaller: int = 0
-    # every pending candidate, listed or not (the subject's count)
+    # every pending candidate, listed or not: a digest is drafted when there is any
     pending: int | None = None
+    # earlier weeks' pending candidates not listed (on the review page)
+    earlier_more: int = 0
 
     @property
     def to_review(self) -> int:
-        return len(self.entries) + len(self.earlier) if self.pending is None else self.pending
+        """The candidates the email lists: this week's and earlier weeks' (what the subject counts)."""
+        return len(self.entries) + len(self.earlier)
 
     @property
     def smaller_line(self) -> str:
@@ -86,9 +92,24 @@ class Digest:
         return f"and {self.smaller} smaller item{'s' if self.smaller != 1 else ''} on the review page"
 
     @property
+    def earlier_line(self) -> str:
+        if not self.earlier_more:
+            return ""
+        more = "more " if self.earlier else ""
+        return f"and {self.earlier_more} {more}from earlier weeks on the review page"
+
+    @property
+    def count_line(self) -> str:
+        """What the email lists ("7 to review"), as its subject and header say."""
+        if self.to_review or not self.pending:
+            return f"{self.to_review} to review"
+        # only meetings or unlisted items are waiting: say where they are, not "0 to review"
+        return f"{self.pending} on the review page"
+
+    @property
     def subject(self) -> str:
-        return f"Your wins for {self.week}: {self.to_review} to review"
+        return f"Your wins for {self.week}: {self.count_line}"
 
     @property
     def empty(self) -> bool:
-        return self.to_review == 0
+        return (self.to_review if self.pending is None else self.pending) == 0
