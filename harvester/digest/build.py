@@ -42,6 +42,7 @@ def build_digest(
     review_page: str,
     zone: tzinfo,
     max_items: int = DEFAULT_MAX_ITEMS,
+    set_aside: Sequence[Activity] = (),
 ) -> Digest:
     """The digest for `week`: its best `max_items` pending candidates, best first, a line rolling up
     the meetings that stand alone, a count of the rest; then older pending ones apart, oldest first,
@@ -51,11 +52,13 @@ def build_digest(
     in either section; all of them stay on the review page. A routine meeting (1:1, private event,
     solo block, ritual) grouped into work is not shown as its evidence either: counted, never titled.
     Every harvested string is flattened to one clean line here; the templates still escape it.
-    Evidence days are the user's (`zone`).
+    Evidence days are the user's (`zone`). `set_aside`: the week's meetings clustering left out
+    of every candidate (harvester/clustering/setaside.py), counted in the meetings line.
     """
     monday = _monday(week)
     work = _ranked([c for c in candidates if not meetings_only(c.activities)])
     meetings = [a for c in candidates if meetings_only(c.activities) for a in c.activities]
+    meetings += [a for a in set_aside if a.kind == "event"]
     older = _ranked([c for c in earlier if not meetings_only(c.activities)])
     listed = work[:max_items]
     # earlier weeks fill what this week leaves of max_items, a few at most: the email stays short

@@ -18,6 +18,7 @@ from typing import Protocol
 
 from sqlalchemy.orm import Session, sessionmaker
 
+from harvester.clustering.setaside import set_aside_rule
 from harvester.config import EmailSettings
 from harvester.digest.build import build_digest
 from harvester.digest.model import DEFAULT_MAX_ITEMS, CandidateInput, Digest
@@ -35,6 +36,7 @@ from harvester.mail import (
 from harvester.records import Activity
 from harvester.store import leases, repository
 from harvester.store.models import CandidateRow, DigestRow
+from harvester.timeutil import iso_week_window
 from harvester.web import tokens
 
 log = logging.getLogger(__name__)
@@ -88,6 +90,13 @@ def load_digest(
     def link(public_id: str, action: tokens.LinkAction) -> str:
         return tokens.review_url(base_url, secret, tokens.ReviewLink(user_name, public_id, action))
 
+    window = iso_week_window(week, zone)
+    left_out = [
+        activity
+        for activity in repository.ungrouped_activities(session, user_id, since=window.start, until=window.end)
+        if set_aside_rule(activity) is not None
+    ]
+
     return build_digest(
         user=user_name,
         week=week,
@@ -97,6 +106,7 @@ def load_digest(
         review_page=f"{base_url}/",
         zone=zone,
         max_items=max_items,
+        set_aside=left_out,
     )
 
 
