@@ -44,3 +44,9 @@ def safe_url(url: str) -> str:
     except ValueError:
         return ""
     return encoded if parts.scheme.lower() in WEB_SCHEMES and parts.netloc else ""
+
+
+def balanced(text: str) -> str:
+    """Text cut from a longer title with its brackets closed: "spike (SEV-2" -> "spike (SEV-2)"."""
+    missing = text.count("(") - text.count(")")
+    return text + ")" * missing if missing > 0 else text

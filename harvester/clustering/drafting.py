@@ -9,6 +9,8 @@ from collections.abc import Sequence
 
 from lemminflect import getAllLemmas, getInflection
 
+from harvester import display
+
 from harvester.clustering.meetings import PRIVATE_TITLE, classify
 from harvester.clustering.references import TICKET_KEY, TICKET_KEY_PATTERN, references
 from harvester.clustering.rollups import meeting_rollup
@@ -182,7 +184,7 @@ def _meeting_topic(title: str, kind: str) -> str:
     """The meeting's subject once its kind words are gone ("Design review: webhook retries" -> "webhook retries")."""
     pattern = _MEETING_KIND_WORDS.get(kind)
     topic = pattern.sub(" ", title) if pattern else title
-    topic = _TOPIC_EDGES.sub("", " ".join(topic.split()))
+    topic = display.balanced(_TOPIC_EDGES.sub("", " ".join(topic.split())))
     # an interview's subject is a role or a name, which keep their capitals
     return topic if kind == "interview" else _lower_first(topic)
 
@@ -249,7 +251,13 @@ def _clean(title: str) -> str:
 
 @functools.lru_cache(maxsize=8192)
 def _past_tense(text: str, fallback: str = "Shipped") -> str:
-    """The title with its first word in the past tense, or `fallback` put before a title led by a noun."""
+    """The title with its first word in the past tense, or `fallback` put before a title led by a noun.
+
+    A bug titled by its symptom ("Search returns 500 for queries with emoji") is quoted after
+    "Fixed": its first word is the subject, not a verb to inflect.
+    """
+    if fallback == "Fixed" and _states_a_symptom(text):
+        return f"Fixed “{text}”"
     label = _LABEL.match(text)
     if label and _base_verb_lead(text[label.end() :]):
         # "Lucene index: support reindex" -> "Supported reindex in Lucene index"
@@ -262,8 +270,26 @@ def _past_tense(text: str, fallback: str = "Shipped") -> str:
         # "Cleanup unused flags" -> "Cleaned up unused flags"
         return f"{_inflect(phrasal[0])} {phrasal[1]} {rest}".strip()
     if form is None or (form[1] != "VBD" and _reads_as_noun(word, following.lower(), text)):
+        if form is not None and _inflect(form[0]) == fallback and following.lower() in ("for", "of"):
+            # "Fix for timezone drift" -> "Fixed timezone drift", not "Fixed fix for ..."
+            return f"{fallback} {rest.partition(' ')[2]}".strip()
         return f"{'Completed' if label and fallback == 'Shipped' else fallback} {_lower_first(text)}"
     return text if form[1] == "VBD" else f"{_inflect(form[0])} {rest}".strip()
+
+
+def _states_a_symptom(text: str) -> bool:
+    """A sentence whose verb, in the present tense, comes after a subject of one to three words:
+    "Checkout fails on Safari 17", "Login button does nothing", "Refund screen shows the wrong currency"."""
+    words = [w.strip(",.;:").lower() for w in text.split()[:4]]
+    if len(words) < 2 or _verb_form(words[0]) == (words[0], "VB") and not getAllLemmas(words[0], upos="NOUN"):
+        return False
+    for position in range(1, len(words)):
+        form = _verb_form(words[position])
+        if form is not None and form[1] == "VBZ":
+            return True
+        if words[position] in _NOUN_FOLLOWERS:
+            return False
+    return False
 
 
 @functools.lru_cache(maxsize=4096)

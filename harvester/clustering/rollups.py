@@ -84,5 +84,5 @@ def _phrase(kind: MeetingKind, meetings: Sequence[tuple[Activity, Meeting]]) -> 
 
 def _about(title: str) -> str:
     flat = display.one_line(_KIND_WORDS.sub(" ", title))
-    about = re.sub(r"\s+", " ", flat).strip(" :-–—|/·,")
+    about = display.balanced(re.sub(r"\s+", " ", flat).strip(" :-–—|/·,"))
     return about if len(about) <= ABOUT_LIMIT else about[: ABOUT_LIMIT - 1].rstrip() + "…"

@@ -211,3 +211,26 @@ def test_a_block_in_the_users_own_calendar_is_not_worded_as_a_meeting_they_ran()
     assert draft_title([block("Prepare Q4 roadmap notes", 0)]) == "Prepare Q4 roadmap notes"
     assert draft_title([block("Focus time", 0)]) == "Focus time"
     assert draft_title([block("Ledger lag review", 0)]) == "Worked on ledger lag review"
+
+
+@pytest.mark.parametrize(
+    ("summary", "title"),
+    [
+        ("Search returns 500 for queries with emoji", "Fixed “Search returns 500 for queries with emoji” (SRCH-97)"),
+        ("Checkout fails on Safari 17", "Fixed “Checkout fails on Safari 17” (SRCH-97)"),
+        ("Login button does nothing on Android", "Fixed “Login button does nothing on Android” (SRCH-97)"),
+        ("Fix for timezone drift in reports", "Fixed timezone drift in reports (SRCH-97)"),
+        ("Fix crash on launch", "Fixed crash on launch (SRCH-97)"),
+    ],
+)
+def test_a_bug_titled_by_its_symptom_is_quoted_not_inflected(summary: str, title: str) -> None:
+    # the symptom's first word is its subject: "Searched returns 500" and "Checked out fails" misread it
+    bug = act("t", "ticket", summary, url="https://jira.example/browse/SRCH-97",
+              extra={"key": "SRCH-97", "issue_type": "Bug"})  # fmt: skip
+    assert draft_title([bug]) == title
+
+
+def test_a_meeting_topic_cut_from_its_title_keeps_its_brackets_closed() -> None:
+    bridge = act("e", "event", "Incident bridge: search latency spike (SEV-2)",
+                 extra={"organized": True, "attendee_count": 9})  # fmt: skip
+    assert draft_title([bridge]) == "Ran the incident bridge for search latency spike (SEV-2)"
