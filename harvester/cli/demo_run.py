@@ -191,9 +191,10 @@ def _digest(console: Console, app: Context, workdir: Path) -> bool:
     path.write_text(html_part.get_content() if html_part is not None else "", encoding="utf-8")
     console.print(f"  SMTP server on {sink.host}:{sink.port} received: {escape(str(message['Subject']))}")
     console.print(f"  Message-ID {escape(str(message['Message-ID']))}; HTML saved to {path}", soft_wrap=True)
-    first = (digest.entries or digest.earlier)[0]
     console.print(f"  Review page: {base_url}/ (run `brag demo --serve` to click through it)")
-    console.print(f"  Review link for {first.public_id}: {first.links.review}", soft_wrap=True, highlight=False)
+    # a week of meetings only lists no item: its line and the review page are all there is
+    for first in (*digest.entries, *digest.earlier)[:1]:
+        console.print(f"  Review link for {first.public_id}: {first.links.review}", soft_wrap=True, highlight=False)
     return True
 
 
