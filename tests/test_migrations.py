@@ -23,12 +23,28 @@ from sqlalchemy.pool import Pool
 from harvester.errors import StoreError
 from harvester.sources import SINGLE_STREAM
 from harvester.store import repository
-from harvester.store.engine import _alembic_config, _migration_transaction, create_db_engine, open_store
+from harvester.store.engine import SCHEMA_HEAD, _alembic_config, _migration_transaction, create_db_engine, open_store
 from harvester.store.models import Base, UTCDateTime
 
 pytestmark = pytest.mark.skipif(sys.platform == "win32", reason="needs SIGKILL")
 
 HEAD = ScriptDirectory.from_config(_alembic_config()).get_current_head()
+
+
+def test_the_declared_schema_head_is_the_newest_migration() -> None:
+    # a store at SCHEMA_HEAD opens without alembic: a stale constant would skip a migration
+    assert SCHEMA_HEAD == HEAD
+
+
+def test_a_store_at_the_newest_schema_opens_without_importing_alembic(tmp_path: Path) -> None:
+    url = f"sqlite:///{tmp_path / 'brag.db'}"
+    open_store(url)
+    probe = f"import sys; from harvester.store.engine import open_store; open_store({url!r}); print('alembic' in sys.modules)"
+    assert (
+        subprocess.run([sys.executable, "-c", probe], capture_output=True, text=True, check=True).stdout.strip()
+        == "False"
+    )
+
 
 # a process that opens the store, touching `<marker>` when it is about to run `signal_at` and, with
 # --hold, waiting there until `<marker>.go` exists (a step of the migration that never finishes on its own)

@@ -10,7 +10,6 @@ from collections.abc import Sequence
 from lemminflect import getAllLemmas, getInflection
 
 from harvester import display
-
 from harvester.clustering.meetings import PRIVATE_TITLE, classify
 from harvester.clustering.references import TICKET_KEY, TICKET_KEY_PATTERN, references
 from harvester.clustering.rollups import meeting_rollup
@@ -281,7 +280,7 @@ def _states_a_symptom(text: str) -> bool:
     """A sentence whose verb, in the present tense, comes after a subject of one to three words:
     "Checkout fails on Safari 17", "Login button does nothing", "Refund screen shows the wrong currency"."""
     words = [w.strip(",.;:").lower() for w in text.split()[:4]]
-    if len(words) < 2 or _verb_form(words[0]) == (words[0], "VB") and not getAllLemmas(words[0], upos="NOUN"):
+    if len(words) < 2 or (_verb_form(words[0]) == (words[0], "VB") and not getAllLemmas(words[0], upos="NOUN")):
         return False
     for position in range(1, len(words)):
         form = _verb_form(words[position])
