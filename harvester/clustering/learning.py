@@ -1,0 +1,222 @@
+"""What one user's review decisions teach that user's grouping and ranking: pure, no database.
+
+Grouping. The similarity model (`similarity.py`) is a logistic model over window-centred signals.
+Each user starts from the declared coefficients; the pairs a decision confirms (a merge: the
+target's items with the merged ones; an approved candidate of several items: its pairs) or
+separates (a split: the item with the rest) are labelled examples of the same logistic loss, and
+one decision is a few Newton steps on its own pairs with a pull toward the current coefficients.
+Two bounds keep one click from swinging it: a decision moves no coefficient by more than
+`STEP_BOUND`, and no coefficient ever leaves `WEIGHT_BOUND` around its declared value (nor goes
+below zero: every signal is evidence for "same work", never against it).
+
+Ranking. The significance score (`significance.py`) is declared points. A decision on a candidate
+(approve or reject) nudges a learned adjustment per reason key the candidate has (its kinds, Jira
+type and priority, labels, meeting kind, repository, measured, confirmed by several sources) by
+at most `RANK_STEP` points, toward what the user did; each key stays within `RANK_BOUND` points and
+a candidate's total adjustment within `RANK_TOTAL_BOUND`, so the declared signals still lead.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
+from typing import Any
+
+import numpy as np
+
+from harvester.clustering import similarity
+from harvester.clustering.meetings import classify
+from harvester.clustering.significance import LABEL_WORDS
+from harvester.records import Activity
+
+Matrix = similarity.Matrix
+
+BIAS_KEY = "bias"
+# in logit units per unit of centred signal (the declared coefficients are 0.4 to 6.1). Replaying
+# the dev set (benchmarks/learning.py), these bounds took each user's next weeks from F1 0.789 to
+# 0.804 with the declared weights, and from 0.454 to 0.622 / 0.857 to 0.921 with weights fitted on
+# the other project (wider bounds gained more there and lost precision with the declared weights)
+STEP_BOUND = 0.1
+# around the declared value: enough to double a small coefficient or shift the bias by one unit,
+# not enough to turn off the title match or make timing alone group things
+WEIGHT_BOUND = 1.0
+# a decision's Newton steps, each pulled toward the coefficients before it (a proximal step: the
+# few pairs of one click cannot be fitted exactly, and should not be)
+NEWTON_STEPS = 3
+PROXIMAL = 5.0
+# points of the significance score (a PR is worth 1.0, an incident type 1.5)
+RANK_STEP = 0.25
+RANK_RATE = 0.5
+RANK_BOUND = 1.0
+RANK_TOTAL_BOUND = 1.5
+# the learned adjustment a reason line ("like ones you approved") needs before it is shown
+RANK_REASON_MIN = 0.25
+LEARNED_REASON = "like ones you approved"
+
+
+@dataclass(frozen=True, slots=True)
+class LabelledPair:
+    """Two activities of one week the user said are (`same`) or are not the same piece of work."""
+
+    week: str
+    a: str
+    b: str
+    same: bool
+
+    def to_json(self) -> list[Any]:
+        return [self.week, self.a, self.b, self.same]
+
+    @classmethod
+    def from_json(cls, data: Sequence[Any]) -> LabelledPair:
+        week, a, b, same = data
+        return cls(str(week), str(a), str(b), bool(same))
+
+
+@dataclass(frozen=True)
+class UserModel:
+    """One user's learned coefficients, ranking adjustments and the pairs not yet learned from.
+
+    Pairs wait in `pending` because learning from them needs the week's features (spaCy), which
+    the next clustering computes anyway; the ranking adjustments are learned at once.
+    """
+
+    weights: Mapping[str, float] = field(default_factory=lambda: declared_weights())
+    ranking: Mapping[str, float] = field(default_factory=dict)
+    pending: tuple[LabelledPair, ...] = ()
+    decisions: int = 0
+
+    def signal_weights(self) -> dict[str, float]:
+        """The coefficients in the form `similarity.pair_probabilities(weights=...)` takes."""
+        return {**declared_weights(), **self.weights}
+
+
+def declared_weights() -> dict[str, float]:
+    """The declared coefficients of the similarity model, bias included."""
+    return {**similarity._WEIGHTS, BIAS_KEY: similarity.BIAS}
+
+
+def _names() -> list[str]:
+    return [*similarity._WEIGHTS, BIAS_KEY]
+
+
+def pair_design(
+    signals: Mapping[str, Matrix], pairs: Sequence[tuple[int, int]]
+) -> tuple[np.ndarray[Any, np.dtype[np.float64]], float]:
+    """The rows the logistic model scores for `pairs` of one window, and the window's constant.
+
+    A pair's logit is `row @ weights - shift`: each signal minus its mean over the window's pairs
+    (as `similarity.window_offset` centres them), a 1 for the bias; `shift` is what a small window
+    is filled up with (`TYPICAL_OFFSET`), which does not move with the weights.
+    """
+    n = int(next(iter(signals.values())).shape[0])
+    upper = np.triu_indices(n, 1)
+    count = len(upper[0])
+    denominator = max(count, similarity.MIN_PAIRS)
+    rows, columns = np.array([p[0] for p in pairs], dtype=np.int64), np.array([p[1] for p in pairs], dtype=np.int64)
+    design = [signals[name][rows, columns] - signals[name][upper].sum() / denominator for name in similarity._WEIGHTS]
+    design.append(np.ones(len(pairs)))
+    shift = max(similarity.MIN_PAIRS - count, 0) * similarity.TYPICAL_OFFSET / similarity.MIN_PAIRS
+    return np.stack(design, axis=1), shift
+
+
+def update_weights(
+    weights: Mapping[str, float],
+    design: np.ndarray[Any, np.dtype[np.float64]],
+    same: Sequence[bool],
+    shift: float | Sequence[float] = 0.0,
+) -> dict[str, float]:
+    """The coefficients after one decision's labelled pairs (`design` rows from `pair_design`).
+
+    Each pair counts 1/len: a merge of two large candidates is one decision, like a split.
+    """
+    names = _names()
+    declared = np.array([declared_weights()[name] for name in names])
+    before = np.array([weights.get(name, declared_weights()[name]) for name in names])
+    if len(same) == 0:
+        return dict(zip(names, before.tolist(), strict=True))
+    y = np.asarray(same, dtype=np.float64)
+    offsets = np.broadcast_to(np.asarray(shift, dtype=np.float64), y.shape)
+    current = before.copy()
+    identity = np.eye(len(names))
+    for _ in range(NEWTON_STEPS):
+        p = 1.0 / (1.0 + np.exp(-(design @ current - offsets)))
+        gradient = design.T @ (p - y) / len(y) + PROXIMAL * (current - before)
+        hessian = (design * (p * (1.0 - p))[:, None]).T @ design / len(y) + PROXIMAL * identity
+        current = current - np.linalg.solve(hessian, gradient)
+    moved = before + np.clip(current - before, -STEP_BOUND, STEP_BOUND)
+    bounded = np.clip(moved, declared - WEIGHT_BOUND, declared + WEIGHT_BOUND)
+    # signals are evidence for "same work"; the bias alone may go below zero
+    bounded[:-1] = np.maximum(bounded[:-1], 0.0)
+    return dict(zip(names, bounded.tolist(), strict=True))
+
+
+def learn_pairs(
+    weights: Mapping[str, float], signals: Mapping[str, Matrix], pairs: Sequence[tuple[int, int, bool]]
+) -> dict[str, float]:
+    """One decision's pairs of one window (indices into the window's `signals`), learned from."""
+    design, shift = pair_design(signals, [(a, b) for a, b, _ in pairs])
+    return update_weights(weights, design, [same for *_, same in pairs], shift)
+
+
+def ranking_keys(activities: Sequence[Activity], *, measured: bool = False) -> frozenset[str]:
+    """What a user may like or not about a candidate: the keys its learned adjustment sums over."""
+    keys = {f"kind:{a.kind}" for a in activities}
+    keys |= {f"repo:{a.repo}" for a in activities if a.repo}
+    for activity in activities:
+        if activity.kind == "ticket":
+            for field_name in ("issue_type", "priority"):
+                value = str(activity.extra.get(field_name) or "").lower()
+                if value:
+                    keys.add(f"{field_name}:{value}")
+        if activity.kind == "event":
+            keys.add(f"meeting:{classify(activity).kind}")
+        for label in activity.labels:
+            keys |= {f"label:{meaning}" for word, meaning in LABEL_WORDS.items() if word in label.lower()}
+    if measured:
+        keys.add("measured")
+    if len({a.kind for a in activities}) > 1:
+        keys.add("confirmed")
+    return frozenset(keys)
+
+
+def ranking_adjustment(ranking: Mapping[str, float], keys: frozenset[str]) -> float:
+    """Points added to a candidate's significance score for this user."""
+    total = sum(ranking.get(key, 0.0) for key in keys)
+    return float(np.clip(total, -RANK_TOTAL_BOUND, RANK_TOTAL_BOUND))
+
+
+def update_ranking(ranking: Mapping[str, float], keys: frozenset[str], *, approved: bool) -> dict[str, float]:
+    """The adjustments after the user approved (or rejected) a candidate with these keys.
+
+    An online logistic step on "approved" over the candidate's keys: a decision the adjustments
+    already predict moves them little; each key moves at most `RANK_STEP`, and stays in bounds.
+    """
+    predicted = 1.0 / (1.0 + np.exp(-ranking_adjustment(ranking, keys)))
+    step = float(np.clip(RANK_RATE * (float(approved) - predicted), -RANK_STEP, RANK_STEP))
+    result = dict(ranking)
+    for key in keys:
+        result[key] = float(np.clip(result.get(key, 0.0) + step, -RANK_BOUND, RANK_BOUND))
+    return result
+
+
+def ranking_keys_of_json(activities: Sequence[Activity], metrics: Sequence[Mapping[str, Any]]) -> frozenset[str]:
+    """`ranking_keys` of a stored candidate, whose metrics are kept as their JSON."""
+    return ranking_keys(activities, measured=any(m.get("text") for m in metrics))
+
+
+__all__ = [
+    "RANK_BOUND",
+    "RANK_STEP",
+    "RANK_TOTAL_BOUND",
+    "STEP_BOUND",
+    "WEIGHT_BOUND",
+    "LabelledPair",
+    "UserModel",
+    "declared_weights",
+    "learn_pairs",
+    "pair_design",
+    "ranking_adjustment",
+    "ranking_keys",
+    "update_ranking",
+    "update_weights",
+]
