@@ -19,7 +19,7 @@ a candidate's total adjustment within `RANK_TOTAL_BOUND`, so the declared signal
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import Any
 
 import numpy as np
@@ -55,39 +55,44 @@ LEARNED_REASON = "like ones you approved"
 
 
 @dataclass(frozen=True, slots=True)
-class LabelledPair:
-    """Two activities of one week the user said are (`same`) or are not the same piece of work."""
+class Decision:
+    """One review action's pairs of one week's activities: the same piece of work or not."""
 
     week: str
-    a: str
-    b: str
-    same: bool
+    pairs: tuple[tuple[str, str, bool], ...]
 
-    def to_json(self) -> list[Any]:
-        return [self.week, self.a, self.b, self.same]
+    def to_json(self) -> dict[str, Any]:
+        return {"week": self.week, "pairs": [list(pair) for pair in self.pairs]}
 
     @classmethod
-    def from_json(cls, data: Sequence[Any]) -> LabelledPair:
-        week, a, b, same = data
-        return cls(str(week), str(a), str(b), bool(same))
+    def from_json(cls, data: Mapping[str, Any]) -> Decision:
+        return cls(str(data["week"]), tuple((str(a), str(b), bool(same)) for a, b, same in data["pairs"]))
 
 
 @dataclass(frozen=True)
 class UserModel:
-    """One user's learned coefficients, ranking adjustments and the pairs not yet learned from.
+    """One user's learned coefficients, ranking adjustments and the decisions not yet learned from.
 
-    Pairs wait in `pending` because learning from them needs the week's features (spaCy), which
-    the next clustering computes anyway; the ranking adjustments are learned at once.
+    Decisions wait in `pending` because learning from their pairs needs the week's features
+    (spaCy), which the next clustering computes anyway; the ranking adjustments are learned at
+    once. `version` is the stored row's (0: nothing stored yet).
     """
 
     weights: Mapping[str, float] = field(default_factory=lambda: declared_weights())
     ranking: Mapping[str, float] = field(default_factory=dict)
-    pending: tuple[LabelledPair, ...] = ()
+    pending: tuple[Decision, ...] = ()
     decisions: int = 0
+    version: int = 0
 
     def signal_weights(self) -> dict[str, float]:
         """The coefficients in the form `similarity.pair_probabilities(weights=...)` takes."""
         return {**declared_weights(), **self.weights}
+
+
+# the pairs one decision may teach: a merge of two large candidates is still one click
+MAX_PAIRS_PER_DECISION = 200
+# decisions kept for the next clustering; a user who reviews for months without a harvest keeps the latest
+MAX_PENDING = 200
 
 
 def declared_weights() -> dict[str, float]:
@@ -158,6 +163,36 @@ def learn_pairs(
     return update_weights(weights, design, [same for *_, same in pairs], shift)
 
 
+def settle(model: UserModel, windows: Mapping[str, tuple[Sequence[Activity], Mapping[str, Matrix]]]) -> UserModel:
+    """Learn from the pending decisions whose week is in `windows` (its activities and their
+    `similarity.pair_signals`); the others stay pending.
+
+    Only pairs similarity decides are learned from: a meeting joins work by its title's words
+    and reviews are gathered by kind (cluster.py), so pairs with a meeting, or of two reviews, teach
+    the coefficients nothing. Pairs of items no longer in their week are dropped.
+    """
+    weights = dict(model.signal_weights())
+    waiting = []
+    for decision in model.pending:
+        if decision.week not in windows:
+            waiting.append(decision)
+            continue
+        activities, signals = windows[decision.week]
+        index = {a.id: i for i, a in enumerate(activities)}
+        pairs = [
+            (index[a], index[b], same)
+            for a, b, same in decision.pairs
+            if a in index and b in index and a != b and _similarity_decides(activities[index[a]], activities[index[b]])
+        ]
+        if pairs:
+            weights = learn_pairs(weights, signals, pairs)
+    return replace(model, weights=weights, pending=tuple(waiting))
+
+
+def _similarity_decides(a: Activity, b: Activity) -> bool:
+    return "event" not in (a.kind, b.kind) and not (a.kind == b.kind == "review")
+
+
 def ranking_keys(activities: Sequence[Activity], *, measured: bool = False) -> frozenset[str]:
     """What a user may like or not about a candidate: the keys its learned adjustment sums over."""
     keys = {f"kind:{a.kind}" for a in activities}
@@ -210,13 +245,14 @@ __all__ = [
     "RANK_TOTAL_BOUND",
     "STEP_BOUND",
     "WEIGHT_BOUND",
-    "LabelledPair",
+    "Decision",
     "UserModel",
     "declared_weights",
     "learn_pairs",
     "pair_design",
     "ranking_adjustment",
     "ranking_keys",
+    "settle",
     "update_ranking",
     "update_weights",
 ]

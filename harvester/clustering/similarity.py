@@ -19,11 +19,14 @@ from __future__ import annotations
 
 from collections import Counter
 from collections.abc import Mapping, Sequence
+from typing import TYPE_CHECKING
 
 import numpy as np
 import numpy.typing as npt
 
-from harvester.clustering.features import ActivityFeatures
+if TYPE_CHECKING:
+    # annotations only: the learned model (learning.py) reads the weights without loading spaCy
+    from harvester.clustering.features import ActivityFeatures
 
 Matrix = npt.NDArray[np.float64]
 

@@ -97,6 +97,7 @@ def load_digest(
         review_page=f"{base_url}/",
         zone=zone,
         max_items=max_items,
+        ranking=repository.user_model(session, user_id).ranking,
     )
 
 
