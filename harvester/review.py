@@ -399,7 +399,15 @@ class ReviewService:
         which has the week's features (learning.UserModel), the ranking learns at once."""
         approved = decided(outcome, before)
         elsewhere = self._approved_items(week, outcome.changed[0].public_id) if approved else []
-        pairs = list(islice(taught_pairs(outcome, before, elsewhere), learning.MAX_PAIRS_PER_DECISION))
+        # after the write, the changed and created candidates hold every item the pairs name
+        known = {a.id: a for s in (*outcome.changed, *outcome.created) for a in self._members(s.public_id)}
+        known |= {a.id: a for a in elsewhere}
+        taught = (
+            (a, b, same)
+            for a, b, same in taught_pairs(outcome, before, [a.id for a in elsewhere])
+            if a in known and b in known and learning.similarity_decides(known[a], known[b])
+        )
+        pairs = list(islice(taught, learning.MAX_PAIRS_PER_DECISION))
         if approved is None and not pairs:
             return
         model = repository.user_model(self.session, self.user_id, for_update=True)
@@ -409,16 +417,16 @@ class ReviewService:
             keys = learning.ranking_keys_of_json(self._members(public_id), self._row(public_id).metrics)
             ranking = learning.update_ranking(ranking, keys, approved=approved)
         pending = (*model.pending, learning.Decision(week, tuple(pairs))) if pairs else model.pending
-        taught = replace(
+        learned = replace(
             model, ranking=ranking, pending=pending[-learning.MAX_PENDING :], decisions=model.decisions + 1
         )
-        repository.save_user_model(self.session, self.user_id, taught)
+        repository.save_user_model(self.session, self.user_id, learned)
 
-    def _approved_items(self, week: str, except_public_id: str) -> list[str]:
+    def _approved_items(self, week: str, except_public_id: str) -> list[Activity]:
         rows = repository.candidate_rows(self.session, self.user_id, weeks=[week], states=["approved"])
         rows = [row for row in rows if row.public_id != except_public_id]
         members = repository.candidate_members(self.session, [row.id for row in rows])
-        return [a.id for row in rows for a in members[row.id]]
+        return [a for row in rows for a in members[row.id]]
 
     def _write(self, snapshot: Snapshot) -> None:
         row = self._row(snapshot.public_id)

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+from dataclasses import replace
 from datetime import UTC, timedelta
 from pathlib import Path
 from typing import Any
@@ -19,7 +20,7 @@ from harvester.clustering import Candidate, extract_features, learning, load_pip
 from harvester.clustering.similarity import pair_probabilities
 from harvester.digest.outbox import load_digest
 from harvester.records import Activity
-from harvester.review import ReviewService
+from harvester.review import ReviewService, Snapshot, approve, merge, reject, split, taught_pairs
 from harvester.store import repository
 from harvester.store.engine import open_store
 from harvester.store.models import CandidateRow
@@ -173,3 +174,15 @@ def test_a_decision_saved_while_clustering_learns_is_not_lost(
     assert interleaved == [seeded.earlier]
     assert model.pending == () and model.weights != learning.declared_weights()
     assert model.ranking and model.decisions == 2
+
+
+def test_each_action_teaches_the_pairs_it_speaks_about() -> None:
+    one = Snapshot("c-1", "pending", "t", "", "Projects", None, False, None, ("a", "b"))
+    two = replace(one, public_id="c-2", activity_ids=("c",))
+    assert taught_pairs(merge(one, two), [one, two]) == [("a", "c", True), ("b", "c", True)]
+    assert taught_pairs(split(one, "b"), [one]) == [("b", "a", False)]
+    assert taught_pairs(approve(one), [one], ["x"]) == [("a", "b", True), ("a", "x", False), ("b", "x", False)]
+    # approving again (an edit of an approved candidate) and rejecting say nothing about grouping
+    approved = replace(one, state="approved")
+    assert taught_pairs(approve(approved, title="New"), [approved]) == []
+    assert taught_pairs(reject(one), [one]) == []

@@ -182,14 +182,15 @@ def settle(model: UserModel, windows: Mapping[str, tuple[Sequence[Activity], Map
         pairs = [
             (index[a], index[b], same)
             for a, b, same in decision.pairs
-            if a in index and b in index and a != b and _similarity_decides(activities[index[a]], activities[index[b]])
+            if a in index and b in index and a != b and similarity_decides(activities[index[a]], activities[index[b]])
         ]
         if pairs:
             weights = learn_pairs(weights, signals, pairs)
     return replace(model, weights=weights, pending=tuple(waiting))
 
 
-def _similarity_decides(a: Activity, b: Activity) -> bool:
+def similarity_decides(a: Activity, b: Activity) -> bool:
+    """Whether the coefficients decide if these two are grouped (not a meeting, not two reviews)."""
     return "event" not in (a.kind, b.kind) and not (a.kind == b.kind == "review")
 
 
@@ -253,6 +254,7 @@ __all__ = [
     "ranking_adjustment",
     "ranking_keys",
     "settle",
+    "similarity_decides",
     "update_ranking",
     "update_weights",
 ]
