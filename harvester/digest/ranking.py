@@ -10,7 +10,6 @@ from __future__ import annotations
 from collections.abc import Mapping, Sequence
 from typing import Any
 
-from harvester.clustering import learning
 from harvester.clustering.meetings import classify
 from harvester.clustering.model import Metric
 from harvester.clustering.significance import Significance, significance
@@ -38,6 +37,9 @@ def stored_significance(
     found = significance(activities, [_metric(m) for m in metrics if m.get("text")])
     if not learned:
         return found
+    # numpy comes with the learner: `brag schedule` imports this module and should not load it
+    from harvester.clustering import learning
+
     adjustment = learning.ranking_adjustment(learned, learning.ranking_keys_of_json(activities, metrics))
     lifted = (learning.LEARNED_REASON,) if adjustment >= learning.RANK_REASON_MIN else ()
     return Significance(round(found.score + adjustment, 2), found.reasons + lifted)
