@@ -93,7 +93,7 @@ def _recluster(session: Session, user_id: int, zone: tzinfo, week: str, nlp: Lan
     model = repository.user_model(session, user_id)
     taught = _learn_pending(session, user_id, zone, model, nlp) if model.pending else model
     candidates = (
-        cluster_week(activities, nlp, existing=existing, constraints=constraints, weights=taught.signal_weights())
+        cluster_week(activities, nlp, existing=existing, constraints=constraints, weights=taught.weights)
         if activities
         else []
     )

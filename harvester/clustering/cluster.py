@@ -50,7 +50,7 @@ def cluster_week(
     break a cannot-link, or move an item out of a locked candidate, is dropped). Ids of locked
     candidates' items missing from `activities` stay on them; pending candidates forget them.
     `features` may be passed when they were computed for many windows at once. `weights` are the
-    user's learned similarity coefficients (`learning.UserModel.signal_weights`), declared when None.
+    user's learned similarity coefficients (`learning.UserModel.weights`), declared when None.
     """
     activities, features = _unique(activities, features)
     if features is None:

@@ -73,20 +73,28 @@ class Decision:
 class UserModel:
     """One user's learned coefficients, ranking adjustments and the decisions not yet learned from.
 
-    Decisions wait in `pending` because learning from their pairs needs the week's features
-    (spaCy), which the next clustering computes anyway; the ranking adjustments are learned at
-    once. `version` is the stored row's (0: nothing stored yet).
+    The coefficients are kept as `offsets` from the declared ones, so a refit of the declared
+    weights keeps what each user taught, inside the same bounds. Decisions wait in `pending`
+    because learning from their pairs needs the week's features (spaCy), which the next clustering
+    computes anyway; the ranking adjustments are learned at once. `version` is the stored row's
+    (0: nothing stored yet).
     """
 
-    weights: Mapping[str, float] = field(default_factory=lambda: declared_weights())
+    offsets: Mapping[str, float] = field(default_factory=dict)
     ranking: Mapping[str, float] = field(default_factory=dict)
     pending: tuple[Decision, ...] = ()
     decisions: int = 0
     version: int = 0
 
-    def signal_weights(self) -> dict[str, float]:
+    @property
+    def weights(self) -> dict[str, float]:
         """The coefficients in the form `similarity.pair_probabilities(weights=...)` takes."""
-        return {**declared_weights(), **self.weights}
+        declared = declared_weights()
+        return _bounded(declared, {name: value + self.offsets.get(name, 0.0) for name, value in declared.items()})
+
+    def with_weights(self, weights: Mapping[str, float]) -> UserModel:
+        declared = declared_weights()
+        return replace(self, offsets={name: weights[name] - value for name, value in declared.items()})
 
 
 # the pairs one decision may teach: a merge of two large candidates is still one click
@@ -135,7 +143,6 @@ def update_weights(
     Each pair counts 1/len: a merge of two large candidates is one decision, like a split.
     """
     names = _names()
-    declared = np.array([declared_weights()[name] for name in names])
     before = np.array([weights.get(name, declared_weights()[name]) for name in names])
     if len(same) == 0:
         return dict(zip(names, before.tolist(), strict=True))
@@ -149,10 +156,17 @@ def update_weights(
         hessian = (design * (p * (1.0 - p))[:, None]).T @ design / len(y) + PROXIMAL * identity
         current = current - np.linalg.solve(hessian, gradient)
     moved = before + np.clip(current - before, -STEP_BOUND, STEP_BOUND)
-    bounded = np.clip(moved, declared - WEIGHT_BOUND, declared + WEIGHT_BOUND)
-    # signals are evidence for "same work"; the bias alone may go below zero
-    bounded[:-1] = np.maximum(bounded[:-1], 0.0)
-    return dict(zip(names, bounded.tolist(), strict=True))
+    return _bounded(declared_weights(), dict(zip(names, moved.tolist(), strict=True)))
+
+
+def _bounded(declared: Mapping[str, float], weights: Mapping[str, float]) -> dict[str, float]:
+    """Each coefficient within `WEIGHT_BOUND` of its declared value; signals are evidence for
+    "same work", so only the bias may go below zero."""
+    result = {}
+    for name, value in declared.items():
+        inside = min(max(weights[name], value - WEIGHT_BOUND), value + WEIGHT_BOUND)
+        result[name] = inside if name == BIAS_KEY else max(inside, 0.0)
+    return result
 
 
 def learn_pairs(
@@ -171,7 +185,7 @@ def settle(model: UserModel, windows: Mapping[str, tuple[Sequence[Activity], Map
     and reviews are gathered by kind (cluster.py), so pairs with a meeting, or of two reviews, teach
     the coefficients nothing. Pairs of items no longer in their week are dropped.
     """
-    weights = dict(model.signal_weights())
+    weights = model.weights
     waiting = []
     for decision in model.pending:
         if decision.week not in windows:
@@ -186,7 +200,7 @@ def settle(model: UserModel, windows: Mapping[str, tuple[Sequence[Activity], Map
         ]
         if pairs:
             weights = learn_pairs(weights, signals, pairs)
-    return replace(model, weights=weights, pending=tuple(waiting))
+    return replace(model.with_weights(weights), pending=tuple(waiting))
 
 
 def similarity_decides(a: Activity, b: Activity) -> bool:

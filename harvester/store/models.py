@@ -285,8 +285,9 @@ class UserModelRow(Base):
     __tablename__ = "user_models"
 
     user_id: Mapped[int] = mapped_column(ForeignKey("users.id", ondelete="CASCADE"), primary_key=True)
-    # the similarity model's coefficients (keyed as similarity._WEIGHTS, plus "bias")
-    weights: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)
+    # learned minus declared coefficients of the similarity model (keyed as similarity._WEIGHTS,
+    # plus "bias"): a refit of the declared weights keeps what the user taught
+    weight_offsets: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)
     # points added to the significance score, by ranking key ("kind:review", "repo:acme/shop")
     ranking: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)
     # decisions whose pairs the next clustering learns from (it has the week's features)

@@ -773,7 +773,7 @@ def user_model(session: Session, user_id: int, *, for_update: bool = False) -> U
     if row is None:
         return UserModel()
     return UserModel(
-        weights={**UserModel().weights, **{str(k): float(v) for k, v in row.weights.items()}},
+        offsets={str(k): float(v) for k, v in row.weight_offsets.items()},
         ranking={str(k): float(v) for k, v in row.ranking.items()},
         pending=tuple(Decision.from_json(d) for d in row.pending),
         decisions=row.decisions,
@@ -785,7 +785,7 @@ def save_user_model(session: Session, user_id: int, model: UserModel) -> None:
     """Store the model read as `model.version`; raises StaleDataError (nothing saved) when another
     transaction saved the user's model since that read."""
     values = {
-        "weights": dict(model.weights),
+        "weight_offsets": dict(model.offsets),
         "ranking": dict(model.ranking),
         "pending": [d.to_json() for d in model.pending],
         "decisions": model.decisions,

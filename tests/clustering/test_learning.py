@@ -9,8 +9,9 @@ import pytest
 from conftest import act
 from spacy.language import Language
 
-from harvester.clustering import cluster_week, extract_features, learning
+from harvester.clustering import cluster_week, extract_features, learning, similarity
 from harvester.clustering.similarity import pair_probabilities, pair_signals
+from harvester.digest.ranking import stored_significance
 from harvester.records import Activity
 
 
@@ -90,7 +91,7 @@ def test_splits_week_after_week_keep_that_kind_of_pair_apart(blank_nlp: Language
     for number in range(12):
         decision = learning.Decision(f"2026-W{number:02}", (("w1:a", "w1:b", False),))
         model = learning.settle(
-            learning.UserModel(weights=model.weights, pending=(decision,)),
+            learning.UserModel(offsets=model.offsets, pending=(decision,)),
             {decision.week: (THIS_WEEK, signals_of(blank_nlp, THIS_WEEK))},
         )
     learned_groups = {frozenset(c.activity_ids) for c in cluster_week(NEXT_WEEK, blank_nlp, weights=model.weights)}
@@ -99,7 +100,7 @@ def test_splits_week_after_week_keep_that_kind_of_pair_apart(blank_nlp: Language
 
 def test_the_declared_weights_cluster_exactly_as_without_a_model(blank_nlp: Language) -> None:
     plain = cluster_week(NEXT_WEEK, blank_nlp)
-    assert cluster_week(NEXT_WEEK, blank_nlp, weights=learning.UserModel().signal_weights()) == plain
+    assert cluster_week(NEXT_WEEK, blank_nlp, weights=learning.UserModel().weights) == plain
 
 
 def test_settling_learns_only_pairs_similarity_decides_and_keeps_other_weeks_waiting(blank_nlp: Language) -> None:
@@ -145,3 +146,19 @@ def test_ranking_keys_say_what_a_user_may_like_about_a_candidate() -> None:
         "measured",
         "confirmed",
     }
+
+
+def test_a_refit_of_the_declared_weights_keeps_what_the_user_taught(monkeypatch: pytest.MonkeyPatch) -> None:
+    model = learning.UserModel().with_weights({**learning.declared_weights(), "title": 6.61})
+    monkeypatch.setitem(similarity._WEIGHTS, "title", 5.0)
+    assert model.weights["title"] == pytest.approx(5.5)
+
+
+def test_a_learned_lift_raises_the_score_and_says_why() -> None:
+    pr = act("gh:1", "pull_request", "Speed up checkout", repo="acme/shop")
+    plain = stored_significance([pr], [])
+    lifted = stored_significance([pr], [], {"repo:acme/shop": 0.5})
+    assert lifted.score == pytest.approx(plain.score + 0.5)
+    assert learning.LEARNED_REASON in lifted.reasons and learning.LEARNED_REASON not in plain.reasons
+    lowered = stored_significance([pr], [], {"kind:pull_request": -0.5})
+    assert lowered.score == pytest.approx(plain.score - 0.5) and lowered.reasons == plain.reasons

@@ -23,7 +23,7 @@ def upgrade() -> None:
     op.create_table(
         "user_models",
         sa.Column("user_id", sa.Integer(), nullable=False),
-        sa.Column("weights", sa.JSON(), nullable=False),
+        sa.Column("weight_offsets", sa.JSON(), nullable=False),
         sa.Column("ranking", sa.JSON(), nullable=False),
         sa.Column("pending", sa.JSON(), nullable=False),
         sa.Column("decisions", sa.Integer(), nullable=False),
