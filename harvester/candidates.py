@@ -1,14 +1,15 @@
 """Keeping each week's candidates in the store up to date with its activities.
 
 The pure clustering step decides the groups; this module feeds it a week from the store (with
-the user's reviewed candidates and merge/split constraints) and writes the answer back without
-touching what the user reviewed or edited.
+the user's reviewed candidates, merge/split constraints and learned weights) and writes the answer
+back without touching what the user reviewed or edited. Review decisions that wait to be learned
+from are learned here first (`clustering/learning.py`), where the week's features are computed.
 """
 
 from __future__ import annotations
 
 from collections.abc import Iterable, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import UTC, datetime, tzinfo
 
 from spacy.language import Language
@@ -17,9 +18,10 @@ from sqlalchemy.orm import Session, sessionmaker
 from sqlalchemy.orm.attributes import flag_modified
 from sqlalchemy.orm.exc import StaleDataError
 
-from harvester.clustering import Candidate, Constraints, ExistingCandidate, cluster_week
+from harvester.clustering import Candidate, Constraints, ExistingCandidate, cluster_week, extract_features, learning
 from harvester.clustering.model import CandidateState
 from harvester.clustering.setaside import set_aside
+from harvester.clustering.similarity import pair_signals
 from harvester.errors import BragError
 from harvester.records import Activity
 from harvester.store import repository
@@ -89,13 +91,39 @@ def _recluster(session: Session, user_id: int, zone: tzinfo, week: str, nlp: Lan
     ]
     must, cannot = repository.link_constraints(session, user_id)
     constraints = Constraints(must_link=tuple(must), cannot_link=tuple(cannot))
-    candidates = cluster_week(activities, nlp, existing=existing, constraints=constraints) if activities else []
+    model = repository.user_model(session, user_id)
+    taught = _learn_pending(session, user_id, zone, model, nlp) if model.pending else model
+    candidates = (
+        cluster_week(activities, nlp, existing=existing, constraints=constraints, weights=taught.weights)
+        if activities
+        else []
+    )
     # a 1:1 or stand-up on its own is no candidate: it stays in the store, in no candidate
     candidates, _ = set_aside(candidates, {a.id: a for a in activities})
     result = _store_week(session, user_id, week, rows, candidates)
+    if taught is not model:
+        # a review that changed the model since it was read makes this raise StaleDataError: redone
+        repository.save_user_model(session, user_id, taught)
     # in the week's transaction: a kill before this commit leaves the week marked, to be redone
     repository.clear_clustering_marks(session, marks)
     return result
+
+
+def _learn_pending(
+    session: Session, user_id: int, zone: tzinfo, model: learning.UserModel, nlp: Language
+) -> learning.UserModel:
+    """The model after the review decisions waiting in it, each learned in its own week's window."""
+    windows = {}
+    for week in sorted({decision.week for decision in model.pending}):
+        try:
+            window = iso_week_window(week, zone)
+        except ValueError:
+            continue
+        activities = repository.list_activities(session, user_id, since=window.start, until=window.end)
+        if len(activities) > 1:
+            windows[week] = (activities, pair_signals(extract_features(nlp, activities)))
+    # decisions of a week with nothing left to learn from are dropped, not kept forever
+    return replace(learning.settle(model, windows), pending=())
 
 
 def _store_week(

@@ -3,7 +3,9 @@
 A candidate is pending, approved, rejected, or merged into another. The transitions are pure
 functions over snapshots (tested without a database); `ReviewService` applies them to the store,
 records each action with what it replaced so `undo` can put it back, and turns merges and splits
-into must-link / cannot-link constraints that later re-clustering respects.
+into must-link / cannot-link constraints that later re-clustering respects. Each decision also
+teaches the user's learned model (`clustering/learning.py`): the pairs it confirms or separates,
+for the grouping weights, and approve / reject, for the ranking.
 """
 
 from __future__ import annotations
@@ -12,12 +14,13 @@ from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass, replace
 from datetime import UTC, datetime, tzinfo
+from itertools import combinations, islice
 from typing import Any
 
 from sqlalchemy.orm import Session
 from sqlalchemy.orm.exc import StaleDataError
 
-from harvester.clustering import SECTIONS, candidate_id
+from harvester.clustering import SECTIONS, candidate_id, learning
 from harvester.clustering.drafting import draft_summary, draft_title
 from harvester.clustering.sections import suggest_section
 from harvester.errors import BragError
@@ -204,6 +207,36 @@ def include(activity: Activity, new_id: str, week: str, *, title: str, summary: 
         activity_ids=(activity.id,),
     )
     return Outcome("include", created=(made,), week=week, description=f"made {new_id} of {activity.id}")
+
+
+def taught_pairs(
+    outcome: Outcome, before: Sequence[Snapshot], approved_elsewhere: Sequence[str] = ()
+) -> list[tuple[str, str, bool]]:
+    """The pairs of activities an action says are (True) or are not (False) one piece of work.
+
+    A merge: the target's items with the merged ones. A split: the item with the rest. An approval
+    (not a re-approval): the candidate's items together, and apart from `approved_elsewhere` (the
+    items of the week's candidates approved before it). Reject and edit say nothing about grouping.
+    """
+    if outcome.action == "merge":
+        target, other = before
+        return [(a, b, True) for a in target.activity_ids for b in other.activity_ids if a != b]
+    if outcome.action == "split":
+        (alone,) = outcome.created
+        (rest,) = outcome.changed
+        return [(alone.activity_ids[0], b, False) for b in rest.activity_ids]
+    if outcome.action == "approve" and before[0].state != "approved":
+        items = outcome.changed[0].activity_ids
+        together = [(a, b, True) for a, b in combinations(items, 2)]
+        return together + [(a, b, False) for a in items for b in approved_elsewhere if a != b]
+    return []
+
+
+def decided(outcome: Outcome, before: Sequence[Snapshot]) -> bool | None:
+    """True for a new approval, False for a new rejection, None for anything else (ranking learns these)."""
+    if outcome.action in ("approve", "reject") and before[0].state != outcome.changed[0].state:
+        return outcome.action == "approve"
+    return None
 
 
 @dataclass(frozen=True)
@@ -416,7 +449,42 @@ class ReviewService:
             created=[s.public_id for s in outcome.created],
             constraint_ids=constraint_ids,
         )
+        self._learn(outcome, [Snapshot.from_json(data) for data in before], week)
         return [*outcome.changed, *outcome.created]
+
+    def _learn(self, outcome: Outcome, before: Sequence[Snapshot], week: str) -> None:
+        """Teach the user's model what the action says; the pairs wait for the next clustering,
+        which has the week's features (learning.UserModel), the ranking learns at once."""
+        approved = decided(outcome, before)
+        elsewhere = self._approved_items(week, outcome.changed[0].public_id) if approved else []
+        # after the write, the changed and created candidates hold every item the pairs name
+        known = {a.id: a for s in (*outcome.changed, *outcome.created) for a in self._members(s.public_id)}
+        known |= {a.id: a for a in elsewhere}
+        taught = (
+            (a, b, same)
+            for a, b, same in taught_pairs(outcome, before, [a.id for a in elsewhere])
+            if a in known and b in known and learning.similarity_decides(known[a], known[b])
+        )
+        pairs = list(islice(taught, learning.MAX_PAIRS_PER_DECISION))
+        if approved is None and not pairs:
+            return
+        model = repository.user_model(self.session, self.user_id, for_update=True)
+        ranking = model.ranking
+        if approved is not None:
+            public_id = outcome.changed[0].public_id
+            keys = learning.ranking_keys_of_json(self._members(public_id), self._row(public_id).metrics)
+            ranking = learning.update_ranking(ranking, keys, approved=approved)
+        pending = (*model.pending, learning.Decision(week, tuple(pairs))) if pairs else model.pending
+        learned = replace(
+            model, ranking=ranking, pending=pending[-learning.MAX_PENDING :], decisions=model.decisions + 1
+        )
+        repository.save_user_model(self.session, self.user_id, learned)
+
+    def _approved_items(self, week: str, except_public_id: str) -> list[Activity]:
+        rows = repository.candidate_rows(self.session, self.user_id, weeks=[week], states=["approved"])
+        rows = [row for row in rows if row.public_id != except_public_id]
+        members = repository.candidate_members(self.session, [row.id for row in rows])
+        return [a for row in rows for a in members[row.id]]
 
     def _write(self, snapshot: Snapshot) -> None:
         row = self._row(snapshot.public_id)

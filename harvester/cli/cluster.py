@@ -54,7 +54,8 @@ def candidates(
             rows = [row for row in rows if row.state != "merged"]
             members = repository.candidate_members(session, [row.id for row in rows])
             # the digest's and the review page's order: by week, work best first, meetings after it
-            rows.sort(key=lambda row: rank_key(row.week, members[row.id], row.metrics))
+            learned = repository.user_model(session, context.user_id).ranking
+            rows.sort(key=lambda row: rank_key(row.week, members[row.id], row.metrics, learned))
             left_out = []
             for listed in sorted({week} if week else {row.week for row in rows}):
                 window = iso_week_window(listed, context.zone)

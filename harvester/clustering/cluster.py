@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import hashlib
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 
 from spacy.language import Language
 
@@ -42,6 +42,7 @@ def cluster_week(
     existing: Sequence[ExistingCandidate] = (),
     constraints: Constraints = _NO_CONSTRAINTS,
     features: Sequence[ActivityFeatures] | None = None,
+    weights: Mapping[str, float] | None = None,
 ) -> list[Candidate]:
     """Group one window's activities into candidates, every activity in exactly one.
 
@@ -51,7 +52,8 @@ def cluster_week(
     out the same. Must-link and cannot-link pairs are always respected (a must-link that would
     break a cannot-link, or move an item out of a locked candidate, is dropped). Ids of locked
     candidates' items missing from `activities` stay on them; pending candidates forget them.
-    `features` may be passed when they were computed for many windows at once.
+    `features` may be passed when they were computed for many windows at once. `weights` are the
+    user's learned similarity coefficients (`learning.UserModel.weights`), declared when None.
     """
     activities, features = _unique(activities, features)
     if features is None:
@@ -90,7 +92,7 @@ def cluster_week(
     ]
     signals = pair_signals(features)
     groups = agglomerate(
-        pair_probabilities(features, signals),
+        pair_probabilities(features, signals, weights),
         linked,
         GROUPING_THRESHOLD,
         fixed=fixed,

@@ -20,12 +20,15 @@ F1 0.33 / 0.76 to 0.47 / 0.82 (docs/clustering.md).
 from __future__ import annotations
 
 from collections import Counter
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
+from typing import TYPE_CHECKING
 
 import numpy as np
 import numpy.typing as npt
 
-from harvester.clustering.features import ActivityFeatures
+if TYPE_CHECKING:
+    # annotations only: the learned model (learning.py) reads the weights without loading spaCy
+    from harvester.clustering.features import ActivityFeatures
 
 Matrix = npt.NDArray[np.float64]
 
@@ -54,11 +57,20 @@ MIN_TITLE_WORDS = 2
 SHORT_TITLE_MATCH = 0.5
 
 
-def pair_probabilities(features: Sequence[ActivityFeatures], signals: dict[str, Matrix] | None = None) -> Matrix:
-    """An n×n matrix of same-work probabilities (the diagonal is meaningless)."""
+def pair_probabilities(
+    features: Sequence[ActivityFeatures],
+    signals: dict[str, Matrix] | None = None,
+    weights: Mapping[str, float] | None = None,
+) -> Matrix:
+    """An n×n matrix of same-work probabilities (the diagonal is meaningless).
+
+    `weights` are a user's learned coefficients (`learning.UserModel`), keyed as `_WEIGHTS` plus
+    "bias"; the declared ones when None.
+    """
     signals = signals if signals is not None else pair_signals(features)
-    raw: Matrix = np.asarray(sum(weight * signals[name] for name, weight in _WEIGHTS.items()), dtype=np.float64)
-    z = BIAS + raw - window_offset(raw)
+    chosen = {**_WEIGHTS, "bias": BIAS, **(weights or {})}
+    raw: Matrix = np.asarray(sum(chosen[name] * signals[name] for name in _WEIGHTS), dtype=np.float64)
+    z = chosen["bias"] + raw - window_offset(raw)
     return np.asarray(1.0 / (1.0 + np.exp(-z)), dtype=np.float64)
 
 

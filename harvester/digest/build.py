@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import replace
 from datetime import UTC, date, datetime, timedelta, tzinfo
 
@@ -43,6 +43,7 @@ def build_digest(
     zone: tzinfo,
     max_items: int = DEFAULT_MAX_ITEMS,
     set_aside: Sequence[Activity] = (),
+    ranking: Mapping[str, float] | None = None,
 ) -> Digest:
     """The digest for `week`: its best `max_items` pending candidates, best first, a line rolling up
     the meetings that stand alone, a count of the rest; then older pending ones apart, oldest first,
@@ -54,12 +55,13 @@ def build_digest(
     Every harvested string is flattened to one clean line here; the templates still escape it.
     Evidence days are the user's (`zone`). `set_aside`: the week's meetings clustering left out
     of every candidate (harvester/clustering/setaside.py), counted in the meetings line.
+    `ranking` is what the user's approvals and rejections taught the order (`learning.py`).
     """
     monday = _monday(week)
-    work = _ranked([c for c in candidates if not meetings_only(c.activities)])
+    work = _ranked([c for c in candidates if not meetings_only(c.activities)], ranking)
     meetings = [a for c in candidates if meetings_only(c.activities) for a in c.activities]
     meetings += [a for a in set_aside if a.kind == "event"]
-    older = _ranked([c for c in earlier if not meetings_only(c.activities)])
+    older = _ranked([c for c in earlier if not meetings_only(c.activities)], ranking)
     listed = work[:max_items]
     # earlier weeks fill what this week leaves of max_items, a few at most: the email stays short
     older_listed = older[: min(EARLIER_SHOWN, max(max_items - len(listed), 0))]
@@ -67,8 +69,8 @@ def build_digest(
         user=user,
         week=week,
         period=f"{monday:%a %d %b} – {monday + timedelta(days=6):%a %d %b %Y}",
-        entries=tuple(_entry(c, link, 0, zone) for c in listed),
-        earlier=tuple(_entry(c, link, (monday - _monday(c.week)).days // 7, zone) for c in older_listed),
+        entries=tuple(_entry(c, link, 0, zone, ranking) for c in listed),
+        earlier=tuple(_entry(c, link, (monday - _monday(c.week)).days // 7, zone, ranking) for c in older_listed),
         review_page=review_page,
         meetings=meeting_rollup(meetings),
         smaller=len(work) - len(listed),
@@ -111,12 +113,14 @@ def _routine_meeting(activity: Activity) -> bool:
     return activity.kind == "event" and classify(activity).routine
 
 
-def _ranked(candidates: Sequence[CandidateInput]) -> list[CandidateInput]:
+def _ranked(candidates: Sequence[CandidateInput], ranking: Mapping[str, float] | None) -> list[CandidateInput]:
     # oldest week first, then best first; ties keep the store's order, as on the review page
-    return sorted(candidates, key=lambda c: rank_key(c.week, c.activities, c.metrics))
+    return sorted(candidates, key=lambda c: rank_key(c.week, c.activities, c.metrics, ranking))
 
 
-def _entry(candidate: CandidateInput, link: LinkMaker, age_weeks: int, zone: tzinfo) -> DigestEntry:
+def _entry(
+    candidate: CandidateInput, link: LinkMaker, age_weeks: int, zone: tzinfo, ranking: Mapping[str, float] | None
+) -> DigestEntry:
     evidence = tuple(_evidence(a, zone) for a in candidate.activities if not _routine_meeting(a))
     title = one_line(candidate.title) or (evidence[0].title if evidence else candidate.public_id)
     metrics = tuple(dict.fromkeys(one_line(str(m.get("text", "")), 80) for m in candidate.metrics if m.get("text")))
@@ -137,6 +141,6 @@ def _entry(candidate: CandidateInput, link: LinkMaker, age_weeks: int, zone: tzi
         age_weeks=max(age_weeks, 0),
         reasons=tuple(
             one_line(reason, 80)
-            for reason in stored_significance(candidate.activities, candidate.metrics).reasons[:REASONS_SHOWN]
+            for reason in stored_significance(candidate.activities, candidate.metrics, ranking).reasons[:REASONS_SHOWN]
         ),
     )

@@ -107,6 +107,7 @@ def load_digest(
         zone=zone,
         max_items=max_items,
         set_aside=left_out,
+        ranking=repository.user_model(session, user_id).ranking,
     )
 
 

@@ -1,7 +1,8 @@
 """One order for a week's candidates, shared by the email, the review page and `brag candidates`.
 
-Work first, best first (the significance score); candidates made only of meetings after it, since
-the email rolls them up instead of listing them. Ties keep the order the store gives (oldest first).
+Work first, best first (the significance score, plus what the user's approvals and rejections
+taught: `clustering/learning.py`); candidates made only of meetings after it, since the email
+rolls them up instead of listing them. Ties keep the order the store gives (oldest first).
 """
 
 from __future__ import annotations
@@ -25,16 +26,34 @@ def routine_only(activities: Sequence[Activity]) -> bool:
     return meetings_only(activities) and all(classify(a).routine for a in activities)
 
 
-def stored_significance(activities: Sequence[Activity], metrics: Sequence[Mapping[str, Any]]) -> Significance:
-    """The significance of a stored candidate, whose metrics are kept as their JSON."""
-    return significance(activities, [_metric(m) for m in metrics if m.get("text")])
+def stored_significance(
+    activities: Sequence[Activity], metrics: Sequence[Mapping[str, Any]], learned: Mapping[str, float] | None = None
+) -> Significance:
+    """The significance of a stored candidate, whose metrics are kept as their JSON.
+
+    `learned` is the user's ranking adjustments (`learning.UserModel.ranking`): their bounded
+    points for this candidate's keys are added to the score, and a clear lift is said as a reason.
+    """
+    found = significance(activities, [_metric(m) for m in metrics if m.get("text")])
+    if not learned:
+        return found
+    # numpy comes with the learner: `brag schedule` imports this module and should not load it
+    from harvester.clustering import learning
+
+    adjustment = learning.ranking_adjustment(learned, learning.ranking_keys_of_json(activities, metrics))
+    lifted = (learning.LEARNED_REASON,) if adjustment >= learning.RANK_REASON_MIN else ()
+    return Significance(round(found.score + adjustment, 2), found.reasons + lifted)
 
 
 def rank_key(
-    week: str, activities: Sequence[Activity], metrics: Sequence[Mapping[str, Any]]
+    week: str,
+    activities: Sequence[Activity],
+    metrics: Sequence[Mapping[str, Any]],
+    learned: Mapping[str, float] | None = None,
 ) -> tuple[str, bool, float]:
-    """Sort key: week, then work before meeting-only candidates, then the higher score first."""
-    return (week, meetings_only(activities), -stored_significance(activities, metrics).score)
+    """Sort key: week, then work before meeting-only candidates, then the higher score first
+    (with the user's `learned` adjustments, when given)."""
+    return (week, meetings_only(activities), -stored_significance(activities, metrics, learned).score)
 
 
 def _metric(stored: Mapping[str, Any]) -> Metric:

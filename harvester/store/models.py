@@ -277,3 +277,22 @@ class JobRun(Base):
     # the lease: who holds a running run, and until when unless renewed (store/leases.py)
     owner: Mapped[str | None] = mapped_column(String(200))
     lease_expires_at: Mapped[datetime | None]
+
+
+class UserModelRow(Base):
+    """What one user's review decisions taught their clustering and ranking (clustering/learning.py)."""
+
+    __tablename__ = "user_models"
+
+    user_id: Mapped[int] = mapped_column(ForeignKey("users.id", ondelete="CASCADE"), primary_key=True)
+    # learned minus declared coefficients of the similarity model (keyed as similarity._WEIGHTS,
+    # plus "bias"): a refit of the declared weights keeps what the user taught
+    weight_offsets: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)
+    # points added to the significance score, by ranking key ("kind:review", "repo:acme/shop")
+    ranking: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)
+    # decisions whose pairs the next clustering learns from (it has the week's features)
+    pending: Mapped[list[dict[str, Any]]] = mapped_column(JSON, default=list)
+    decisions: Mapped[int] = mapped_column(Integer, default=0)
+    updated_at: Mapped[datetime] = mapped_column(default=_now)
+    # compared on every save (repository.save_user_model): a save from a stale read changes nothing
+    version: Mapped[int] = mapped_column(Integer, default=1, server_default="1")

@@ -7,11 +7,12 @@ import json
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta, timezone
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from sqlalchemy import bindparam, select, update
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import Session
+from sqlalchemy.orm.exc import StaleDataError
 
 from harvester.records import Activity, storable_text
 from harvester.store import leases
@@ -28,7 +29,12 @@ from harvester.store.models import (
     ReviewAction,
     SyncCursor,
     User,
+    UserModelRow,
 )
+
+if TYPE_CHECKING:
+    # the learner imports numpy and the similarity model; the store loads it only when asked for it
+    from harvester.clustering.learning import UserModel
 
 
 @dataclass
@@ -797,3 +803,49 @@ def delete_link_constraints(session: Session, constraint_ids: Iterable[int]) -> 
         constraint = session.get(LinkConstraint, constraint_id)
         if constraint is not None:
             session.delete(constraint)
+
+
+def user_model(session: Session, user_id: int, *, for_update: bool = False) -> UserModel:
+    """What the user's review decisions taught so far; the declared model when nothing yet.
+
+    `for_update` locks the row on PostgreSQL (review actions: another one of the same user waits).
+    """
+    from harvester.clustering.learning import Decision, UserModel
+
+    statement = select(UserModelRow).where(UserModelRow.user_id == user_id)
+    if for_update and session.get_bind().dialect.name == "postgresql":
+        statement = statement.with_for_update()
+    row = session.scalars(statement.execution_options(populate_existing=True)).first()
+    if row is None:
+        return UserModel()
+    return UserModel(
+        offsets={str(k): float(v) for k, v in row.weight_offsets.items()},
+        ranking={str(k): float(v) for k, v in row.ranking.items()},
+        pending=tuple(Decision.from_json(d) for d in row.pending),
+        decisions=row.decisions,
+        version=row.version,
+    )
+
+
+def save_user_model(session: Session, user_id: int, model: UserModel) -> None:
+    """Store the model read as `model.version`; raises StaleDataError (nothing saved) when another
+    transaction saved the user's model since that read."""
+    values = {
+        "weight_offsets": dict(model.offsets),
+        "ranking": dict(model.ranking),
+        "pending": [d.to_json() for d in model.pending],
+        "decisions": model.decisions,
+        "updated_at": datetime.now(UTC),
+    }
+    if model.version == 0:
+        if not insert_or_ignore(session, UserModelRow, {"user_id": user_id, **values, "version": 1}, ["user_id"]):
+            raise StaleDataError(f"the learned model of user {user_id} was stored meanwhile")
+        return
+    changed = session.execute(
+        update(UserModelRow)
+        .where(UserModelRow.user_id == user_id, UserModelRow.version == model.version)
+        .values(**values, version=model.version + 1)
+        .execution_options(synchronize_session=False)
+    )
+    if changed.rowcount != 1:  # type: ignore[attr-defined]
+        raise StaleDataError(f"the learned model of user {user_id} changed since it was read")

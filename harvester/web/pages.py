@@ -92,8 +92,9 @@ def week_page(session: Session, user_id: int, week: str, now: datetime, zone: tz
     others = [row for row in repository.candidate_rows(session, user_id, states=["pending"]) if row.week != week]
     # the digest's order: work best first, meetings after it, earlier weeks oldest first
     members = repository.candidate_members(session, [row.id for row in [*shown, *earlier]])
+    learned = repository.user_model(session, user_id).ranking
     shown, earlier = (
-        sorted(rows, key=lambda r: rank_key(r.week, members[r.id], r.metrics)) for rows in (shown, earlier)
+        sorted(rows, key=lambda r: rank_key(r.week, members[r.id], r.metrics, learned)) for rows in (shown, earlier)
     )
     views = candidate_views(session, [*shown, *earlier], this_week, zone)
     next_week = iso_week_label(window.start + timedelta(days=7), zone)
