@@ -149,7 +149,8 @@ def test_ranking_keys_say_what_a_user_may_like_about_a_candidate() -> None:
 
 
 def test_a_refit_of_the_declared_weights_keeps_what_the_user_taught(monkeypatch: pytest.MonkeyPatch) -> None:
-    model = learning.UserModel().with_weights({**learning.declared_weights(), "title": 6.61})
+    declared = learning.declared_weights()
+    model = learning.UserModel().with_weights({**declared, "title": declared["title"] + 0.5})
     monkeypatch.setitem(similarity._WEIGHTS, "title", 5.0)
     assert model.weights["title"] == pytest.approx(5.5)
 
