@@ -158,7 +158,9 @@ def test_merge_and_split_by_number_then_undo(terminal: pexpect.spawn, store: tup
     assert f"0 approved, 0 rejected, {len(pending(context))} left for later" in output
 
 
-def test_enter_backs_out_of_a_merge(terminal: pexpect.spawn, store: tuple[Context, Seeded]) -> None:
+def test_enter_backs_out_of_a_merge_and_ctrl_c_out_of_an_approval(
+    terminal: pexpect.spawn, store: tuple[Context, Seeded]
+) -> None:
     context, seeded = store
     before = pending(context)
     terminal.expect_exact(ACTION_PROMPT)
@@ -168,6 +170,11 @@ def test_enter_backs_out_of_a_merge(terminal: pexpect.spawn, store: tuple[Contex
     terminal.expect_exact("Enter backs out")
     press(terminal, "\r")
     # the same candidate asks again; nothing was merged
+    terminal.expect_exact(ACTION_PROMPT)
+    assert seeded.payments in str(terminal.before)
+    press(terminal, "a")
+    terminal.expect_exact("Impact")
+    terminal.sendcontrol("c")
     terminal.expect_exact(ACTION_PROMPT)
     assert seeded.payments in str(terminal.before)
     press(terminal, "q")

@@ -31,8 +31,9 @@ IMPACT_QUESTION = "Impact: what changed for users or the business? A number help
 KEYS = {
     "a": "approve",
     "r": "reject",
-    "m": "merge another into this",
-    "s": "split an item out",
+    # short enough that the whole line fits 80 columns with the key typed after it
+    "m": "merge in",
+    "s": "split out",
     "u": "undo",
     "n": "next",
     "q": "quit",
@@ -65,13 +66,20 @@ class TypedLines:
 
     def key(self, question: Text, keys: Sequence[str], default: str | None) -> str | None:
         try:
-            answer = Prompt.ask(question, choices=list(keys), default=default or "", console=self.console)
+            answer = Prompt.ask(
+                question, choices=list(keys), default=default or "", show_choices=False, console=self.console
+            )
         except EOFError:
             return None
         return answer or None
 
-    def line(self, question: str, default: str) -> str:
-        return Prompt.ask(question, default=default, show_default=False, console=self.console)
+    def line(self, question: str, default: str) -> str | None:
+        """A line of text, Enter keeps `default`; Ctrl-C or the end of input backs out of the action."""
+        try:
+            return Prompt.ask(question, default=default, show_default=False, console=self.console)
+        except (EOFError, KeyboardInterrupt):
+            self.console.print()
+            return None
 
     def number(self, question: str, count: int, *, or_id: bool) -> str | None:
         """A number from 1 to `count` (or, if `or_id`, any text: an id, even with no list); Enter alone backs out."""
@@ -176,7 +184,9 @@ def _act(key: str, row: CandidateRow, items: Sequence[Activity], answers: TypedL
     public_id = row.public_id
     if key == "a":
         impact = answers.line(IMPACT_QUESTION, row.impact or "")
-        title = answers.line("Title (Enter keeps it)", row.title)
+        title = None if impact is None else answers.line("Title (Enter keeps it)", row.title)
+        if impact is None or title is None:
+            return None
         return walk.run(lambda review: f"Approved {review.approve(public_id, impact=impact, title=title).title}")
     if key == "r":
         return walk.run(lambda review: f"Rejected {review.reject(public_id).public_id}")
@@ -250,7 +260,8 @@ def candidate_panel(row: CandidateRow, items: Sequence[Activity], zone: tzinfo) 
         lines.append(Text(f"impact: {visible(row.impact)}", style="cyan"))
     # the kind is the reader's word from the evidence table ("Pull request", "Meeting"), never the record's
     for number, evidence in enumerate((evidence_of(item, zone) for item in items), 1):
-        lines.append(
-            Text(f"  {number}. {evidence.kind} {evidence.at:%a %d %b}: {evidence.title}  {evidence.url}".rstrip())
-        )
+        lines.append(Text(f"  {number}. {evidence.kind} {evidence.at:%a %d %b}: {evidence.title}"))
+        # the link on a line of its own, under the title: a long one wraps there, not into the next item
+        if evidence.url:
+            lines.append(Text(f"     {evidence.url}", style="dim"))
     return Panel(Group(*lines), title=Text(f"{row.public_id} · {row.week}"), title_align="left")
