@@ -101,7 +101,7 @@ def undo() -> None:
 
 
 def review() -> None:
-    """Walk the pending candidates one by one: approve, reject, merge, split, undo, skip."""
+    """Walk the pending candidates one by one, one key each: approve, reject, merge, split, undo, skip."""
     from harvester.cli.review_terminal import run_review
 
     with user_errors():
