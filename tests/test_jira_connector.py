@@ -11,9 +11,9 @@ import pytest
 from streams_support import read_all
 from support import NOW
 
-from connectors.jira.connector import JiraConnector, jql_bounds, ticket_activity, ticket_queries
+from connectors.jira.connector import JiraConnector, jql_bounds, ticket_activity, ticket_query
 from connectors.jira.sandbox import DEFAULT_API_TOKEN, DEFAULT_PAT, JiraSandbox
-from connectors.jira.sandbox_tickets import bulk_tickets
+from connectors.jira.sandbox_tickets import Ticket, Transition, bulk_tickets
 from harvester.config import parse_settings
 from harvester.errors import ConfigError, RateLimitError, SourceAuthError, SourceConfigError, TransientError
 from harvester.records import Activity
@@ -23,13 +23,11 @@ from harvester.timeutil import Window
 
 BERLIN = ZoneInfo("Europe/Berlin")
 FOUR_WEEKS = Window(NOW - timedelta(weeks=4), NOW)
-ASSIGNED = (
-    'assignee = currentUser() AND statusCategory = Done AND resolved >= "{0}" AND resolved < "{1}" '
-    "ORDER BY resolved ASC"
-)
-TRANSITIONED = (
-    'status CHANGED TO (Done, Closed) BY currentUser() DURING ("{0}", "{1}") AND statusCategory = Done '
-    "ORDER BY resolved ASC"
+# both questions in one search: tickets of mine resolved in the window, or moved to done by me in it
+QUERY = (
+    '((assignee = currentUser() AND resolved >= "{0}" AND resolved < "{1}") OR '
+    '(status CHANGED TO (Done, Closed) BY currentUser() DURING ("{0}", "{1}"))) AND statusCategory = Done '
+    "ORDER BY resolved ASC, key ASC"
 )
 FIELDS = [
     "summary",
@@ -92,13 +90,9 @@ def search_path(server: JiraSandbox) -> str:
 
 def test_jql_is_a_pure_function_of_the_window() -> None:
     window = Window(datetime(2026, 11, 2, 8, 30, 15, tzinfo=UTC), datetime(2026, 11, 9, 8, 30, tzinfo=UTC))
-    queries = ticket_queries(window, BERLIN)
     # 08:30:15 UTC is 09:30:15 in Berlin: rounded down; the end is already on a minute
-    assert queries == {
-        "assigned": ASSIGNED.format("2026/11/02 09:30", "2026/11/09 09:30"),
-        "transitioned": TRANSITIONED.format("2026/11/02 09:30", "2026/11/09 09:30"),
-    }
-    assert ticket_queries(window, BERLIN) == queries
+    assert ticket_query(window, BERLIN) == QUERY.format("2026/11/02 09:30", "2026/11/09 09:30")
+    assert ticket_query(window, BERLIN) == ticket_query(window, BERLIN)
 
 
 def test_jql_end_rounds_up_and_unknown_zone_widens() -> None:
@@ -114,33 +108,35 @@ def test_jql_widens_an_hour_the_clocks_pass_twice() -> None:
 
 
 def test_configured_jql_replaces_the_filter_part() -> None:
-    queries = ticket_queries(FOUR_WEEKS, BERLIN, jql="project = PAY", done_statuses=("Done", "Won't Do"))
-    assert queries["assigned"].startswith("assignee = currentUser() AND (project = PAY) AND resolved >= ")
-    assert queries["transitioned"].startswith('status CHANGED TO (Done, "Won\'t Do") BY currentUser() DURING (')
-    assert queries["transitioned"].endswith("AND (project = PAY) ORDER BY resolved ASC")
+    query = ticket_query(FOUR_WEEKS, BERLIN, jql="project = PAY", done_statuses=("Done", "Won't Do"))
+    assert query.startswith("((assignee = currentUser() AND resolved >= ")
+    assert '(status CHANGED TO (Done, "Won\'t Do") BY currentUser() DURING (' in query
+    assert query.endswith(")) AND (project = PAY) ORDER BY resolved ASC, key ASC")
 
 
 def test_first_run_requests_and_records(jira: JiraSandbox) -> None:
     batches = harvest(connector_for(jira))
     paths = [r.path for r in jira.requests]
     search = search_path(jira)
-    expected_paths = ["/rest/api/2/serverInfo", "/rest/api/2/myself", "/rest/api/2/field", search, search]
+    expected_paths = ["/rest/api/2/serverInfo", "/rest/api/2/myself", "/rest/api/2/field", search]
     if not jira.cloud:
-        # Epic Link holds only a key on Server/DC: one search reads the epics' summaries
-        expected_paths.insert(4, search)
+        # Epic Link holds only a key on Server/DC: one search at the end reads the epics' summaries
+        expected_paths.append(search)
+        lookup = dict(jira.requests[-1].query)
+        assert lookup["jql"] == ["key in (PAY-1)"] and lookup["fields"] == ["summary"]
+        assert lookup["validateQuery"] == ["False"]
     assert paths == expected_paths
-    first, second = searches(jira)
-    assert first["jql"] == [ASSIGNED.format("2026/10/23 14:00", "2026/11/20 13:00")]
-    assert second["jql"] == [TRANSITIONED.format("2026/10/23 14:00", "2026/11/20 13:00")]
-    assert first["maxResults"] == second["maxResults"] == ["100"]
+    (query,) = searches(jira)
+    assert query["jql"] == [QUERY.format("2026/10/23 14:00", "2026/11/20 13:00")]
+    assert query["maxResults"] == ["100"]
     points = "customfield_10016" if jira.cloud else "customfield_10106"
     extra_fields = [points] if jira.cloud else [points, "customfield_10100"]
-    assert first["fields"] == [*FIELDS, *extra_fields]
-    assert "expand" not in first and second["expand"] == ["changelog"]
+    assert query["fields"] == [*FIELDS, *extra_fields]
+    assert query["expand"] == ["changelog"]
     if jira.cloud:
-        assert "startAt" not in first
+        assert "startAt" not in query
     else:
-        assert first["startAt"] == ["0"]
+        assert query["startAt"] == ["0"]
 
     records = activities(batches)
     assert {r.id for r in records} == FEATURE_TICKETS | {"jira:OPS-45", "jira:WEB-9"}
@@ -198,10 +194,7 @@ def test_resume_reads_only_the_new_window(jira: JiraSandbox) -> None:
     assert cursor is not None and cursor.harvested_until is not None
     resumed = Window(cursor.harvested_until - connector.cursor_overlap, NOW)
     second = harvest(connector, resumed, cursor)
-    assert [q["jql"][0] for q in searches(jira)] == [
-        ASSIGNED.format("2026/11/13 12:00", "2026/11/20 13:00"),
-        TRANSITIONED.format("2026/11/13 12:00", "2026/11/20 13:00"),
-    ]
+    assert [q["jql"][0] for q in searches(jira)] == [QUERY.format("2026/11/13 12:00", "2026/11/20 13:00")]
     old = {a.id for a in activities(first)}
     new = {a.id for a in activities(second)}
     assert new and not old & new
@@ -238,24 +231,32 @@ def test_window_without_tickets_still_checkpoints(jira: JiraSandbox) -> None:
     batches = harvest(connector_for(jira), window)
     assert activities(batches) == []
     assert batches[-1].checkpoint == Cursor(window.end)
-    assert jira.count("/search") == 2
+    assert jira.count("/search") == 1
+
+
+def sandbox_with(deployment: str, tickets: list[Ticket]) -> JiraSandbox:
+    scenario = Scenario(login="dana-dev", name="Dana Developer", now=NOW, features=())
+    return JiraSandbox(scenario, deployment=deployment, tickets=tickets)  # type: ignore[arg-type]
 
 
 @pytest.mark.parametrize("deployment", ["Cloud", "Server"])
-@pytest.mark.parametrize("count", [0, 100, 250])
+@pytest.mark.parametrize("count", [0, 18, 100, 232])
 def test_pages_of_100(deployment: str, count: int) -> None:
     start = NOW - timedelta(days=30)
-    scenario = Scenario(login="dana-dev", name="Dana Developer", now=NOW, features=())
-    with JiraSandbox(scenario, deployment=deployment, tickets=bulk_tickets(count, start, NOW)) as server:  # type: ignore[arg-type]
+    with sandbox_with(deployment, bulk_tickets(count, start, NOW)) as server:
         records = activities(harvest(connector_for(server), Window(start, NOW)))
+        # every ticket is both the user's and moved to done by the user: found by both questions, kept once
         assert len(records) == len({r.id for r in records}) == count
         pages = max(1, math.ceil(count / 100))
         queries = searches(server)
-        assert len(queries) == 2 * pages
+        assert len(queries) == pages
+        # the floor (serverInfo, field, a search a page) plus /myself and, on Server/DC, one epic lookup
+        epic_lookups = 0 if server.cloud or count == 0 else 1
+        assert len(server.requests) == 3 + pages + epic_lookups
         if server.cloud:
-            assert ["nextPageToken" in q for q in queries[:pages]] == [False] + [True] * (pages - 1)
+            assert ["nextPageToken" in q for q in queries] == [False] + [True] * (pages - 1)
         else:
-            assert [q["startAt"] for q in queries[:pages]] == [[str(100 * p)] for p in range(pages)]
+            assert [q["startAt"] for q in queries] == [[str(100 * p)] for p in range(pages)]
         assert server.count("/field") == 1 and server.count("/serverInfo") == 1
 
 
@@ -263,8 +264,8 @@ def test_server_page_cap_below_100_is_followed(server_dc: JiraSandbox) -> None:
     server_dc.server_page_cap = 3
     records = activities(harvest(connector_for(server_dc)))
     assert len(records) == 8
-    # 6 assigned tickets, then 8 the user transitioned (deduplicated afterwards)
-    assert [q["startAt"][0] for q in searches(server_dc)] == ["0", "3", "0", "3", "6"]
+    # the 8 tickets either question finds, 3 a page
+    assert [q["startAt"][0] for q in searches(server_dc)] == ["0", "3", "6"]
 
 
 def test_legacy_search_is_gone_on_cloud(cloud: JiraSandbox) -> None:
@@ -382,3 +383,93 @@ def test_settings_build_the_connector() -> None:
 def test_ticket_without_a_finish_time_is_skipped() -> None:
     issue = {"key": "X-1", "fields": {"summary": "s", "resolutiondate": None}}
     assert ticket_activity(issue, server="https://j.example", me={}) is None
+
+
+def finished_ticket(key: str, assignee: str, moved_by: str, *, epic: str | None = None) -> Ticket:
+    resolved = NOW - timedelta(days=2, minutes=int(key.split("-")[1]))
+    return Ticket(
+        key,
+        f"Ticket {key}",
+        "Story",
+        "Done",
+        assignee,
+        resolved - timedelta(days=3),
+        resolved_at=resolved,
+        resolution="Done",
+        epic=epic,
+        transitions=(Transition(resolved, moved_by, "In Progress", "Done"),),
+    )
+
+
+@pytest.mark.parametrize("deployment", ["Cloud", "Server"])
+def test_one_search_finds_either_question_once(deployment: str) -> None:
+    tickets = [
+        finished_ticket("WEB-101", "dana-dev", "dana-dev"),  # both questions
+        finished_ticket("WEB-102", "dana-dev", "sam-sre"),  # assigned to the user only
+        finished_ticket("WEB-103", "sam-sre", "dana-dev"),  # moved to done by the user only
+        finished_ticket("WEB-104", "sam-sre", "sam-sre"),  # neither
+    ]
+    with sandbox_with(deployment, tickets) as server:
+        records = activities(harvest(connector_for(server)))
+        assert sorted(r.id for r in records) == ["jira:WEB-101", "jira:WEB-102", "jira:WEB-103"]
+        assert len(searches(server)) == 1
+
+
+@pytest.mark.parametrize("deployment", ["Cloud", "Server"])
+def test_epic_names_are_filled_with_one_lookup_per_harvest(deployment: str) -> None:
+    start = NOW - timedelta(days=30)
+    tickets = bulk_tickets(232, start, NOW)
+    epics = [Ticket(f"OPS-{n}", f"Epic {n}", "Epic", "In Progress", "dana-dev", start) for n in (1, 2, 3)]
+    # each page of 100 (in resolution order) brings an epic the pages before it did not
+    for index, ticket in enumerate(tickets[1:]):
+        ticket.epic = f"OPS-{1 + index // 100}" if index % 2 else None
+    with sandbox_with(deployment, [*tickets, *epics]) as server:
+        records = activities(harvest(connector_for(server), Window(start, NOW)))
+        assert len(records) == 232
+        in_epic = {(r.extra["epic"], r.extra["epic_summary"]) for r in records if r.extra.get("epic")}
+        assert in_epic == {("OPS-1", "Epic 1"), ("OPS-2", "Epic 2"), ("OPS-3", "Epic 3")}
+        lookups = [r.query["jql"] for r in server.requests if "key in" in str(r.query.get("jql"))]
+        # Cloud's parent field carries the summary; Server/DC reads all of the harvest's epics once, at the end
+        assert lookups == ([] if server.cloud else [["key in (OPS-1, OPS-2, OPS-3)"]])
+
+
+def test_an_epic_that_is_gone_leaves_its_key(server_dc: JiraSandbox) -> None:
+    server_dc.tickets = [
+        finished_ticket("WEB-101", "dana-dev", "dana-dev", epic="GONE-7"),
+        finished_ticket("WEB-102", "dana-dev", "dana-dev", epic="PAY-1"),
+        *(t for t in server_dc.tickets if t.key == "PAY-1"),
+    ]
+    records = {r.id: r for r in activities(harvest(connector_for(server_dc)))}
+    # validated, `key in (GONE-7, ...)` is a 400 for the whole query; unvalidated it just does not match
+    assert records["jira:WEB-101"].extra["epic"] == "GONE-7" and records["jira:WEB-101"].extra["epic_summary"] is None
+    assert records["jira:WEB-102"].extra["epic_summary"] == "Payments reliability"
+
+
+def test_sandbox_refuses_an_unknown_key_unless_not_validated(server_dc: JiraSandbox) -> None:
+    import requests
+
+    def search(**params: str) -> requests.Response:
+        headers = {"Authorization": f"Bearer {DEFAULT_PAT}"}
+        return requests.get(server_dc.base_url + "/rest/api/2/search", params=params, headers=headers, timeout=5)
+
+    refused = search(jql="key in (GONE-7, PAY-1)")
+    assert refused.status_code == 400
+    assert refused.json()["errorMessages"] == ["An issue with key 'GONE-7' does not exist for field 'key'."]
+    answer = search(jql="key in (GONE-7, PAY-1)", validateQuery="false")
+    assert answer.status_code == 200 and [i["key"] for i in answer.json()["issues"]] == ["PAY-1"]
+
+
+def test_unchanged_re_harvest_makes_the_fewest_requests(jira: JiraSandbox) -> None:
+    connector = connector_for(jira)
+    first = harvest(connector)
+    jira.clear_log()
+    cursor = first[-1].checkpoint
+    assert cursor is not None and cursor.harvested_until is not None
+    again = harvest(connector, Window(cursor.harvested_until - connector.cursor_overlap, NOW), cursor)
+    assert activities(again) == [] and again[-1].checkpoint == Cursor(NOW)
+    assert [r.path for r in jira.requests] == [
+        "/rest/api/2/serverInfo",
+        "/rest/api/2/myself",
+        "/rest/api/2/field",
+        search_path(jira),
+    ]

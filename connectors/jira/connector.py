@@ -18,6 +18,7 @@ from __future__ import annotations
 import logging
 import time
 from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
+from dataclasses import dataclass, replace
 from datetime import UTC, datetime, timedelta, tzinfo
 from typing import Any, ClassVar, TypeVar
 from urllib.parse import urlsplit
@@ -47,19 +48,21 @@ TICKETS_STREAM = "tickets"
 PAGE_SIZE = 100
 # the status names a finished ticket moves to; `CHANGED TO` works on status, not statusCategory (documented)
 DONE_STATUSES = ("Done", "Closed")
-# the filter part of both queries; `[jira] jql` replaces it
+# the filter part of the query; `[jira] jql` replaces it
 DEFAULT_FILTER = "statusCategory = Done"
-# Two queries, deduplicated by key: the user's own tickets resolved in the window, and any ticket
-# the user moved to a done status in it (work done on someone else's ticket). Both are bounded in
-# time, as Cloud requires, and ordered, so pages are stable while they are read.
-TICKET_QUERIES: Mapping[str, str] = {
-    "assigned": (
-        'assignee = currentUser() AND {filter} AND resolved >= "{start}" AND resolved < "{end}" ORDER BY resolved ASC'
-    ),
-    "transitioned": (
-        'status CHANGED TO ({done}) BY currentUser() DURING ("{start}", "{end}") AND {filter} ORDER BY resolved ASC'
-    ),
+# The two questions, answered by one search: the user's own tickets resolved in the window, and
+# any ticket the user moved to a done status in it (work done on someone else's ticket). A history
+# clause (`CHANGED`) is a clause like any other, so it may be OR-ed with field clauses (documented:
+# the Cloud OpenAPI's JqlQueryClause is a CompoundClause of and/or/not over value, WAS and CHANGED
+# clauses). One search instead of two halves the pages and leaves nothing to deduplicate.
+TICKET_CONDITIONS: Mapping[str, str] = {
+    "assigned": 'assignee = currentUser() AND resolved >= "{start}" AND resolved < "{end}"',
+    "transitioned": 'status CHANGED TO ({done}) BY currentUser() DURING ("{start}", "{end}")',
 }
+# every OR and AND is parenthesised: Atlassian's own texts disagree on how "A OR B AND C" nests.
+# Bounded in time, as Cloud requires, and totally ordered (key breaks ties), so pages are stable
+# while they are read.
+TICKET_QUERY = "(({assigned}) OR ({transitioned})) AND {filter} ORDER BY resolved ASC, key ASC"
 # JQL accepts "yyyy/MM/dd HH:mm": minutes are its finest precision
 JQL_DATE = "%Y/%m/%d %H:%M"
 # without a time zone from /myself the literal could be read in any zone: widen by the largest offset
@@ -82,9 +85,13 @@ FIELDS = (
 )
 STORY_POINT_NAMES = ("story points", "story point estimate")
 EPIC_LINK_NAME = "epic link"
-# the transitioned query needs the history to date a done transition that set no resolution;
+# a ticket the user moved to done without a resolution is dated by that transition, from the history;
 # enhanced search embeds at most 40 histories per issue (measured by others), older ones fall back
-TRANSITION_EXPAND = "changelog"
+TICKET_EXPAND = "changelog"
+# Server/DC's Epic Link holds only the epic's key, and no search expand adds its summary; the keys
+# of the whole harvest are read in one `key in (...)` search per EPIC_BATCH keys, at its end.
+# validateQuery=false: a deleted or hidden epic would otherwise fail that search with 400 (documented)
+EPIC_BATCH = 100
 # Cloud serves the v3 search; v2 stays for serverInfo, myself and field, which every Jira has
 CLOUD_SEARCH_API_VERSION = "3"
 RETRIES = 4
@@ -138,6 +145,17 @@ MYSELF_TYPES: Mapping[str, type | tuple[type, ...]] = {
     "displayName": str,
     "timeZone": str,
 }
+
+
+@dataclass(frozen=True)
+class Search:
+    """One JQL search, as sent on every page of it."""
+
+    jql: str
+    fields: tuple[str, ...]
+    expand: str | None = None
+    # Server/DC's validateQuery; false turns a value no issue has into no match instead of a 400
+    validate: bool = True
 
 
 class JiraConnector:
@@ -213,33 +231,35 @@ class JiraConnector:
         if cloud:
             # the client builds every URL from this option; serverInfo, myself and field were read under /2
             client._options["rest_api_version"] = CLOUD_SEARCH_API_VERSION
-        queries = ticket_queries(window, account_zone(me), jql=self.jql, done_statuses=self.done_statuses)
-        epic_summaries: dict[str, str] = {}
+        query = ticket_query(window, account_zone(me), jql=self.jql, done_statuses=self.done_statuses)
+        # Cloud's parent field brings the epic's summary; Server/DC's Epic Link only its key
+        lookup_epics = not cloud and "epic" in field_ids
         seen: set[str] = set()
-        for name, jql in queries.items():
-            expand = TRANSITION_EXPAND if name == "transitioned" else None
-            for issues in self._pages(client, cloud, jql, fields, expand):
-                fresh = [issue for issue in issues if issue.get("key") not in seen]
-                seen.update(str(issue.get("key")) for issue in fresh)
-                if not cloud and field_ids.get("epic"):
-                    self._fill_epic_summaries(client, fresh, field_ids["epic"], epic_summaries)
-                activities = tuple(
-                    activity
-                    for issue in fresh
-                    if (
-                        activity := ticket_activity(
-                            issue,
-                            server=self.server,
-                            me=me,
-                            field_ids=field_ids,
-                            epic_summaries=epic_summaries,
-                            done_statuses=self.done_statuses,
-                        )
+        # Server/DC tickets in an epic wait for the one epic lookup at the end; the checkpoint comes
+        # after them, so a crash before it re-reads the window and loses nothing
+        waiting: list[Activity] = []
+        for issues in self._pages(client, cloud, Search(query, tuple(fields), TICKET_EXPAND)):
+            # an offset page may repeat a ticket when one ahead of it changed while paging
+            fresh = [issue for issue in issues if issue.get("key") not in seen]
+            seen.update(str(issue.get("key")) for issue in fresh)
+            activities = [
+                activity
+                for issue in fresh
+                if (
+                    activity := ticket_activity(
+                        issue, server=self.server, me=me, field_ids=field_ids, done_statuses=self.done_statuses
                     )
-                    is not None
-                    and window.contains(activity.occurred_at)
                 )
-                yield Batch(activities)
+                is not None
+                and window.contains(activity.occurred_at)
+            ]
+            ready: list[Activity] = []
+            for activity in activities:
+                (waiting if lookup_epics and needs_epic_summary(activity) else ready).append(activity)
+            yield Batch(tuple(ready))
+        if waiting:
+            summaries = self._epic_summaries(client, sorted({str(activity.extra["epic"]) for activity in waiting}))
+            yield Batch(tuple(with_epic_summary(activity, summaries) for activity in waiting))
         yield Batch((), checkpoint=Cursor(window.end))
 
     def _connect(self) -> JIRA:
@@ -255,14 +275,12 @@ class JiraConnector:
             # the client reads serverInfo's versionNumbers and raises these when the JSON is not Jira's
             raise UnreadableAnswer("JSON that is not Jira's server info (no versionNumbers list)") from None
 
-    def _pages(
-        self, client: JIRA, cloud: bool, jql: str, fields: Sequence[str], expand: str | None
-    ) -> Iterator[list[dict[str, Any]]]:
-        """The issues of one query, a page (one request) at a time."""
+    def _pages(self, client: JIRA, cloud: bool, search: Search) -> Iterator[list[dict[str, Any]]]:
+        """The issues of one search, a page (one request) at a time."""
         token: str | None = None
         start = 0
         while True:
-            page = self._search(client, cloud, jql, fields, expand, start=start, token=token)
+            page = self._search(client, cloud, search, start=start, token=token)
             issues = list(page.get("issues") or [])
             yield issues
             if cloud:
@@ -283,41 +301,42 @@ class JiraConnector:
                 return
 
     def _search(
-        self,
-        client: JIRA,
-        cloud: bool,
-        jql: str,
-        fields: Sequence[str],
-        expand: str | None,
-        *,
-        start: int = 0,
-        token: str | None = None,
+        self, client: JIRA, cloud: bool, search: Search, *, start: int = 0, token: str | None = None
     ) -> dict[str, Any]:
-        def search() -> Any:
+        def page() -> Any:
             # the client rewrites the fields list in place (names to ids), so it gets a copy
+            fields = list(search.fields)
             if cloud:
                 return client.enhanced_search_issues(
-                    jql, nextPageToken=token, maxResults=PAGE_SIZE, fields=list(fields), expand=expand, json_result=True
+                    search.jql,
+                    nextPageToken=token,
+                    maxResults=PAGE_SIZE,
+                    fields=fields,
+                    expand=search.expand,
+                    json_result=True,
                 )
             return client.search_issues(
-                jql, startAt=start, maxResults=PAGE_SIZE, fields=list(fields), expand=expand, json_result=True
+                search.jql,
+                startAt=start,
+                maxResults=PAGE_SIZE,
+                validate_query=search.validate,
+                fields=fields,
+                expand=search.expand,
+                json_result=True,
             )
 
         path = f"/rest/api/{CLOUD_SEARCH_API_VERSION}/search/jql" if cloud else "/rest/api/2/search"
-        return self._call(lambda: search_answer(search(), cloud), cloud, f"the search (GET {path})")
+        return self._call(lambda: search_answer(page(), cloud), cloud, f"the search (GET {path})")
 
-    def _fill_epic_summaries(
-        self, client: JIRA, issues: Iterable[Mapping[str, Any]], epic_field: str, known: dict[str, str]
-    ) -> None:
-        """Server/DC's Epic Link holds only the key: one search per 100 new epics reads their summaries."""
-        wanted = sorted(
-            {key for issue in issues if (key := (issue.get("fields") or {}).get(epic_field)) and key not in known}
-        )
-        for first in range(0, len(wanted), PAGE_SIZE):
-            keys = wanted[first : first + PAGE_SIZE]
-            page = self._search(client, False, f"key in ({', '.join(keys)})", ["summary"], None)
-            for epic in page.get("issues") or []:
-                known[str(epic.get("key"))] = str((epic.get("fields") or {}).get("summary") or "")
+    def _epic_summaries(self, client: JIRA, keys: Sequence[str]) -> dict[str, str]:
+        """The summaries of Server/DC epics by key: one search per EPIC_BATCH keys for the whole harvest."""
+        summaries: dict[str, str] = {}
+        for first in range(0, len(keys), EPIC_BATCH):
+            jql = f"key in ({', '.join(keys[first : first + EPIC_BATCH])})"
+            for epics in self._pages(client, False, Search(jql, ("summary",), validate=False)):
+                for epic in epics:
+                    summaries[str(epic.get("key"))] = str((epic.get("fields") or {}).get("summary") or "")
+        return summaries
 
     def _call(self, operation: Callable[[], T], cloud: bool | None, request: str) -> T:
         """Run one client call, retried and classified by the source's one policy."""
@@ -450,14 +469,14 @@ def looks_like_password(secret: str) -> bool:
     return not secret.startswith("ATATT") and (len(secret) < 24 or any(ch.isspace() for ch in secret))
 
 
-def ticket_queries(
+def ticket_query(
     window: Window,
     zone: tzinfo | None,
     *,
     jql: str | None = None,
     done_statuses: Sequence[str] = DONE_STATUSES,
-) -> dict[str, str]:
-    """The JQL of both queries for `window`, with dates as the account's zone reads them.
+) -> str:
+    """The one JQL search for `window` (both questions, OR-ed), with dates as the account's zone reads them.
 
     The cursor needs no clause of its own: the runner starts the window at the cursor minus
     `cursor_overlap`. Bounds are widened to whole minutes (and an hour more on an ambiguous
@@ -465,11 +484,21 @@ def ticket_queries(
     """
     start, end = jql_bounds(window, zone)
     done = ", ".join(_jql_value(status) for status in done_statuses)
-    filter_part = f"({jql})" if jql else DEFAULT_FILTER
-    return {
-        name: template.format(filter=filter_part, start=start, end=end, done=done)
-        for name, template in TICKET_QUERIES.items()
+    conditions = {
+        name: condition.format(start=start, end=end, done=done) for name, condition in TICKET_CONDITIONS.items()
     }
+    return TICKET_QUERY.format(filter=f"({jql})" if jql else DEFAULT_FILTER, **conditions)
+
+
+def needs_epic_summary(activity: Activity) -> bool:
+    """A ticket whose epic is known only by its key."""
+    return bool(activity.extra.get("epic")) and "epic_summary" in activity.extra and not activity.extra["epic_summary"]
+
+
+def with_epic_summary(activity: Activity, summaries: Mapping[str, str]) -> Activity:
+    """The ticket with its epic's summary, when the lookup found the epic."""
+    summary = summaries.get(str(activity.extra.get("epic")))
+    return replace(activity, extra={**activity.extra, "epic_summary": summary}) if summary else activity
 
 
 def jql_bounds(window: Window, zone: tzinfo | None) -> tuple[str, str]:
@@ -682,12 +711,13 @@ def parse_jira_time(value: Any) -> datetime | None:
 
 
 __all__ = [
-    "TICKET_QUERIES",
+    "TICKET_CONDITIONS",
+    "TICKET_QUERY",
     "JiraConnector",
     "custom_field_ids",
     "description_text",
     "jql_bounds",
     "parse_jira_time",
     "ticket_activity",
-    "ticket_queries",
+    "ticket_query",
 ]

@@ -15,7 +15,8 @@ What it reproduces, because the `jira` client and the connector depend on it:
 - JQL: the subset the connector sends, and a little more (AND/OR/NOT, parentheses, `=`, `!=`,
   `<`, `>=`…, `in`, `is EMPTY`, `status CHANGED FROM/TO/BY/DURING/AFTER/BEFORE`, `ORDER BY`),
   with dates read in the account's time zone at minute precision; unknown fields and status
-  names are refused with 400 as Jira does.
+  names are refused with 400 as Jira does, and so is a key no issue has, unless Server's
+  `validateQuery=false` asks for no match instead.
 """
 
 from __future__ import annotations
@@ -258,7 +259,9 @@ class JiraSandbox(SandboxServer):
         if self.cloud:
             return Response(410, {"errorMessages": [GONE_MESSAGE], "errors": {}})
         try:
-            found = self.evaluate(request.param("jql") or "")
+            # validateQuery=false turns errors about values, such as a key no issue has, into no match (documented)
+            validate = (request.param("validateQuery") or "true").lower() not in ("false", "none", "warn")
+            found = self.evaluate(request.param("jql") or "", validate=validate)
             start = int(request.param("startAt") or 0)
             size = min(int(request.param("maxResults") or DEFAULT_PAGE), self.server_page_cap)
         except JqlError as exc:
@@ -303,9 +306,12 @@ class JiraSandbox(SandboxServer):
             body["nextPageToken"] = _make_token(jql, offset + size)
         return Response(200, body)
 
-    def evaluate(self, jql: str) -> list[Ticket]:
-        """The tickets a JQL query selects, in its ORDER BY order (then by key, as Jira breaks ties)."""
-        predicate, order = _Parser(jql, self).parse()
+    def evaluate(self, jql: str, *, validate: bool = True) -> list[Ticket]:
+        """The tickets a JQL query selects, in its ORDER BY order (then by key, as Jira breaks ties).
+
+        Validating, a key no ticket has is refused as Jira does (400), which fails the whole search.
+        """
+        predicate, order = _Parser(jql, self, validate=validate).parse()
         found = [t for t in self.tickets if predicate(t)]
         found.sort(key=lambda t: (t.project, t.number))
         for field, descending in reversed(order):
@@ -314,6 +320,10 @@ class JiraSandbox(SandboxServer):
             present.sort(key=lambda t: _sort_value(t, field), reverse=descending)
             found = present + missing
         return found
+
+    @property
+    def keys(self) -> set[str]:
+        return {ticket.key for ticket in self.tickets}
 
     def user_id(self, login: str) -> str:
         return "712020:" + hashlib.md5(login.encode()).hexdigest()[:24]
@@ -578,8 +588,9 @@ class _Token:
 
 
 class _Parser:
-    def __init__(self, jql: str, sandbox: JiraSandbox) -> None:
+    def __init__(self, jql: str, sandbox: JiraSandbox, *, validate: bool = True) -> None:
         self.sandbox = sandbox
+        self.validate = validate
         self.tokens = _tokenize(jql)
         self.at = 0
 
@@ -746,6 +757,8 @@ class _Parser:
             return self._parse_date(token.text)
         if name == "status" and token.text.lower() not in {s.lower() for s in STATUS_CATEGORIES}:
             raise JqlError(f"The value '{token.text}' does not exist for the field 'status'.")
+        if name in ("key", "issuekey") and self.validate and token.text.upper() not in self.sandbox.keys:
+            raise JqlError(f"An issue with key '{token.text}' does not exist for field 'key'.")
         if name == "statuscategory":
             categories = {"done": "done", "to do": "new", "new": "new", "in progress": "indeterminate"}
             if token.text.lower() not in categories:
