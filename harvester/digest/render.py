@@ -37,7 +37,7 @@ STYLES: dict[str, str] = {
     "h2": f"margin:0;{FONT};font-size:16px;line-height:22px;color:#374151",
     "greeting": f"margin:12px 0 0 0;{FONT};font-size:15px;line-height:22px;color:#111827",
     "intro": f"margin:4px 0 0 0;{FONT};font-size:15px;line-height:22px;color:#374151",
-    "section": "padding:20px 0 0 0",
+    "section": "padding:24px 0 8px 0",
     "item": "padding:16px 0;border-top:1px solid #e5e7eb",
     "line": "padding:12px 0;border-top:1px solid #e5e7eb",
     "age": f"margin:0 0 6px 0;{FONT};font-size:13px;line-height:18px;color:#b45309",
