@@ -106,9 +106,11 @@ def test_previous_week_is_the_week_that_ended_in_the_users_timezone() -> None:
 def test_html_escapes_harvested_text_and_inlines_every_style() -> None:
     html = render_html(digest())
     assert "<script" not in html and "&lt;script&gt;alert(1)&lt;/script&gt; Bcc: evil@x" in html
-    # Gmail and Outlook: table layout, style attributes only, no stylesheet, no script
-    assert "<style" not in html and "<link" not in html and 'role="presentation"' in html
-    assert "class=" not in html
+    # Gmail and Outlook: table layout, style attributes; the one <style> block only recolours (dark mode)
+    assert "<link" not in html and 'role="presentation"' in html
+    (sheet,) = re.findall(r"<style>(.*?)</style>", html, re.DOTALL)
+    assert "@media (prefers-color-scheme: dark)" in sheet
+    assert not re.search(r"width|height|display|padding|margin|float|position", sheet)
     # the prompt is asked once per email, each item has its own "Add impact" link
     assert html.count(IMPACT_PROMPT) == 1
     assert html.count(">Add impact</a>") == 4

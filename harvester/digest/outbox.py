@@ -121,8 +121,8 @@ def message_for(
         subject=digest.subject,
         sender=settings.from_,
         recipient=settings.to,
-        text=render_text(digest),
-        html=render_html(digest),
+        text=render_text(digest, settings.to),
+        html=render_html(digest, settings.to),
         message_id=message_id,
         unsubscribe=(
             f"mailto:{sender_address}?subject=unsubscribe",
