@@ -44,7 +44,9 @@ def digest(
         if send or retry:
             code = digest_command.send(console, context, label, draft_week=send)
         elif output is not None:
-            digest_command.write_html(console, digest_command.draft(context, label), output)
+            email = context.config.settings.email
+            digest = digest_command.draft(context, label)
+            digest_command.write_html(console, digest, output, email.to if email else None)
         else:
             digest_command.preview(console, digest_command.draft(context, label))
     raise typer.Exit(code)

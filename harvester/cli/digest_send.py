@@ -69,8 +69,9 @@ def _entries(console: Console, entries: Sequence[DigestEntry]) -> None:
         console.print(f"  {entry.public_id}  {escape(entry.title)}{age}", highlight=False, soft_wrap=True)
 
 
-def write_html(console: Console, digest: Digest, output: Path) -> None:
-    output.write_text(render_html(digest), encoding="utf-8")
+def write_html(console: Console, digest: Digest, output: Path, recipient: str | None = None) -> None:
+    """The email's HTML part in a file; `recipient` ([email] to) names the user as the email would."""
+    output.write_text(render_html(digest, recipient), encoding="utf-8")
     console.print(f"Wrote {escape(digest.subject)} to {escape(str(output))}")
 
 
