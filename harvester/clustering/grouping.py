@@ -250,9 +250,10 @@ def _closest(
 
 
 def _merge(clusters: list[_Cluster], a: int, b: int) -> int:
-    """Merge `a` and `b` into the lower of the two, returned: excess sums and sizes add up."""
-    kept, gone = clusters[min(a, b)], clusters[max(a, b)]
-    keep_id, gone_id = min(a, b), max(a, b)
+    """Merge `a` and `b` into the one with more neighbours, returned (its neighbours need no
+    update): excess sums and sizes add up."""
+    keep_id, gone_id = (a, b) if len(clusters[a].near) >= len(clusters[b].near) else (b, a)
+    kept, gone = clusters[keep_id], clusters[gone_id]
     del kept.near[gone_id], gone.near[keep_id]
     for other, weight in gone.near.items():
         kept.near[other] = kept.near.get(other, 0.0) + weight
