@@ -10,7 +10,9 @@ of `similarity`; every other pair scores as a pair with no signal at all, the wi
 The centring mean is over all pairs, as in `similarity.window_offset`, summed without listing
 them: the cosine sum from the rows' total, the two time signals from sorted times, and the
 signals that blocking saw fully from the blocked pairs (a sample of the other pairs stands in
-for what a too-common column adds).
+for what a too-common column adds). Up to `NEAREST_ABOVE` items this gives the dense path's
+groups; beyond, each item keeps only its most probable pairs, which trades some of the
+model's weakest merges for linear cost.
 """
 
 from __future__ import annotations
