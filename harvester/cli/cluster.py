@@ -121,10 +121,11 @@ def cluster(
     from harvester.cli.cluster_records import run_cluster_command
 
     with user_errors():
-        wanted = model or read_config(missing_ok=True).settings.nlp.model
+        settings = read_config(missing_ok=True).settings
+        wanted, zone = model or settings.nlp.model, settings.user.zone()
     try:
         if file == "-":
-            code = run_cluster_command(sys.stdin, sys.stdout, sys.stderr, batches=batches, model=wanted)
+            code = run_cluster_command(sys.stdin, sys.stdout, sys.stderr, batches=batches, model=wanted, zone=zone)
         else:
             try:
                 handle = open(file, encoding="utf-8")  # noqa: SIM115
@@ -132,7 +133,7 @@ def cluster(
                 err_console.print(f"[bold red]error:[/] cannot read {escape(file)}: {escape(exc.strerror or '')}")
                 raise typer.Exit(2) from None
             with handle:
-                code = run_cluster_command(handle, sys.stdout, sys.stderr, batches=batches, model=wanted)
+                code = run_cluster_command(handle, sys.stdout, sys.stderr, batches=batches, model=wanted, zone=zone)
     except UnicodeDecodeError as exc:
         err_console.print(f"[bold red]error:[/] the input is not UTF-8 text (byte {exc.start} of a line)")
         raise typer.Exit(2) from None

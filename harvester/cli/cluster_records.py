@@ -1,7 +1,11 @@
 """`brag cluster`: activity records in, candidate accomplishments out, as JSON lines.
 
-Without batches the input is JSONL activity records, all one window, and the output one object
-`{"candidates": [...], "left_out": [...]}`. With batches each input line is `{"batch_id",
+Without batches the input is JSONL activity records and the output one object `{"candidates":
+[...], "left_out": [...]}`: the records are split into ISO weeks (in the user's time zone, UTC by
+default) and each week is clustered as its own window, as the store does, so an export of a year
+is a year of weeks rather than one giant window; the candidates come week by week, oldest first.
+The object stays one object: a line per week would change the shape this command has always
+written. A record whose id came earlier is dropped, as within a window. With batches each input line is `{"batch_id",
 "activities": [...]}` and each output line `{"batch_id", "candidates": [...], "left_out": [...]}`, in
 input order. `left_out` lists the items set aside as no accomplishment (a 1:1, a stand-up on its
 own), each `{"activity_id", "rule", "why"}`; every other item is in exactly one candidate. A malformed line is reported
@@ -13,11 +17,13 @@ from __future__ import annotations
 
 import json
 from collections.abc import Iterator
+from datetime import UTC, tzinfo
 from typing import Any, TextIO
 
 from harvester.clustering import Candidate, cluster_week, extract_features, load_pipeline
 from harvester.clustering.setaside import set_aside
 from harvester.records import Activity, RecordError
+from harvester.timeutil import iso_week_label
 
 # windows are small (a week of one person's work); the pipeline runs fastest on a few hundred
 # texts at a time, so this many activities' worth of windows are analysed together
@@ -25,9 +31,15 @@ CHUNK_ACTIVITIES = 512
 
 
 def run_cluster_command(
-    source: TextIO, out: TextIO, err: TextIO, *, batches: bool, model: str | None = "en_core_web_sm"
+    source: TextIO,
+    out: TextIO,
+    err: TextIO,
+    *,
+    batches: bool,
+    model: str | None = "en_core_web_sm",
+    zone: tzinfo = UTC,
 ) -> int:
-    """Run `brag cluster`; returns the exit code."""
+    """Run `brag cluster`; returns the exit code. `zone` says where the records' ISO weeks begin."""
     nlp = load_pipeline(model)
     good = bad = 0
     if not batches:
@@ -42,10 +54,7 @@ def run_cluster_command(
         if bad and not good:
             # nothing readable is an error, not an empty window: stdout stays empty for the pipe
             return 2
-        out.write(
-            json.dumps(_window(activities, cluster_week(activities, nlp) if activities else []), ensure_ascii=False)
-            + "\n"
-        )
+        out.write(json.dumps(_weeks(activities, nlp, zone), ensure_ascii=False) + "\n")
         out.flush()
     else:
         pending: list[tuple[str, list[Activity]]] = []
@@ -74,6 +83,26 @@ def _write_batches(pending: list[tuple[str, list[Activity]]], nlp: Any, out: Tex
         result = _window(activities, cluster_week(activities, nlp, features=window))
         out.write(json.dumps({"batch_id": batch_id, **result}, ensure_ascii=False) + "\n")
         out.flush()
+
+
+def _weeks(activities: list[Activity], nlp: Any, zone: tzinfo) -> dict[str, Any]:
+    """Each ISO week's records clustered as one window, all weeks' results in one object."""
+    first_of: dict[str, Activity] = {}
+    for activity in activities:
+        first_of.setdefault(activity.id, activity)
+    unique = list(first_of.values())
+    # the pipeline tags all weeks' titles in one pass, as for batches
+    features = extract_features(nlp, unique) if unique else []
+    weeks: dict[str, list[int]] = {}
+    for position, activity in enumerate(unique):
+        weeks.setdefault(iso_week_label(activity.occurred_at, zone), []).append(position)
+    result: dict[str, Any] = {"candidates": [], "left_out": []}
+    for week in sorted(weeks):
+        members = [unique[i] for i in weeks[week]]
+        window = _window(members, cluster_week(members, nlp, features=[features[i] for i in weeks[week]]))
+        result["candidates"].extend(window["candidates"])
+        result["left_out"].extend(window["left_out"])
+    return result
 
 
 def _window(activities: list[Activity], candidates: list[Candidate]) -> dict[str, Any]:

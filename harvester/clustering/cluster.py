@@ -33,6 +33,10 @@ _MEETING_WORDS = frozenset(
      "retro", "retrospective", "demo", "session", "chat", "weekly", "daily", "catch", "prep"}
 )  # fmt: skip
 _NO_CONSTRAINTS = Constraints()
+# above this many items a window is scored over blocked pairs (harvester/clustering/sparse.py):
+# the n×n matrices cost 0.7 GB at 2,000 items and 3 GB at 5,000; below it the dense path is
+# as fast and scores every pair
+SPARSE_ABOVE = 300
 
 
 def cluster_week(
@@ -90,14 +94,20 @@ def cluster_week(
         or (len(group) == 1 and activities[group[0]].kind == "event" and not _may_be_about_work(activities[group[0]]))
         for group in linked
     ]
-    signals = pair_signals(features)
-    groups = agglomerate(
-        pair_probabilities(features, signals, weights),
-        linked,
-        GROUPING_THRESHOLD,
-        fixed=fixed,
-        cannot_link=cannot + _kept_apart(refs, linked, features),
-    )
+    if len(features) > SPARSE_ABOVE:
+        # scipy loads only for a window this large
+        from harvester.clustering.sparse import sparse_groups
+
+        groups = sparse_groups(features, refs, linked, GROUPING_THRESHOLD, fixed=fixed, cannot=cannot, weights=weights)
+    else:
+        signals = pair_signals(features)
+        groups = agglomerate(
+            pair_probabilities(features, signals, weights),
+            linked,
+            GROUPING_THRESHOLD,
+            fixed=fixed,
+            cannot_link=cannot + _kept_apart(refs, linked, features),
+        )
     fixed_items = {i for i, f in enumerate(frozen) if f >= 0}
     groups = _attach_events(groups, features, fixed_items=fixed_items, cannot=cannot)
     groups = _gather_reviews(groups, activities, fixed_items=fixed_items, cannot=cannot)

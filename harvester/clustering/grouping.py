@@ -1,9 +1,11 @@
 """Grouping under constraints: a union-find for near-certain links, then average-linkage
-agglomeration over a similarity matrix, never joining what the user split or froze."""
+agglomeration over a similarity matrix (or, for a large window, over a sparse graph of pairs),
+never joining what the user split or froze."""
 
 from __future__ import annotations
 
 from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
 
 import numpy as np
 import numpy.typing as npt
@@ -104,3 +106,169 @@ def agglomerate(
         members[a].extend(members[b])
         members[b] = []
     return sorted((sorted(m) for m in members if m), key=lambda m: m[0])
+
+
+@dataclass(frozen=True, slots=True)
+class Apart:
+    """Facts about each starting group that decide which groups similarity must not join
+    (`cluster._kept_apart`'s rules, plus the user's cannot-links as `partners`)."""
+
+    tickets: Sequence[frozenset[str]]
+    only_reviews: Sequence[bool]
+    terms: Sequence[frozenset[str]]
+    fileless: Sequence[bool]
+    partners: dict[int, frozenset[int]]
+
+    def pair(self, a: int, b: int) -> bool:
+        """Whether starting groups `a` and `b` must stay apart."""
+        tickets, terms = self.tickets, self.terms
+        return bool(
+            (tickets[a] and tickets[b] and tickets[a].isdisjoint(tickets[b]))
+            or (self.only_reviews[a] and self.only_reviews[b])
+            or ((self.fileless[a] or self.fileless[b]) and terms[a].isdisjoint(terms[b]))
+            or b in self.partners.get(a, ())
+        )
+
+    def concerned(self, group: int) -> bool:
+        """Whether `group` can be kept apart from anything at all: every rule needs one of its
+        two groups to hold a ticket, only reviews, no file, or a cannot-link."""
+        return bool(self.tickets[group]) or self.only_reviews[group] or self.fileless[group] or group in self.partners
+
+
+class _Cluster:
+    """A group being merged: its starting groups (all, and those some rule may keep apart), its
+    size in items and its excess over the baseline with each neighbour."""
+
+    __slots__ = ("concerned", "members", "near", "size")
+
+    def __init__(self, group: int, size: int, concerned: bool) -> None:
+        self.members = [group]
+        self.concerned = [group] if concerned else []
+        self.size = float(size)
+        self.near: dict[int, float] = {}
+
+
+def agglomerate_sparse(
+    first: npt.NDArray[np.int64],
+    second: npt.NDArray[np.int64],
+    probability: npt.NDArray[np.float64],
+    baseline: float,
+    groups: list[list[int]],
+    threshold: float,
+    *,
+    fixed: Sequence[bool] = (),
+    apart: Apart,
+) -> list[list[int]]:
+    """`agglomerate` over a graph: the listed item pairs (`first`[k], `second`[k]) have their
+    probability, every other pair `baseline`; every item is in exactly one of `groups`.
+
+    A group's average with another is baseline + (sum over their listed pairs of probability -
+    baseline) / (size product), so the graph keeps only the excess over the baseline. The merges
+    follow nearest-neighbour chains: average linkage is reducible (a merged group is never closer
+    to a third than the closer of its parts, and a pair kept apart stays apart), so merging two
+    groups that are each other's closest gives the groups that always merging the closest pair of
+    all gives, up to ties, while each step looks only at one group's neighbours.
+    """
+    clusters = _graph(first, second, probability - baseline, groups, fixed, apart)
+    # the average reaches `threshold` when the excess per item pair reaches this (the baseline is
+    # the probability at zero signals, below any threshold in use)
+    needed = threshold - baseline
+    # sizes by cluster, for scoring a cluster's neighbours at once
+    sizes = np.array([cluster.size for cluster in clusters])
+    final = [False] * len(clusters)
+    starts = list(range(len(clusters) - 1, -1, -1))
+    while starts:
+        chain = [starts.pop()]
+        while chain:
+            top = chain[-1]
+            below = chain[-2] if len(chain) > 1 else -1
+            closest = -1 if final[top] else _closest(clusters, sizes, top, below, needed, apart)
+            if closest < 0:
+                # nothing is close enough to it, now or after any later merge
+                final[top] = True
+                chain.pop()
+            elif closest == below:
+                del chain[-2:]
+                merged = _merge(clusters, top, below)
+                sizes[merged] = clusters[merged].size
+                starts.append(merged)
+            else:
+                chain.append(closest)
+    members = [[item for g in cluster.members for item in groups[g]] for cluster in clusters if cluster.members]
+    return sorted((sorted(m) for m in members), key=lambda m: m[0])
+
+
+def _graph(
+    first: npt.NDArray[np.int64],
+    second: npt.NDArray[np.int64],
+    excess: npt.NDArray[np.float64],
+    groups: list[list[int]],
+    fixed: Sequence[bool],
+    apart: Apart,
+) -> list[_Cluster]:
+    """One cluster per starting group, with the summed excess of the item pairs between groups;
+    a fixed group takes no members, so it has no neighbours."""
+    count = len(groups)
+    group_of = np.zeros(sum(len(items) for items in groups), dtype=np.int64)
+    for g, items in enumerate(groups):
+        group_of[items] = g
+    is_fixed = np.zeros(count, dtype=bool)
+    is_fixed[: len(fixed)] = np.asarray(fixed, dtype=bool)
+    ga, gb = group_of[first], group_of[second]
+    usable = (ga != gb) & ~is_fixed[ga] & ~is_fixed[gb]
+    low, high = np.minimum(ga, gb)[usable], np.maximum(ga, gb)[usable]
+    keys, inverse = np.unique(low * count + high, return_inverse=True)
+    sums = np.bincount(inverse, weights=excess[usable], minlength=len(keys))
+    clusters = [_Cluster(g, len(items), apart.concerned(g)) for g, items in enumerate(groups)]
+    for key, weight in zip(keys.tolist(), sums.tolist(), strict=True):
+        a, b = divmod(key, count)
+        clusters[a].near[b] = clusters[b].near[a] = weight
+    return clusters
+
+
+def _closest(
+    clusters: list[_Cluster], sizes: npt.NDArray[np.float64], top: int, below: int, needed: float, apart: Apart
+) -> int:
+    """The cluster closest to `top` and not kept apart from it, if at least `needed` close;
+    `below` (the one before it in the chain) wins a tie, so a chain never cycles."""
+    cluster = clusters[top]
+    while cluster.near:
+        others = np.fromiter(cluster.near.keys(), dtype=np.int64, count=len(cluster.near))
+        weights = np.fromiter(cluster.near.values(), dtype=np.float64, count=len(cluster.near))
+        scores = weights / (sizes[others] * cluster.size)
+        position = int(np.argmax(scores))
+        if scores[position] < needed:
+            return -1
+        closest = int(others[position])
+        if below in cluster.near and cluster.near[below] / (sizes[below] * cluster.size) >= scores[position]:
+            closest = below
+        if not _kept_apart(cluster, clusters[closest], apart):
+            return closest
+        # kept apart now means kept apart after any merge: forget the pair
+        del cluster.near[closest], clusters[closest].near[top]
+    return -1
+
+
+def _merge(clusters: list[_Cluster], a: int, b: int) -> int:
+    """Merge `a` and `b` into the one with more neighbours, returned (its neighbours need no
+    update): excess sums and sizes add up."""
+    keep_id, gone_id = (a, b) if len(clusters[a].near) >= len(clusters[b].near) else (b, a)
+    kept, gone = clusters[keep_id], clusters[gone_id]
+    del kept.near[gone_id], gone.near[keep_id]
+    for other, weight in gone.near.items():
+        kept.near[other] = kept.near.get(other, 0.0) + weight
+        near = clusters[other].near
+        del near[gone_id]
+        near[keep_id] = near.get(keep_id, 0.0) + weight
+    kept.members.extend(gone.members)
+    kept.concerned.extend(gone.concerned)
+    kept.size += gone.size
+    gone.members, gone.concerned, gone.near = [], [], {}
+    return keep_id
+
+
+def _kept_apart(a: _Cluster, b: _Cluster, apart: Apart) -> bool:
+    # a rule needs one side concerned: the concerned groups of one side against all of the other
+    return any(apart.pair(x, y) for x in a.concerned for y in b.members) or any(
+        apart.pair(x, y) for x in a.members for y in b.concerned
+    )
