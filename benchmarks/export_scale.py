@@ -96,9 +96,9 @@ def main() -> None:
     parser.add_argument("--formats", default="md,html,docx,pdf")
     args = parser.parse_args()
     sizes = [int(size) for size in args.sizes.split(",")]
-    print(f"| format | entries | CPU-s | wall s | ms/entry (CPU) | peak RSS MB | output KB | pages |")
+    print("| format | entries | CPU-s | wall s | ms/entry (CPU) | peak RSS MB | output KB | pages |")
     print("| --- | --- | --- | --- | --- | --- | --- | --- |")
-    exponents = {}
+    exponents: dict[str, float] = {}
     for format in args.formats.split(","):
         cpu = []
         for count in sizes:
