@@ -39,12 +39,14 @@ projects = [Project(f"PAY-{n}", f"Payments reliability {n}") for n in range(8)]
 sections = ["Projects", "Collaboration & mentorship", "Operations & support", "Reviews"]
 kinds = [("Pull request", "github", "https://github.com/acme/api/pull/{}"),
          ("Ticket", "jira", "https://acme.atlassian.net/browse/PAY-{}"),
-         ("Meeting", "google_calendar", "https://calendar.google.com/calendar/event?eid={}")]
+         ("Meeting", "google_calendar", "https://www.google.com/calendar/event?eid=NGJtZ2Q4cDFhMGVxdmVmcjQ3{:08d}IGFsZXhAYWNtZS5leGFtcGxl")]
+titles = ["Retry webhooks with exponential backoff and jitter", "Dashboard for failed deliveries",
+          "Weekly payments sync", "Alert when the retry queue grows past 10,000 messages for five minutes"]
 
 def evidence(number, day):
     kind, source, url = kinds[number % 3]
     at = datetime.combine(day, clock(10 + number % 8))
-    return Evidence(f"{source}:{number}", kind, f"Retry webhooks with backoff, part {number}", url.format(number), at,
+    return Evidence(f"{source}:{number}", kind, f"{titles[number % 4]} ({number})", url.format(number), at,
                     source, "acme/api" if source == "github" else "", gone=number % 97 == 0)
 
 entries = []
