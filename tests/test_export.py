@@ -143,7 +143,7 @@ def test_html_escapes_untrusted_text_and_links_footnotes() -> None:
     html = render(hostile_document(), ExportFormat.html).decode()
     assert "<script>" not in html and "&lt;script&gt;" in html and "<img" not in html
     assert 'href="https://github.com/acme/api/pull/7?a=1&amp;b=2"' in html
-    assert '<sup><a href="#fn-1">1</a></sup>' in html and 'id="fn-1"' in html
+    assert '<sup><a href="#fn-1">[1]</a></sup>' in html and 'id="fn-1"' in html
     assert "2 entries have no impact yet" in html
     # the brag doc's styling is shared, not copied
     assert ".numbers { color: #1a7f37; }" in html
