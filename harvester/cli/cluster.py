@@ -13,6 +13,7 @@ from rich.markup import escape
 from harvester.cli.common import console, err_console, open_context, read_config, user_errors
 
 if TYPE_CHECKING:
+    from harvester.clustering.setaside import SetAside
     from harvester.records import Activity
 
 
@@ -30,7 +31,7 @@ def candidates(
     """List candidate accomplishments; the ids are the ones review commands take."""
     from harvester.cli.tables import candidate_table
     from harvester.clustering.model import Reviewed, candidate_json
-    from harvester.clustering.setaside import set_aside_rule
+    from harvester.clustering.setaside import left_out
     from harvester.digest.ranking import rank_key
     from harvester.documents.projects import projects_of
     from harvester.store import repository
@@ -56,15 +57,13 @@ def candidates(
             # the digest's and the review page's order: by week, work best first, meetings after it
             learned = repository.user_model(session, context.user_id).ranking
             rows.sort(key=lambda row: rank_key(row.week, members[row.id], row.metrics, learned))
-            left_out = []
+            aside = []
             for listed in sorted({week} if week else {row.week for row in rows}):
                 window = iso_week_window(listed, context.zone)
-                for activity in repository.ungrouped_activities(
+                ungrouped = repository.ungrouped_activities(
                     session, context.user_id, since=window.start, until=window.end
-                ):
-                    rule = set_aside_rule(activity)
-                    if rule is not None:
-                        left_out.append(_left_out_json(activity, listed, *rule))
+                )
+                aside += [_left_out_json(activity, listed, rule) for activity, rule in left_out(ungrouped)]
     if format is CandidateFormat.json:
         projects = projects_of(members)
         payload = [
@@ -81,15 +80,15 @@ def candidates(
             )
             for row in rows
         ]
-        document = {"candidates": payload, "left_out": left_out}
+        document = {"candidates": payload, "left_out": aside}
         sys.stdout.write(json.dumps(document, ensure_ascii=False, indent=2) + "\n")
         return
     if not rows:
         console.print("No candidates" + (f" in {week}." if week else " waiting for review."))
     else:
         console.print(candidate_table(rows, members))
-    if left_out:
-        count = len(left_out)
+    if aside:
+        count = len(aside)
         console.print(
             f"{count} meeting{'s' if count != 1 else ''} (1:1s, rituals, blocks, meetings about no work) left out"
             " of every candidate; `--format json` lists each with its rule, the review page can make a candidate"
@@ -97,7 +96,7 @@ def candidates(
         )
 
 
-def _left_out_json(activity: Activity, week: str, rule: str, why: str) -> dict[str, Any]:
+def _left_out_json(activity: Activity, week: str, rule: SetAside) -> dict[str, Any]:
     """An item no candidate holds, with the rule that left it out (`brag candidates --format json`)."""
     return {
         "activity_id": activity.id,
@@ -105,8 +104,8 @@ def _left_out_json(activity: Activity, week: str, rule: str, why: str) -> dict[s
         "kind": activity.kind,
         "title": activity.title,
         "occurred_at": activity.occurred_at.isoformat(),
-        "rule": rule,
-        "why": why,
+        "rule": rule.rule,
+        "why": rule.why,
     }
 
 

@@ -10,7 +10,7 @@ from collections.abc import Sequence
 from lemminflect import getAllLemmas, getInflection
 
 from harvester import display
-from harvester.clustering.meetings import PRIVATE_TITLE, classify
+from harvester.clustering.meetings import PRIVATE_TITLE, classify, whole_number
 from harvester.clustering.references import TICKET_KEY, TICKET_KEY_PATTERN, references
 from harvester.clustering.rollups import meeting_rollup
 from harvester.records import Activity
@@ -151,8 +151,7 @@ def _reviews_title(reviews: Sequence[Activity]) -> str:
 
 def _review_substance(review: Activity) -> float:
     """How much a review asked of the author: changes requested, then its comments, then its words."""
-    comments = review.extra.get("comments")
-    count = comments if isinstance(comments, int) and not isinstance(comments, bool) else 0
+    count = whole_number(review.extra.get("comments"))
     requested = str(review.extra.get("state") or "") == "CHANGES_REQUESTED"
     return 10.0 * requested + count + min(len(review.body.split()), 100) / 100
 

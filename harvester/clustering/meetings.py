@@ -100,7 +100,7 @@ def classify(activity: Activity) -> Meeting:
     """The kind of an event; anything not recognised is "other" (counted, not named)."""
     extra = activity.extra
     organised = bool(extra.get("organized"))
-    attendees = _int(extra.get("attendee_count"))
+    attendees = whole_number(extra.get("attendee_count"))
     title = activity.title.strip()
     if title == PRIVATE_TITLE:
         return Meeting("private", organised, attendees)
@@ -116,8 +116,9 @@ def classify(activity: Activity) -> Meeting:
     return Meeting("other", organised, attendees)
 
 
-def _int(value: object) -> int:
+def whole_number(value: object) -> int:
+    """A count from a record's `extra` (JSON: an int, or anything else a source sent), else 0."""
     return value if isinstance(value, int) and not isinstance(value, bool) else 0
 
 
-__all__ = ["LARGE_MEETING", "NAMED_KINDS", "ROUTINE_KINDS", "Meeting", "MeetingKind", "classify"]
+__all__ = ["LARGE_MEETING", "NAMED_KINDS", "ROUTINE_KINDS", "Meeting", "MeetingKind", "classify", "whole_number"]

@@ -9,7 +9,7 @@ json`, and the user can still make a candidate of it on the review page. Pure: n
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 
 from harvester.clustering.meetings import MeetingKind, classify
@@ -39,11 +39,18 @@ class SetAside:
         return {"activity_id": self.activity_id, "rule": self.rule, "why": self.why}
 
 
-def set_aside_rule(activity: Activity) -> tuple[str, str] | None:
-    """The (rule, why) that keeps this activity from being a candidate on its own, or None."""
+def set_aside_rule(activity: Activity) -> SetAside | None:
+    """The rule that keeps this activity from being a candidate on its own, or None."""
     if activity.kind != "event":
         return None
-    return RULES.get(classify(activity).kind)
+    found = RULES.get(classify(activity).kind)
+    return SetAside(activity.id, *found) if found is not None else None
+
+
+def left_out(activities: Iterable[Activity]) -> list[tuple[Activity, SetAside]]:
+    """The activities a set-aside rule applies to, each with its rule: of the items no candidate
+    holds (`repository.ungrouped_activities`), the ones clustering left out."""
+    return [(activity, rule) for activity in activities if (rule := set_aside_rule(activity)) is not None]
 
 
 def set_aside(
@@ -62,8 +69,8 @@ def set_aside(
         if candidate.state != "pending" or not members or any(rule is None for rule in rules):
             kept.append(candidate)
             continue
-        aside.extend(SetAside(a.id, *rule) for a, rule in zip(members, rules, strict=True) if rule is not None)
+        aside.extend(rule for rule in rules if rule is not None)
     return kept, aside
 
 
-__all__ = ["RULES", "SetAside", "set_aside", "set_aside_rule"]
+__all__ = ["RULES", "SetAside", "left_out", "set_aside", "set_aside_rule"]

@@ -18,7 +18,7 @@ from typing import Protocol
 
 from sqlalchemy.orm import Session, sessionmaker
 
-from harvester.clustering.setaside import set_aside_rule
+from harvester.clustering.setaside import left_out
 from harvester.config import EmailSettings
 from harvester.digest.build import build_digest
 from harvester.digest.model import DEFAULT_MAX_ITEMS, CandidateInput, Digest
@@ -91,11 +91,7 @@ def load_digest(
         return tokens.review_url(base_url, secret, tokens.ReviewLink(user_name, public_id, action))
 
     window = iso_week_window(week, zone)
-    left_out = [
-        activity
-        for activity in repository.ungrouped_activities(session, user_id, since=window.start, until=window.end)
-        if set_aside_rule(activity) is not None
-    ]
+    ungrouped = repository.ungrouped_activities(session, user_id, since=window.start, until=window.end)
 
     return build_digest(
         user=user_name,
@@ -106,7 +102,7 @@ def load_digest(
         review_page=f"{base_url}/",
         zone=zone,
         max_items=max_items,
-        set_aside=left_out,
+        set_aside=[activity for activity, _ in left_out(ungrouped)],
         ranking=repository.user_model(session, user_id).ranking,
     )
 

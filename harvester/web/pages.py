@@ -9,7 +9,7 @@ from datetime import datetime, timedelta, tzinfo
 from sqlalchemy.orm import Session
 
 from harvester.clustering import SECTIONS
-from harvester.clustering.setaside import set_aside_rule
+from harvester.clustering.setaside import left_out
 from harvester.digest.ranking import rank_key
 from harvester.display import one_line, visible
 from harvester.documents.evidence import Evidence, evidence_of
@@ -111,9 +111,10 @@ def week_page(session: Session, user_id: int, week: str, now: datetime, zone: tz
             for row in sorted([*shown, *others], key=lambda r: (r.week, r.id), reverse=True)
         ),
         left_out=tuple(
-            LeftOut(evidence_of(activity, zone), rule[1])
-            for activity in repository.ungrouped_activities(session, user_id, since=window.start, until=window.end)
-            if (rule := set_aside_rule(activity)) is not None
+            LeftOut(evidence_of(activity, zone), rule.why)
+            for activity, rule in left_out(
+                repository.ungrouped_activities(session, user_id, since=window.start, until=window.end)
+            )
         ),
     )
 
