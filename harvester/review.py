@@ -362,9 +362,10 @@ class ReviewService:
             raise ReviewError("nothing to undo")
         with _current():
             before = [Snapshot.from_json(data) for data in action.before]
-            refused = self._undo_blocker(before, action.created, made_edited=action.action == "include")
+            included = action.action == "include"
+            refused = self._undo_blocker(before, action.created, made_edited=included)
             if refused is None:
-                if action.action == "include":
+                if included:
                     # the included item goes back to clustering, which sets it aside again (or,
                     # with what a harvest brought since, groups it)
                     freed = [a for public_id in action.created for a in self._member_ids(public_id)]
