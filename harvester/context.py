@@ -45,6 +45,14 @@ class Context:
     def now(self) -> datetime:
         return datetime.now(self.zone)
 
+    @property
+    def person_name(self) -> str:
+        """The user's name as people read it (the email's greeting, an export's title), or "" if unknown."""
+        from harvester.digest.render import addressee
+
+        email = self.config.settings.email
+        return addressee(self.config.settings.user.name, email.to if email else None).name
+
     def connectors(self, only: str | None = None) -> list[Connector]:
         return configured_connectors(self.config.settings, only)
 

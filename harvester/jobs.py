@@ -112,7 +112,9 @@ def quarterly(context: Context, quarter: str) -> Outcome:
     """Write the quarter's summary (Markdown and HTML) and, with [email], mail it as a reminder."""
     context.finish_clustering()
     with context.sessions() as session:
-        document = build(bragdoc.entries(session, context.user_id, context.zone), quarter_period(quarter))
+        document = build(
+            bragdoc.entries(session, context.user_id, context.zone), quarter_period(quarter), author=context.person_name
+        )
     folder = context.config.settings.schedule.resolved_exports_dir()
     folder.mkdir(parents=True, exist_ok=True)
     written: list[Path] = []

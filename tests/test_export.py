@@ -146,7 +146,7 @@ def test_html_escapes_untrusted_text_and_links_footnotes() -> None:
     assert '<sup><a href="#fn-1">[1]</a></sup>' in html and 'id="fn-1"' in html
     assert "2 entries have no impact yet" in html
     # the brag doc's styling is shared, not copied
-    assert ".numbers { color: #1a7f37; }" in html
+    assert ".numbers { color: #1a7f37;" in html
 
 
 def test_pdf_reads_back_as_the_summary() -> None:
@@ -207,3 +207,19 @@ def test_export_command_range_and_option_errors(config: Path) -> None:
     assert both.exit_code == 2 and "either --quarter or --from/--to" in both.output
     binary = runner.invoke(app, ["--config", str(config), "export", "--quarter", "2026Q4", "--format", "pdf"])
     assert binary.exit_code == 2 and "--output" in binary.output
+
+
+def test_title_names_the_person_and_the_dates_and_numbers_follow_the_impact() -> None:
+    said = entry(
+        "Cut checkout latency",
+        impact="p99 from 300 ms to 120 ms for every shopper",
+        metrics=("p99 from 300 ms to 120 ms", "24 hours"),
+    )
+    document = build([said], quarter_period("2026Q4"), author="Dana Kim")
+    assert document.title == "Summary of 2026Q4 for Dana Kim"
+    text = render(document, ExportFormat.md).decode()
+    assert "_1 October – 31 December 2026_" in text
+    # the number the impact already states is not repeated as a fragment; the other one is listed
+    assert "Measured: 24 hours" in text and "Measured: p99" not in text and "Numbers:" not in text
+    word = docx.Document(io.BytesIO(render(document, ExportFormat.docx)))
+    assert word.core_properties.author == "Dana Kim" and word.core_properties.title == document.title

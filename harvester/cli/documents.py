@@ -73,7 +73,9 @@ def export(
         context = open_context()
         context.finish_clustering()
         with context.sessions() as session:
-            document = build(bragdoc.entries(session, context.user_id, context.zone), period)
+            document = build(
+                bragdoc.entries(session, context.user_id, context.zone), period, author=context.person_name
+            )
         data = render(document, format)
     if output is None:
         sys.stdout.write(data.decode("utf-8"))

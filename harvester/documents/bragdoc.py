@@ -151,11 +151,25 @@ def render_markdown(doc_entries: Sequence[BragEntry], title: str = "Brag documen
     return "\n".join(lines).rstrip() + "\n"
 
 
+def metrics_beside(impact: str | None, metrics: Sequence[str]) -> tuple[str, ...]:
+    """The measured numbers worth listing under the user's impact sentence, one per line.
+
+    The impact sentence leads; a number it already states ("p99 from 300 ms to 120 ms") is not
+    repeated below it as a fragment, and the same number found twice is listed once.
+    """
+    said = (impact or "").casefold()
+    shown: list[str] = []
+    for metric in metrics:
+        text = metric.strip()
+        if text and text.casefold() not in said and text not in shown:
+            shown.append(text)
+    return tuple(shown)
+
+
 def _markdown_entry(entry: BragEntry) -> list[str]:
     lines = [f"- **{md(entry.title)}** ({entry.day.isoformat()})"]
     lines.append(f"  - Impact: {md(entry.impact)}" if entry.impact else "  - Impact: _not written yet_")
-    if entry.metrics:
-        lines.append(f"  - Numbers: {md('; '.join(entry.metrics))}")
+    lines += [f"  - Measured: {md(metric)}" for metric in metrics_beside(entry.impact, entry.metrics)]
     for evidence in entry.evidence:
         link = md_link(f"{md(evidence.kind)}: {md(evidence.title)}", evidence.url)
         lines.append(f"  - {link} {evidence.gone_label}".rstrip())
@@ -168,6 +182,7 @@ _environment = Environment(
     trim_blocks=True,
     lstrip_blocks=True,
 )
+_environment.globals["metrics_beside"] = metrics_beside
 
 
 def render_html(doc_entries: Sequence[BragEntry], title: str = "Brag document", standalone: bool = True) -> str:

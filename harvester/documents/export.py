@@ -14,7 +14,7 @@ from datetime import date, timedelta
 
 from harvester.clustering import SECTIONS
 from harvester.display import one_line
-from harvester.documents.bragdoc import BragEntry, by_project
+from harvester.documents.bragdoc import BragEntry, by_project, metrics_beside
 from harvester.documents.evidence import Evidence, source_label
 from harvester.documents.projects import project_heading
 from harvester.timeutil import quarter_label
@@ -49,6 +49,18 @@ class Period:
     @property
     def last_day(self) -> date:
         return self.end - timedelta(days=1)
+
+    @property
+    def dates(self) -> str:
+        """The days covered, as a person writes them: "1 October – 31 December 2026"."""
+        first, last = self.start, self.last_day
+        if first.year != last.year:
+            return f"{_day(first)} {first.year} – {_day(last)} {last.year}"
+        return f"{_day(first)} – {_day(last)} {last.year}"
+
+
+def _day(day: date) -> str:
+    return f"{day.day} {day.strftime('%B')}"
 
 
 def quarter_period(label: str) -> Period:
@@ -138,6 +150,8 @@ class ExportDocument:
     footnotes: tuple[Footnote, ...]
     # listed before the sections: each epic's entries together, whatever their sections
     projects: tuple[ProjectPart, ...] = ()
+    # whose work it is: on the title, and the DOCX/PDF author; empty when the name is unknown
+    author: str = ""
 
     @property
     def empty(self) -> bool:
@@ -191,15 +205,15 @@ class _Numbering:
             if self.numbers[key] not in notes:
                 notes.append(self.numbers[key])
         impact = clean(entry.impact) if entry.impact else None
-        metrics = tuple(clean(m) for m in entry.metrics)
+        metrics = metrics_beside(impact, [clean(m) for m in entry.metrics])
         return Item(clean(entry.title), entry.day, impact or None, metrics, tuple(notes))
 
     def items(self, entries: Iterable[BragEntry]) -> tuple[Item, ...]:
         return tuple(self.item(entry) for entry in sorted(entries, key=impact_rank))
 
 
-def build(entries: Sequence[BragEntry], period: Period, title: str | None = None) -> ExportDocument:
-    """The summary of `period`: the approved entries whose day falls in it, overview first.
+def build(entries: Sequence[BragEntry], period: Period, title: str | None = None, author: str = "") -> ExportDocument:
+    """The summary of `period` for `author`: the approved entries whose day falls in it, overview first.
 
     Entries of an epic (or parent) are listed together under their project, before the sections;
     the other entries stay in their sections.
@@ -224,11 +238,13 @@ def build(entries: Sequence[BragEntry], period: Period, title: str | None = None
         missing_impact=sum(1 for e in chosen if not (e.impact and e.impact.strip())),
         by_project=tuple((part.name, len(part.items)) for part in projects),
     )
+    author = clean(author)
     return ExportDocument(
-        title=clean(title) if title else f"Summary of {period.label}",
+        title=clean(title) if title else f"Summary of {period.label}" + (f" for {author}" if author else ""),
         period=period,
         overview=overview,
         sections=sections,
         footnotes=tuple(numbering.numbers.values()),
         projects=projects,
+        author=author,
     )

@@ -121,16 +121,22 @@ def _item(paragraphs: _Paragraphs, item: Item) -> None:
         impact.add_run(plain(item.impact))
     else:
         impact.add_run("No impact written yet.").italic = True
-    if item.metrics:
-        paragraphs.add("List Bullet 2", plain("Numbers: " + "; ".join(item.metrics)))
+    for metric in item.metrics:
+        measured = paragraphs.add("List Bullet 2")
+        measured.add_run("Measured: ").italic = True
+        measured.add_run(plain(metric))
 
 
 def render_docx(document: ExportDocument) -> bytes:
     word = Document()
+    # python-docx's template says "python-docx" as the author; the document is the user's
     word.core_properties.title = plain(document.title)
+    word.core_properties.author = plain(document.author)
+    word.core_properties.last_modified_by = plain(document.author)
+    word.core_properties.subject = plain(document.period.dates)
     word.styles["Normal"].font.size = Pt(11)
     word.add_heading(plain(document.title), level=0)
-    period = word.add_paragraph(plain(document.period.label))
+    period = word.add_paragraph(plain(document.period.dates))
     period.runs[0].font.color.rgb = _MUTED
 
     overview = document.overview

@@ -44,13 +44,12 @@ def _item(item: Item) -> list[str]:
     refs = "".join(f"[^{note.number}]" for note in item.footnotes)
     lines = [f"- **{md(item.title)}** ({item.day.isoformat()}){refs}"]
     lines.append(f"  - Impact: {md(item.impact)}" if item.impact else "  - Impact: _not written yet_")
-    if item.metrics:
-        lines.append(f"  - Numbers: {md('; '.join(item.metrics))}")
+    lines += [f"  - Measured: {md(metric)}" for metric in item.metrics]
     return lines
 
 
 def render_markdown(document: ExportDocument) -> str:
-    lines = [f"# {md(document.title)}", "", f"_{md(document.period.label)}_", "", "## Overview", ""]
+    lines = [f"# {md(document.title)}", "", f"_{md(document.period.dates)}_", "", "## Overview", ""]
     lines += _overview(document.overview)
     lines.append("")
     if document.empty:
