@@ -23,6 +23,7 @@ from sqlalchemy.orm.exc import StaleDataError
 from harvester.clustering import SECTIONS, candidate_id, learning
 from harvester.clustering.drafting import draft_summary, draft_title
 from harvester.clustering.sections import suggest_section
+from harvester.display import one_line
 from harvester.errors import BragError
 from harvester.records import Activity
 from harvester.store import repository
@@ -49,6 +50,9 @@ class Snapshot:
     edited: bool
     merged_into: str | None
     activity_ids: tuple[str, ...]
+    # why the items are together; None leaves the stored sentence as it is (journals written before
+    # this field carry none)
+    why: str | None = None
 
     def to_json(self) -> dict[str, Any]:
         return {**self.__dict__, "activity_ids": list(self.activity_ids)}
@@ -132,8 +136,23 @@ def reject(candidate: Snapshot) -> Outcome:
     )
 
 
-def merge(target: Snapshot, other: Snapshot) -> Outcome:
-    """Move `other`'s items into `target`; `other` is then merged and shows nowhere."""
+def reopen(candidate: Snapshot) -> Outcome:
+    """Put an approved or rejected candidate back to pending, keeping its wording (the card's Undo)."""
+    _live(candidate, "reopen")
+    if candidate.state == "pending":
+        raise ReviewError(f"{candidate.public_id} is already waiting for review")
+    return Outcome(
+        "reopen",
+        changed=(replace(candidate, state="pending"),),
+        description=f"put {candidate.public_id} back to review (it was {candidate.state})",
+    )
+
+
+def merge(target: Snapshot, other: Snapshot, *, summary: str | None = None, why: str | None = None) -> Outcome:
+    """Move `other`'s items into `target`; `other` is then merged and shows nowhere.
+
+    `summary` and `why` are the merged group's new texts (the service drafts them from its items).
+    """
     if target.public_id == other.public_id:
         raise ReviewError(f"cannot merge {target.public_id} into itself")
     _live(target, "merge into")
@@ -146,7 +165,13 @@ def merge(target: Snapshot, other: Snapshot) -> Outcome:
         changed=(
             # the merged group is the user's decision: locked like an edit, so re-clustering keeps it
             # whole and, across weeks, the other week no longer claims the moved items
-            replace(target, activity_ids=items, edited=True),
+            replace(
+                target,
+                activity_ids=items,
+                edited=True,
+                summary=target.summary if summary is None else summary,
+                why=target.why if why is None else why,
+            ),
             replace(other, state="merged", merged_into=target.public_id, activity_ids=()),
         ),
         constraints=constraints,
@@ -155,11 +180,19 @@ def merge(target: Snapshot, other: Snapshot) -> Outcome:
 
 
 def split(
-    candidate: Snapshot, activity_id: str, new_id: str | None = None, *, title: str = "", summary: str = ""
+    candidate: Snapshot,
+    activity_id: str,
+    new_id: str | None = None,
+    *,
+    title: str = "",
+    summary: str = "",
+    rest_summary: str | None = None,
+    rest_why: str | None = None,
 ) -> Outcome:
     """Take one item out into a candidate of its own, and never group them again.
 
-    `title` and `summary` are the new candidate's drafts (the service drafts them from its item).
+    `title` and `summary` are the new candidate's drafts, `rest_summary` and `rest_why` the remaining
+    group's new texts (the service drafts them from the items).
     """
     _live(candidate, "split")
     if activity_id not in candidate.activity_ids:
@@ -179,10 +212,17 @@ def split(
         edited=False,
         merged_into=None,
         activity_ids=(activity_id,),
+        why=f"you split it out of {candidate.public_id}",
+    )
+    remaining = replace(
+        candidate,
+        activity_ids=rest,
+        summary=candidate.summary if rest_summary is None else rest_summary,
+        why=candidate.why if rest_why is None else rest_why,
     )
     return Outcome(
         "split",
-        changed=(replace(candidate, activity_ids=rest),),
+        changed=(remaining,),
         created=(alone,),
         constraints=tuple(("cannot", activity_id, other) for other in rest),
         description=f"split {activity_id} out of {candidate.public_id} into {alone.public_id}",
@@ -207,6 +247,12 @@ def include(activity: Activity, new_id: str, week: str, *, title: str, summary: 
         activity_ids=(activity.id,),
     )
     return Outcome("include", created=(made,), week=week, description=f"made {new_id} of {activity.id}")
+
+
+def _redrafted(summary: str, before: Sequence[Activity], after: Sequence[Activity]) -> str:
+    """The summary for a group's new members: redrafted when it was the draft ("2 PRs, 1 ticket"),
+    kept when the user wrote their own."""
+    return draft_summary(after) if not summary.strip() or summary == draft_summary(before) else summary
 
 
 def taught_pairs(
@@ -296,6 +342,7 @@ class ReviewService:
             edited=row.edited,
             merged_into=merged_into,
             activity_ids=tuple(a.id for a in members),
+            why=row.why,
         )
 
     def approve(self, public_id: str, **edits: str | None) -> Snapshot:
@@ -307,18 +354,36 @@ class ReviewService:
     def reject(self, public_id: str) -> Snapshot:
         return self._apply(reject(self.snapshot(public_id)))[0]
 
+    def reopen(self, public_id: str) -> Snapshot:
+        return self._apply(reopen(self.snapshot(public_id)))[0]
+
     def merge(self, target: str, other: str) -> Snapshot:
-        return self._apply(merge(self.snapshot(target), self.snapshot(other)))[0]
+        into, merged = self.snapshot(target), self.snapshot(other)
+        if target == other:
+            return self._apply(merge(into, merged))[0]
+        before, added = self._members(target), self._members(other)
+        why = f"you merged in “{one_line(merged.title)}”"
+        outcome = merge(
+            into,
+            merged,
+            summary=_redrafted(into.summary, before, [*before, *(a for a in added if a not in before)]),
+            why=f"{into.why}; {why}" if into.why and len(before) > 1 else why,
+        )
+        return self._apply(outcome)[0]
 
     def split(self, public_id: str, activity_id: str) -> Snapshot:
         new_id = self._free_id(activity_id)
-        item = [a for a in self._members(public_id) if a.id == activity_id]
+        members = self._members(public_id)
+        item = [a for a in members if a.id == activity_id]
+        candidate = self.snapshot(public_id)
         outcome = split(
-            self.snapshot(public_id),
+            candidate,
             activity_id,
             new_id,
             title=draft_title(item) if item else "",
             summary=draft_summary(item) if item else "",
+            rest_summary=_redrafted(candidate.summary, members, [a for a in members if a.id != activity_id]),
+            rest_why=f"you split “{one_line(draft_title(item))}” out of it" if item else None,
         )
         self._apply(outcome)
         return outcome.created[0]
@@ -499,6 +564,8 @@ class ReviewService:
         row.summary = snapshot.summary
         row.section = snapshot.section
         row.impact = snapshot.impact
+        if snapshot.why is not None:
+            row.why = snapshot.why
         row.edited = snapshot.edited
         row.merged_into_id = target.id if target else None
         row.updated_at = datetime.now(UTC)

@@ -113,10 +113,16 @@ def test_approve_with_edited_impact(client: FlaskClient, context: Context, seede
         },
     )
     assert response.status_code == 302
-    assert response.headers["Location"].endswith(f"/week/2026-W46#c-{seeded.payments}")
     assert state(context, seeded.payments) == ("approved", "Failed checkouts down from 4% to 1%", "Projects")
     page = client.get("/week/2026-W46").get_data(as_text=True)
     assert f"Approved {seeded.payments}: Card payment retries." in page
+    # the review moves on: it lands on the first pending card after the approved one
+    order = re.findall(r'<article class="candidate[^"]*" id="c-([^"]+)"[^>]*data-state="([a-z]+)"', page)
+    after = [public_id for public_id, card_state in order[[i for i, _ in order].index(seeded.payments) + 1 :]]
+    pending = [public_id for public_id, card_state in order if card_state == "pending"]
+    expected = next(i for i in after if i in pending)
+    assert response.headers["Location"].endswith(f"/week/2026-W46#c-{expected}")
+    assert (seeded.payments, "approved") in order
 
 
 def test_reject(client: FlaskClient, context: Context, seeded: Seeded) -> None:

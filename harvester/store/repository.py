@@ -372,6 +372,14 @@ def candidate_rows(
     return list(session.scalars(query.order_by(CandidateRow.week, CandidateRow.created_at, CandidateRow.id)))
 
 
+def candidate_rows_by_id(session: Session, user_id: int, row_ids: Iterable[int]) -> list[CandidateRow]:
+    """The user's candidates stored under `row_ids` (others' rows are never returned)."""
+    ids = list(row_ids)
+    if not ids:
+        return []
+    return list(session.scalars(select(CandidateRow).where(CandidateRow.user_id == user_id, CandidateRow.id.in_(ids))))
+
+
 def candidate_by_public_id(session: Session, user_id: int, public_id: str) -> CandidateRow | None:
     return session.scalar(
         select(CandidateRow).where(CandidateRow.user_id == user_id, CandidateRow.public_id == public_id)

@@ -2,15 +2,15 @@
 
 from __future__ import annotations
 
-from collections.abc import Sequence
-from dataclasses import dataclass
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, replace
 from datetime import datetime, timedelta, tzinfo
 
 from sqlalchemy.orm import Session
 
 from harvester.clustering import SECTIONS
 from harvester.clustering.setaside import left_out
-from harvester.digest.ranking import rank_key
+from harvester.digest.ranking import rank_key, stored_significance
 from harvester.display import one_line, visible
 from harvester.documents.evidence import Evidence, evidence_of
 from harvester.documents.projects import Project, projects_of
@@ -36,6 +36,15 @@ class CandidateView:
     age: str
     # the name of the epic its items belong to, else empty
     project: str = ""
+    # the significance score and the reasons that raised it, strongest first
+    score: float = 0.0
+    reasons: tuple[str, ...] = ()
+    # the candidate a merged one went into (where its email links now lead)
+    merged_into: Choice | None = None
+
+    @property
+    def decided(self) -> bool:
+        return self.state in ("approved", "rejected")
 
 
 @dataclass(frozen=True)
@@ -48,8 +57,15 @@ class LeftOut:
 
 @dataclass(frozen=True)
 class Choice:
+    """A candidate offered in the merge list, or named as where a merged one went."""
+
     public_id: str
-    label: str
+    title: str
+    week: str
+
+    @property
+    def label(self) -> str:
+        return f"{self.week} · {self.title} ({self.public_id})"
 
 
 @dataclass(frozen=True)
@@ -67,6 +83,13 @@ class WeekPage:
     @property
     def pending(self) -> int:
         return sum(1 for c in (*self.candidates, *self.earlier) if c.state == "pending")
+
+    def next_pending(self, after: str) -> str | None:
+        """The pending card after `after` in the page's order, wrapping round; None when none is left."""
+        order = [c.public_id for c in (*self.candidates, *self.earlier)]
+        pending = {c.public_id for c in (*self.candidates, *self.earlier) if c.state == "pending"} - {after}
+        start = order.index(after) + 1 if after in order else 0
+        return next((i for i in order[start:] + order[:start] if i in pending), None)
 
 
 def canonical_week(label: str, zone: tzinfo) -> str | None:
@@ -88,15 +111,13 @@ def week_page(session: Session, user_id: int, week: str, now: datetime, zone: tz
     this_week = iso_week_label(now, zone)
     shown = [row for row in repository.candidate_rows(session, user_id, weeks=[week]) if row.state != "merged"]
     earlier = [row for row in repository.candidate_rows(session, user_id, states=["pending"]) if row.week < week]
-    # merging is offered with this week's candidates and anything still pending elsewhere
-    others = [row for row in repository.candidate_rows(session, user_id, states=["pending"]) if row.week != week]
     # the digest's order: work best first, meetings after it, earlier weeks oldest first
     members = repository.candidate_members(session, [row.id for row in [*shown, *earlier]])
     learned = repository.user_model(session, user_id).ranking
     shown, earlier = (
         sorted(rows, key=lambda r: rank_key(r.week, members[r.id], r.metrics, learned)) for rows in (shown, earlier)
     )
-    views = candidate_views(session, [*shown, *earlier], this_week, zone)
+    views = candidate_views(session, user_id, [*shown, *earlier], this_week, zone, learned)
     next_week = iso_week_label(window.start + timedelta(days=7), zone)
     return WeekPage(
         week=week,
@@ -106,9 +127,11 @@ def week_page(session: Session, user_id: int, week: str, now: datetime, zone: tz
         next_week=next_week if next_week <= this_week else None,
         candidates=tuple(views[row.public_id] for row in shown),
         earlier=tuple(views[row.public_id] for row in earlier),
+        # merging is offered with the candidates on this page: the week's, and those still pending
+        # from earlier weeks (last week's among them), newest first
         merge_choices=tuple(
-            Choice(row.public_id, f"{row.week} · {one_line(row.title)} ({row.public_id})")
-            for row in sorted([*shown, *others], key=lambda r: (r.week, r.id), reverse=True)
+            Choice(view.public_id, view.title, view.week)
+            for view in sorted(views.values(), key=lambda v: v.week, reverse=True)
         ),
         left_out=tuple(
             LeftOut(evidence_of(activity, zone), rule.why)
@@ -125,16 +148,37 @@ def single_candidate(
     row = repository.candidate_by_public_id(session, user_id, public_id)
     if row is None:
         return None
-    return candidate_views(session, [row], iso_week_label(now, zone), zone)[row.public_id]
+    learned = repository.user_model(session, user_id).ranking
+    return candidate_views(session, user_id, [row], iso_week_label(now, zone), zone, learned)[row.public_id]
 
 
 def candidate_views(
-    session: Session, rows: Sequence[CandidateRow], this_week: str, zone: tzinfo
+    session: Session,
+    user_id: int,
+    rows: Sequence[CandidateRow],
+    this_week: str,
+    zone: tzinfo,
+    learned: Mapping[str, float] | None = None,
 ) -> dict[str, CandidateView]:
     members = repository.candidate_members(session, [row.id for row in rows])
     gone = repository.gone_member_ids(session, [row.id for row in rows])
     projects = projects_of(members)
-    return {row.public_id: _view(row, members[row.id], gone, this_week, zone, projects[row.id]) for row in rows}
+    targets = {row.merged_into_id for row in rows if row.merged_into_id is not None}
+    merged_into = {
+        target.id: Choice(target.public_id, one_line(target.title), target.week)
+        for target in repository.candidate_rows_by_id(session, user_id, sorted(targets))
+    }
+    views = {}
+    for row in rows:
+        view = _view(row, members[row.id], gone, this_week, zone, projects[row.id])
+        score = stored_significance(members[row.id], row.metrics, learned)
+        views[row.public_id] = replace(
+            view,
+            score=score.score,
+            reasons=score.reasons,
+            merged_into=merged_into.get(row.merged_into_id) if row.merged_into_id else None,
+        )
+    return views
 
 
 def _view(

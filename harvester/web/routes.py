@@ -70,7 +70,7 @@ def doc_markdown() -> ResponseReturnValue:
 
 @pages.post("/candidates/<public_id>/approve")
 def approve(public_id: str) -> Response:
-    return _act(public_id, lambda review: review.approve(public_id, **_edits()), "Approved")
+    return _act(public_id, lambda review: review.approve(public_id, **_edits()), "Approved", decision=True)
 
 
 @pages.post("/candidates/<public_id>/edit")
@@ -80,7 +80,13 @@ def edit(public_id: str) -> Response:
 
 @pages.post("/candidates/<public_id>/reject")
 def reject(public_id: str) -> Response:
-    return _act(public_id, lambda review: review.reject(public_id), "Rejected")
+    return _act(public_id, lambda review: review.reject(public_id), "Rejected", decision=True)
+
+
+@pages.post("/candidates/<public_id>/reopen")
+def reopen(public_id: str) -> Response:
+    """A decided card's Undo: back to pending, whatever was done since."""
+    return _act(public_id, lambda review: review.reopen(public_id), "Back to review:")
 
 
 @pages.post("/candidates/<public_id>/merge")
@@ -138,9 +144,9 @@ def confirm_link(token: str) -> ResponseReturnValue:
     link = _read_link(token)
     public_id = link.candidate
     if link.action == "approve":
-        return _act(public_id, lambda review: review.approve(public_id, **_edits()), "Approved")
+        return _act(public_id, lambda review: review.approve(public_id, **_edits()), "Approved", decision=True)
     if link.action == "reject":
-        return _act(public_id, lambda review: review.reject(public_id), "Rejected")
+        return _act(public_id, lambda review: review.reject(public_id), "Rejected", decision=True)
     return redirect(url_for("pages.home"))
 
 
@@ -167,7 +173,12 @@ def _edits() -> dict[str, str | None]:
     return {name: request.form[name] for name in EDIT_FIELDS if name in request.form}
 
 
-def _act(public_id: str, action: Action, verb: str) -> Response:
+def _act(public_id: str, action: Action, verb: str, *, decision: bool = False) -> Response:
+    """Apply `action`, say what it did, and land on the card to look at next.
+
+    After a decision (approve, reject) that is the next pending card of the page the form came
+    from, so a review runs down the list; after anything else, the card acted on.
+    """
     site = current_site()
     try:
         with site.context.sessions.begin() as session:
@@ -179,7 +190,20 @@ def _act(public_id: str, action: Action, verb: str) -> Response:
         return redirect(_back())
     flash(one_line(f"{verb} {public_id}: {result.title or result.public_id}."), "ok")
     landing = _back(default=url_for("pages.week", week=week) if week else None)
-    return redirect(f"{landing}#c-{result.public_id}")
+    focus = _next_pending(landing, result.public_id) if decision else None
+    return redirect(f"{landing}#c-{focus or result.public_id}")
+
+
+def _next_pending(landing: str, after: str) -> str | None:
+    """The pending card after `after` on the week page `landing` leads to, if it is one."""
+    found = re.fullmatch(r"/week/([^/?#]+)", urlsplit(landing).path)
+    site = current_site()
+    week = canonical_week(found.group(1), site.context.zone) if found else None
+    if week is None:
+        return None
+    with site.context.sessions() as session:
+        page = week_page(session, site.context.user_id, week, site.now(), site.context.zone)
+    return page.next_pending(after)
 
 
 def _back(default: str | None = None) -> str:
