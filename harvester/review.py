@@ -212,7 +212,7 @@ def split(
         edited=False,
         merged_into=None,
         activity_ids=(activity_id,),
-        why=f"you split it out of {candidate.public_id}",
+        why=f"you split it out of “{one_line(candidate.title)}”",
     )
     remaining = replace(
         candidate,

@@ -26,7 +26,18 @@ from harvester import candidates
 from harvester import review as review_module
 from harvester.candidates import recluster_weeks
 from harvester.clustering import Candidate, load_pipeline
-from harvester.review import Outcome, ReviewError, ReviewService, Snapshot, approve, edit, merge, reject, split
+from harvester.review import (
+    Outcome,
+    ReviewError,
+    ReviewService,
+    Snapshot,
+    approve,
+    edit,
+    merge,
+    reject,
+    reopen,
+    split,
+)
 from harvester.store import repository
 from harvester.store.models import CandidateRow, ReviewAction
 
@@ -130,6 +141,16 @@ def test_split_takes_one_item_out_and_keeps_it_apart() -> None:
     assert outcome.constraints == (("cannot", "gh#102", "jira:PAY-12"), ("cannot", "gh#102", "gh#101"))
 
 
+def test_reopen_puts_a_decision_back_and_keeps_the_wording() -> None:
+    approved = replace(PENDING, state="approved", impact="Fewer failed checkouts", edited=True)
+    (back,) = reopen(approved).changed
+    assert (back.state, back.impact, back.edited) == ("pending", "Fewer failed checkouts", True)
+    with pytest.raises(ReviewError, match="already waiting"):
+        reopen(PENDING)
+    with pytest.raises(ReviewError, match="merged into c-1"):
+        reopen(MERGED)
+
+
 def test_split_refuses_unknown_items_and_single_item_candidates() -> None:
     with pytest.raises(ReviewError, match="gh#999 is not in c-1; its items are: jira:PAY-12, gh#101, gh#102"):
         split(PENDING, "gh#999")
@@ -188,6 +209,38 @@ def test_service_merge_records_must_link_and_undo_removes_it(
         review(session, user_id).undo()
         assert repository.link_constraints(session, user_id) == ([], [])
         assert review(session, user_id).snapshot(seeded.xss).activity_ids == ("github:acme/shop#103",)
+
+
+def test_merge_and_split_redraft_what_membership_says_and_undo_puts_it_back(
+    sessions: sessionmaker[Session], user_id: int, seeded: Seeded
+) -> None:
+    with sessions.begin() as session:
+        drafted = repository.candidate_by_public_id(session, user_id, seeded.payments)
+        assert drafted is not None
+        summary, why = drafted.summary, drafted.why
+        assert summary == "2 PRs in acme/shop, 1 ticket"
+        review(session, user_id).merge(seeded.payments, seeded.credentials)
+        assert (drafted.summary, drafted.why) == (
+            "2 PRs in acme/shop, 2 tickets",
+            f"{why}; you merged in “Rotated the staging database credentials (OPS-7)”",
+        )
+        review(session, user_id).undo()
+        assert (drafted.summary, drafted.why) == (summary, why)
+        alone = review(session, user_id).split(seeded.payments, "github:acme/shop#102")
+        assert drafted.summary == "1 PR in acme/shop, 1 ticket"
+        assert drafted.why.startswith("you split “") and drafted.why.endswith("” out of it")
+        row = repository.candidate_by_public_id(session, user_id, alone.public_id)
+        assert row is not None and row.why == f"you split it out of “{drafted.title}”"
+
+
+def test_a_summary_the_user_wrote_survives_a_merge(
+    sessions: sessionmaker[Session], user_id: int, seeded: Seeded
+) -> None:
+    with sessions.begin() as session:
+        review(session, user_id).edit(seeded.payments, summary="Retries for the card gateway")
+        review(session, user_id).merge(seeded.payments, seeded.credentials)
+        row = repository.candidate_by_public_id(session, user_id, seeded.payments)
+        assert row is not None and row.summary == "Retries for the card gateway"
 
 
 def test_service_split_creates_a_candidate_and_undo_deletes_it(

@@ -89,7 +89,7 @@ class Reviewer:
         top, bottom, height = self.driver.execute_script(
             "var r = arguments[0].getBoundingClientRect(); return [r.top, r.bottom, innerHeight]", notice
         )
-        assert 0 <= top and bottom <= height, f"the confirmation is off screen ({top}..{bottom} of {height})"
+        assert top >= 0 and bottom <= height, f"the confirmation is off screen ({top}..{bottom} of {height})"
         text: str = notice.text
         return text
 
@@ -101,11 +101,10 @@ class Reviewer:
         ]
 
     def landed_on(self) -> str:
-        """The card review moved on to: the URL's fragment, which also has the focus when JS runs."""
+        """The card review moved on to: the URL's fragment names it, and the browser gives the focus
+        to a focusable fragment target (the cards have tabindex=-1), with or without JS."""
         fragment = self.driver.execute_script("return location.hash").removeprefix("#c-")
-        if self.javascript:
-            focused = self.driver.execute_script("return document.activeElement.id")
-            assert focused == f"c-{fragment}"
+        assert self.driver.execute_script("return document.activeElement.id") == f"c-{fragment}"
         return str(fragment)
 
     def state(self, public_id: str) -> tuple[str, str, str | None, str]:
@@ -149,7 +148,9 @@ def _emulate(driver: Any, width: int, *, height: int = 800, scheme: str = "light
         "Emulation.setDeviceMetricsOverride",
         {"width": width, "height": height, "deviceScaleFactor": 1, "mobile": width < 600},
     )
-    driver.execute_cdp_cmd("Emulation.setEmulatedMedia", {"features": [{"name": "prefers-color-scheme", "value": scheme}]})
+    driver.execute_cdp_cmd(
+        "Emulation.setEmulatedMedia", {"features": [{"name": "prefers-color-scheme", "value": scheme}]}
+    )
 
 
 @pytest.fixture
@@ -167,7 +168,9 @@ def reviewer(site: tuple[str, Context, Seeded], tmp_path: Path, *, javascript: b
         yield Reviewer(driver, base, context, seeded, javascript, width)
 
 
-@pytest.fixture(params=[pytest.param((js, w), id=f"{'js' if js else 'no-js'}-{w}") for js in (True, False) for w in WIDTHS])
+@pytest.fixture(
+    params=[pytest.param((js, w), id=f"{'js' if js else 'no-js'}-{w}") for js in (True, False) for w in WIDTHS]
+)
 def browser_at(request: pytest.FixtureRequest, site: tuple[str, Context, Seeded], tmp_path: Path) -> Iterator[Reviewer]:
     javascript, width = request.param
     yield from reviewer(site, tmp_path, javascript=javascript, width=width)
@@ -229,7 +232,11 @@ def test_every_action_on_the_review_page(browser_at: Reviewer, how: Input) -> No
     r.use(card.find_element(By.CSS_SELECTOR, "details.edit > summary"), how)
     card.find_element(By.NAME, "impact").send_keys("No more script injection through the login form")
     r.use(card.find_element(By.XPATH, ".//button[normalize-space()='Save and approve']"), how)
-    assert r.state(s.xss)[:3] == ("approved", "Escaped the login form's error message", "No more script injection through the login form")
+    assert r.state(s.xss)[:3] == (
+        "approved",
+        "Escaped the login form's error message",
+        "No more script injection through the login form",
+    )
 
     # merge: the small list of this and earlier weeks' candidates, filtered by typing when JS runs
     card = r.card(s.payments)
@@ -268,6 +275,15 @@ def test_every_action_on_the_review_page(browser_at: Reviewer, how: Input) -> No
     assert r.state(s.earlier)[0] == "pending"
     r.fits("at the end")
     r.screenshot(f"week-reviewed-{how}-{'js' if r.javascript else 'nojs'}")
+
+    # the brag doc: by quarter, then section, the impact right under the title
+    r.open("/doc")
+    r.fits("the brag doc")
+    quarter = r.driver.find_element(By.CSS_SELECTOR, "section.quarter")
+    assert quarter.find_element(By.TAG_NAME, "h2").text == "2026Q4"
+    entry = quarter.find_element(By.ID, s.xss)
+    assert entry.find_element(By.CSS_SELECTOR, ".title + time + p.impact").text.startswith("No more script injection")
+    r.screenshot(f"doc-{how}-{'js' if r.javascript else 'nojs'}")
 
 
 def focus_card(r: Reviewer, public_id: str) -> None:

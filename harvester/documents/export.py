@@ -59,8 +59,16 @@ class Period:
         return f"{_day(first)} – {_day(last)} {last.year}"
 
 
+# English month names whatever the process's locale (strftime's %B follows LC_TIME): the
+# documents are written in English
+_MONTHS = (
+    "January", "February", "March", "April", "May", "June",
+    "July", "August", "September", "October", "November", "December",
+)  # fmt: skip
+
+
 def _day(day: date) -> str:
-    return f"{day.day} {day.strftime('%B')}"
+    return f"{day.day} {_MONTHS[day.month - 1]}"
 
 
 def quarter_period(label: str) -> Period:

@@ -122,8 +122,5 @@
     Array.prototype.forEach.call(document.querySelectorAll("label.filter[hidden]"), function (label) {
       label.hidden = false;
     });
-    // after an action the server lands on the card to look at next: give it the focus
-    var landed = location.hash && document.getElementById(location.hash.slice(1));
-    if (landed && landed.matches("article.candidate")) { show(landed); }
   });
 })();
