@@ -155,6 +155,37 @@ class ScheduleSettings(Section):
         return (self.exports_dir or Path(platformdirs.user_data_dir(APP_NAME)) / "exports").expanduser()
 
 
+class TeamSettings(Section):
+    """Team mode: one service for a whole organisation, on PostgreSQL (docs/team.md).
+
+    Absent, Brag Harvester is the single-user tool it always was. Present, people sign in over
+    OpenID Connect (or with GitHub where the company has no OIDC provider), connect their own
+    accounts, and every grant is stored encrypted with `encryption_key`.
+    """
+
+    oidc_issuer: str | None = Field(
+        default=None,
+        description="the OpenID Connect provider's issuer URL (discovery at /.well-known/openid-configuration)",
+    )
+    oidc_client_id: str | None = Field(default=None, description="this service's client id at the provider")
+    oidc_client_secret: SecretSetting | None = Field(
+        default=None, description="its client secret: env:NAME or keyring:"
+    )
+    github_sign_in: bool = Field(
+        default=False, description="sign in with GitHub as the identity, where the company has no OIDC provider"
+    )
+    encryption_key: SecretSetting = Field(
+        description="Fernet key(s) for stored grants, newest first, comma-separated: env:NAME, file:PATH or keyring:"
+    )
+
+    @field_validator("oidc_issuer")
+    @classmethod
+    def _issuer(cls, value: str | None) -> str | None:
+        if value is not None and not _one_line(value).startswith(("https://", "http://")):
+            raise ValueError("expected the provider's issuer URL, such as https://login.acme.com")
+        return value.rstrip("/") if value else value
+
+
 class Settings(BaseSettings):
     """The whole configuration file; a source is enabled by its section being present.
 
@@ -170,6 +201,7 @@ class Settings(BaseSettings):
     email: EmailSettings | None = None
     web: WebSettings = WebSettings()
     schedule: ScheduleSettings = ScheduleSettings()
+    team: TeamSettings | None = None
 
     @classmethod
     def settings_customise_sources(
