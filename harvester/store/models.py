@@ -67,6 +67,41 @@ class User(Base):
     created_at: Mapped[datetime] = mapped_column(default=_now)
     # set by the digest's unsubscribe link; no digest is mailed while it is set
     digests_paused_at: Mapped[datetime | None]
+    # team mode (docs/team.md): who signed in, as the identity provider names them. `subject` is
+    # "<issuer> <sub>" (or "github <id>"), unique; single-user mode leaves all of these empty
+    subject: Mapped[str | None] = mapped_column(String(500), unique=True)
+    email: Mapped[str | None] = mapped_column(String(320))
+    display_name: Mapped[str | None] = mapped_column(String(200))
+    # an operator's `brag team users disable`: no sign-in, no harvest, no digest while it is set
+    disabled_at: Mapped[datetime | None]
+    # the user's own choices on the settings page; None falls back to the service's [schedule]
+    digest_weekday: Mapped[int | None] = mapped_column(Integer)
+    digest_hour: Mapped[int | None] = mapped_column(Integer)
+    skip_words: Mapped[list[str]] = mapped_column(default=list, server_default="[]")
+    # the user paused harvesting from the settings page
+    paused_at: Mapped[datetime | None]
+
+
+class Grant(Base):
+    """One user's connected account at one source: the OAuth tokens (or a pasted personal access
+    token), encrypted with the service's Fernet key; never stored, logged or shown in the clear."""
+
+    __tablename__ = "grants"
+    __table_args__ = (UniqueConstraint("user_id", "source", name="uq_grant_user_source"),)
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    user_id: Mapped[int] = mapped_column(ForeignKey("users.id", ondelete="CASCADE"), index=True)
+    source: Mapped[str] = mapped_column(String(32))
+    # Fernet token of the JSON grant (access and refresh tokens, expiry, site ids such as Jira's cloudid)
+    sealed: Mapped[bytes] = mapped_column(LargeBinary)
+    scopes: Mapped[list[str]] = mapped_column(default=list)
+    # the account's name at the source, shown on the settings page ("octocat")
+    account: Mapped[str | None] = mapped_column(String(200))
+    # "connected", or "reconnect" once the source refused the grant (revoked or expired)
+    status: Mapped[str] = mapped_column(String(16), default="connected")
+    problem: Mapped[str | None] = mapped_column(Text)
+    created_at: Mapped[datetime] = mapped_column(default=_now)
+    updated_at: Mapped[datetime] = mapped_column(default=_now, onupdate=_now)
 
 
 class ActivityRow(Base):
