@@ -38,6 +38,13 @@ _JARGON_VERBS = frozenset(
 )  # fmt: skip
 # a word that is a noun as well as a verb is the noun before these ("Fix for ...", "Support of ...")
 _NOUN_FOLLOWERS = frozenset({"for", "of", "on", "with", "from", "is", "was", "are", "were", "and", "&"})
+# heads of the compound nouns engineering titles are made of ("Search results pagination", "Test
+# harness for billing", "Cache layer for lookups"): after a word that is a noun as well as a verb,
+# one of these makes the pair a noun phrase. Only heads that are rarely a verb's object right after
+# such a word are listed ("Update docs", "Fix pipeline" stay verbs)
+_COMPOUND_HEADS = frozenset(
+    {"results", "tokens", "harness", "layer", "suite", "framework", "engine", "strategy", "balancer", "limiter"}
+)
 # "Design review: webhook retries": a short noun phrase labels what follows the colon
 _LABEL = re.compile(r"^(?:\S+\s+){0,2}\S+:\s")
 # keys a title ends with: the one key worth showing is put back once, at the end
@@ -329,7 +336,12 @@ def _reads_as_noun(word: str, following: str, text: str) -> bool:
     """A word that is a noun as well as a verb, used as the noun: "Design review: ...", "Fix for ..."."""
     if not getAllLemmas(word, upos="NOUN"):
         return False
-    return following in _NOUN_FOLLOWERS or word.endswith(":") or bool(_LABEL.match(text))
+    return (
+        following in _NOUN_FOLLOWERS
+        or following in _COMPOUND_HEADS
+        or word.endswith(":")
+        or bool(_LABEL.match(text))
+    )
 
 
 @functools.lru_cache(maxsize=4096)

@@ -147,6 +147,11 @@ def test_the_why_line_names_words_of_the_titles_first(blank_nlp: Language) -> No
         ("Rollout of the new checkout", "Shipped rollout of the new checkout"),
         ("Dark mode for the settings page", "Shipped dark mode for the settings page"),
         ("CSV export for invoices", "Shipped CSV export for invoices"),
+        # ...and so does the modifier of a compound noun, while the same word before an object is a verb
+        ("Test harness for the billing service", "Shipped test harness for the billing service"),
+        ("Search results pagination", "Shipped search results pagination"),
+        ("Cache merchant settings in charges path", "Cached merchant settings in charges path"),
+        ("Update docs for the webhooks API", "Updated docs for the webhooks API"),
         ("Lucene index: support reindex", "Supported reindex in Lucene index"),
     ],
 )
