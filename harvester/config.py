@@ -155,6 +155,24 @@ class ScheduleSettings(Section):
         return (self.exports_dir or Path(platformdirs.user_data_dir(APP_NAME)) / "exports").expanduser()
 
 
+class OAuthAppSettings(Section):
+    """The OAuth app this service is registered as at one source (team mode's "connect" buttons)."""
+
+    client_id: str = Field(description="the app's client id at the source")
+    client_secret: SecretSetting = Field(description="its client secret: env:NAME, file:PATH or keyring:")
+    base_url: str | None = Field(
+        default=None,
+        description="the source's web address when it is not the public service (GitHub Enterprise Server, a sandbox)",
+    )
+
+    @field_validator("base_url")
+    @classmethod
+    def _http(cls, value: str | None) -> str | None:
+        if value is not None and not _one_line(value).startswith(("http://", "https://")):
+            raise ValueError("expected an http(s) URL such as https://github.acme.com")
+        return value.rstrip("/") if value else value
+
+
 class TeamSettings(Section):
     """Team mode: one service for a whole organisation, on PostgreSQL (docs/team.md).
 
@@ -177,6 +195,10 @@ class TeamSettings(Section):
     encryption_key: SecretSetting = Field(
         description="Fernet key(s) for stored grants, newest first, comma-separated: env:NAME, file:PATH or keyring:"
     )
+    # one OAuth app per source people connect: [team.github], [team.jira], [team.google_calendar]
+    github: OAuthAppSettings | None = None
+    jira: OAuthAppSettings | None = None
+    google_calendar: OAuthAppSettings | None = None
 
     @field_validator("oidc_issuer")
     @classmethod

@@ -15,6 +15,7 @@ from datetime import UTC, datetime
 from typing import Any
 from urllib.parse import urlencode
 
+from harvester.sandbox.oauth import AuthorizationServer
 from harvester.sandbox.scenario import PullRequest, Review, Scenario
 from harvester.sandbox.server import Request, Response, SandboxServer
 
@@ -34,8 +35,26 @@ class GitHubSandbox(SandboxServer):
         self.route("GET", r"/user", self._user)
         self.route("GET", r"/search/issues", self._search)
         self.route("POST", r"/graphql", self._graphql)
+        # the web flow of an OAuth App or a GitHub App's user-to-server token (team mode): on
+        # github.com it is served by github.com, not api.github.com; here both share one server
+        self.oauth = AuthorizationServer(
+            "GitHub",
+            {},
+            accept=self.tokens.add,
+            forget=self.tokens.discard,
+            token_prefix="ghu_sandbox",
+            answer="form_unless_json_accepted",
+            response_type_required=False,
+            # a GitHub App's user tokens expire after 8 hours and come with a refresh token
+            expires_in=28800,
+        )
+        self.route("GET", r"/login/oauth/authorize", lambda request, _m: self.oauth.authorize_page(request))
+        self.route("POST", r"/login/oauth/authorize", lambda request, _m: self.oauth.authorize_decision(request))
+        self.route("POST", r"/login/oauth/access_token", lambda request, _m: self.oauth.token(request))
 
     def dispatch(self, request: Request) -> Response:
+        if request.path.startswith("/login/oauth/"):
+            return super().dispatch(request)
         auth = request.header("authorization") or ""
         token = auth.split(" ", 1)[1] if " " in auth else ""
         if token not in self.tokens:

@@ -28,6 +28,7 @@ from typing import Any
 from urllib.parse import parse_qs, unquote
 from zoneinfo import ZoneInfo
 
+from harvester.sandbox.oauth import AuthorizationServer
 from harvester.sandbox.scenario import USER_LOGIN, CalendarEvent, Scenario
 from harvester.sandbox.server import Request, Response, SandboxServer
 
@@ -108,6 +109,17 @@ class GoogleCalendarSandbox(SandboxServer):
             self._store(event)
         self.route("GET", EVENTS_PATH, self._list)
         self.route("POST", r"/token", self._token)
+        # the web-server flow (team mode): accounts.google.com/o/oauth2/v2/auth on Google
+        self.oauth = AuthorizationServer(
+            "Google",
+            {},
+            accept=self.access_tokens.add,
+            forget=self.access_tokens.discard,
+            token_prefix="ya29.sandbox-web-",
+            expires_in=3599,
+        )
+        self.route("GET", r"/o/oauth2/v2/auth", lambda request, _m: self.oauth.authorize_page(request))
+        self.route("POST", r"/o/oauth2/v2/auth", lambda request, _m: self.oauth.authorize_decision(request))
 
     def start(self) -> GoogleCalendarSandbox:
         # a short poll interval makes stop() return in 50 ms instead of 500 ms, which keeps tests quick
@@ -172,6 +184,9 @@ class GoogleCalendarSandbox(SandboxServer):
 
     def _token(self, request: Request, _match: re.Match[str]) -> Response:
         form = {key: values[0] for key, values in parse_qs(request.body.decode()).items()}
+        if form.get("grant_type") == "authorization_code" or form.get("client_id", CLIENT_ID) != CLIENT_ID:
+            # a web app's client (team mode); the installed app of `brag auth google` is handled below
+            return self.oauth.token(request)
         if form.get("grant_type") != "refresh_token":
             return Response(400, {"error": "unsupported_grant_type", "error_description": "Invalid grant_type"})
         if form.get("client_id") != CLIENT_ID or form.get("client_secret") != CLIENT_SECRET:

@@ -34,6 +34,7 @@ from typing import Any, Literal
 from zoneinfo import ZoneInfo
 
 from connectors.jira.sandbox_tickets import EPICS, STATUS_CATEGORIES, Ticket, Transition, scenario_tickets
+from harvester.sandbox.oauth import AuthorizationServer
 from harvester.sandbox.scenario import Scenario
 from harvester.sandbox.server import Request, Response, SandboxServer
 
@@ -94,6 +95,24 @@ class JiraSandbox(SandboxServer):
         self.route("GET", rf"/rest/api/{versions}/field", self._fields)
         self.route("GET", rf"/rest/api/{versions}/search/jql", self._search_jql)
         self.route("GET", rf"/rest/api/{versions}/search", self._search)
+        # Jira Cloud's OAuth 2.0 (3LO), team mode: auth.atlassian.com/authorize and /oauth/token,
+        # then api.atlassian.com lists the sites the grant reaches and serves each site's REST API
+        # under /ex/jira/{cloudid}
+        self.cloud_id = "11223344-a1b2-3b33-c444-def123456789"
+        self.oauth_tokens: set[str] = set()
+        self.oauth = AuthorizationServer(
+            "Atlassian",
+            {},
+            accept=self.oauth_tokens.add,
+            forget=self.oauth_tokens.discard,
+            token_prefix="atlassian-sandbox-",
+            # Atlassian rotates refresh tokens: each refresh answers a new one and retires the old
+            rotates_refresh_tokens=True,
+        )
+        self.route("GET", r"/authorize", lambda request, _m: self.oauth.authorize_page(request))
+        self.route("POST", r"/authorize", lambda request, _m: self.oauth.authorize_decision(request))
+        self.route("POST", r"/oauth/token", lambda request, _m: self.oauth.token(request))
+        self.route("GET", r"/oauth/token/accessible-resources", self._accessible_resources)
 
     @property
     def cloud(self) -> bool:
@@ -104,6 +123,17 @@ class JiraSandbox(SandboxServer):
         return ZoneInfo(self.time_zone)
 
     def dispatch(self, request: Request) -> Response:
+        if request.path in ("/authorize", "/oauth/token"):
+            return super().dispatch(request)
+        site = re.match(r"/ex/jira/(?P<cloud>[^/]+)(?P<rest>/.*)", request.path)
+        if request.path == "/oauth/token/accessible-resources" or site:
+            if not self._oauth_bearer(request):
+                return Response(401, {"code": 401, "message": "Unauthorized"})
+            if site is None:
+                return super().dispatch(request)
+            if site.group("cloud") != self.cloud_id:
+                return Response(404, {"errorMessages": ["Site not found"], "errors": {}})
+            return super().dispatch(replace(request, path=site.group("rest")))
         match = re.match(r"/rest/api/(2|3|latest)/", request.path)
         if match and match.group(1) == "3" and not self.cloud:
             return Response(404, _html_404(), {"Content-Type": "text/html;charset=UTF-8"})
@@ -120,6 +150,17 @@ class JiraSandbox(SandboxServer):
                 401, {"errorMessages": [message], "errors": {}}, {"X-Seraph-LoginReason": "AUTHENTICATED_FAILED"}
             )
         return super().dispatch(request)
+
+    def _oauth_bearer(self, request: Request) -> bool:
+        scheme, _, credential = (request.header("authorization") or "").partition(" ")
+        return scheme.lower() == "bearer" and credential in self.oauth_tokens
+
+    def _accessible_resources(self, request: Request, _match: re.Match[str]) -> Response:
+        scopes = ["read:jira-work", "read:jira-user"]
+        return Response(
+            200,
+            [{"id": self.cloud_id, "url": self.base_url, "name": "acme", "scopes": scopes, "avatarUrl": ""}],
+        )
 
     def _authenticated(self, authorization: str) -> bool:
         scheme, _, credential = authorization.partition(" ")

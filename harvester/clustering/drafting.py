@@ -337,10 +337,7 @@ def _reads_as_noun(word: str, following: str, text: str) -> bool:
     if not getAllLemmas(word, upos="NOUN"):
         return False
     return (
-        following in _NOUN_FOLLOWERS
-        or following in _COMPOUND_HEADS
-        or word.endswith(":")
-        or bool(_LABEL.match(text))
+        following in _NOUN_FOLLOWERS or following in _COMPOUND_HEADS or word.endswith(":") or bool(_LABEL.match(text))
     )
 
 

@@ -1,0 +1,1 @@
+"""Team mode: one service for a whole organisation (docs/team.md)."""
