@@ -149,17 +149,25 @@ def _mail_summary(context: Context, quarter: str, text: str, html: str) -> None:
 ACTIONS: dict[str, Action] = {HARVEST: harvest, DIGEST: digest, QUARTERLY: quarterly}
 
 
-def execute(context: Context, job: str, period: str, now: datetime) -> str:
+class JobBusy(BragError):
+    """The period's run is held by a live process elsewhere; try again once its lease lapses."""
+
+
+def execute(context: Context, job: str, period: str, now: datetime, *, raise_failures: bool = False) -> str:
     """Run `job` for `period` unless that period is done or running elsewhere; returns what happened, for the log.
 
     The run is a lease held by this process and renewed while the job works (job_runs.keep_lease).
     Expected failures (BragError) are recorded and logged in one line; a bug is recorded and
     re-raised so the scheduler logs its traceback. An interrupt (the process is being killed) leaves
     the run `running`, and the next `brag run` (or this one, once the lease lapses) finishes it.
+    With `raise_failures` (the task queue's workers, which retry), a failure is recorded and then
+    raised, and a run held elsewhere raises JobBusy, instead of being returned as a sentence.
     """
     owner = leases.this_process()
     claimed = job_runs.claim(context.sessions, context.user_id, job, period, now, owner)
     if isinstance(claimed, job_runs.Refused):
+        if raise_failures and claimed.reason.startswith(("running", "claimed")):
+            raise JobBusy(f"{job} for {period}: {claimed.reason}")
         return f"{job} for {period}: {claimed.reason}"
     try:
         with job_runs.keep_lease(context.sessions, claimed, owner):
@@ -168,6 +176,8 @@ def execute(context: Context, job: str, period: str, now: datetime) -> str:
         job_runs.finish(context.sessions, claimed, owner, error=str(exc))
         failed = {"job": job, "period": period, "status": "failed", "error": str(exc)}
         log.warning("%s for %s failed: %s", job, period, exc, extra={"job_outcome": failed})
+        if raise_failures:
+            raise
         return f"{job} for {period}: failed: {exc}"
     except Exception as exc:
         job_runs.finish(context.sessions, claimed, owner, error=repr(exc))

@@ -17,7 +17,7 @@ from typing import Annotated
 
 import typer
 
-from harvester.cli import auth, cluster, demo, digest, documents, harvest, init, review, service
+from harvester.cli import auth, cluster, demo, digest, documents, harvest, init, review, service, worker
 from harvester.cli.common import state
 
 __all__ = ["app", "main"]
@@ -70,6 +70,7 @@ for command in (
     service.run,
     service.schedule,
     service.health,
+    worker.worker,
     init.init,
     demo.demo,
 ):

@@ -146,10 +146,14 @@ class SmtpSink:
 
     def start(self) -> SmtpSink:
         self._controller.start()
+        self._running = True
         return self
 
     def stop(self) -> None:
-        self._controller.stop()
+        # idempotent: a test that takes the server down (an outage) leaves the fixture to stop it again
+        if getattr(self, "_running", False):
+            self._controller.stop()
+            self._running = False
 
     def __enter__(self) -> SmtpSink:
         return self.start()
