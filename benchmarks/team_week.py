@@ -1,0 +1,193 @@
+"""A team service's week on the task queue: N users' harvest and digest, W `brag worker` processes.
+
+    BRAG_TEST_POSTGRES_URL=postgresql+psycopg://… python benchmarks/team_week.py \\
+        [--users 100] [--workers 1 2 4] [--threads 8] [--latency 0.05] [--kill 0]
+
+For each W: a fresh PostgreSQL database, N users, the sandboxes (GitHub, Jira, Calendar, one
+realistic week each) answering every request after `--latency` seconds, and a local SMTP server.
+The tick defers every user's harvest, then every user's digest; W workers with T threads each
+run them. Printed: wall seconds, requests served (and per user), worker CPU seconds per user,
+jobs per second, and, with `--kill K`, K workers killed with SIGKILL during the run and restarted,
+then what was lost (a user without a finished harvest or a sent digest) and what was done twice
+(more than one digest email for a user): both must be 0.
+
+What is measured is the queue and the per-user pipeline. Until connected accounts feed the
+harvest (team mode's next step), every user harvests the service's configured sandbox sources,
+so each user's requests and clustering are what one real user's week costs.
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import random
+import signal
+import subprocess
+import sys
+import tempfile
+import time
+from contextlib import ExitStack
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+REPO = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(REPO))
+sys.path.insert(0, str(REPO / "tests"))
+
+from sqlalchemy import func, select, text  # noqa: E402
+
+from harvester.config import load_config  # noqa: E402
+from harvester.context import Context  # noqa: E402
+from harvester.queue.app import ensure_schema, queue_app  # noqa: E402
+from harvester.queue.defer import defer_for_users  # noqa: E402
+from harvester.store import repository  # noqa: E402
+from harvester.store.models import DigestRow, JobRun  # noqa: E402
+from harvester.timeutil import iso_week_label  # noqa: E402
+
+
+class Worker:
+    def __init__(self, config: Path, threads: int) -> None:
+        self.config, self.threads = config, threads
+        self.cpu = 0.0
+        self.process = self._start()
+
+    def _start(self) -> subprocess.Popen[bytes]:
+        command = [sys.executable, "-m", "harvester", "--config", str(self.config), "worker"]
+        command += ["--concurrency", str(self.threads), "--stalled-after", "5"]
+        return subprocess.Popen(command, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+
+    def _reap(self) -> None:
+        _, _, usage = os.wait4(self.process.pid, 0)
+        self.cpu += usage.ru_utime + usage.ru_stime
+
+    def kill_and_restart(self) -> None:
+        self.process.send_signal(signal.SIGKILL)
+        self._reap()
+        self.process = self._start()
+
+    def stop(self) -> None:
+        self.process.send_signal(signal.SIGTERM)
+        try:
+            self._reap()
+        except ChildProcessError:
+            pass
+
+
+def count(service: Context, job: str, status: str) -> int:
+    with service.sessions() as session:
+        query = select(func.count()).where(JobRun.job == job, JobRun.status == status)
+        return int(session.scalar(query) or 0)
+
+
+def wait_until(condition: Any, timeout: float, on_tick: Any = None) -> None:
+    deadline = time.monotonic() + timeout
+    while not condition():
+        if time.monotonic() > deadline:
+            raise SystemExit("gave up: the queue did not finish in time")
+        if on_tick:
+            on_tick()
+        time.sleep(0.25)
+
+
+def run(users: int, workers: int, threads: int, latency: float, kills: int) -> dict[str, Any]:
+    from conftest import _fresh_postgres
+    from jobs_support import sandboxed_world
+
+    admin = os.environ.get("BRAG_BENCH_POSTGRES_URL") or os.environ["BRAG_TEST_POSTGRES_URL"]
+    with tempfile.TemporaryDirectory() as scratch, ExitStack() as stack:
+        url = next(iter(stack.enter_context(_generator_context(_fresh_postgres(admin)))))
+        world = stack.enter_context(sandboxed_world(Path(scratch), url))
+        service = Context.open(load_config(world.config))
+        with service.sessions.begin() as session:
+            ids = [repository.get_or_create_user(session, f"user{n:05}", "Europe/Berlin").id for n in range(users)]
+        app = queue_app(service.config.database_url())
+        ensure_schema(app)
+        servers = (world.github, world.jira, world.calendar)
+        for server in servers:
+            server.delay = latency
+            server.clear_log()
+        week = iso_week_label(service.now(), service.zone)
+        period = datetime.now(UTC).strftime("%Y-%m-%dT%H:%MZ")
+        pool = [Worker(world.config, threads) for _ in range(workers)]
+        killed = 0
+        kill_times = sorted(random.uniform(2, 20) for _ in range(kills))
+        began = time.monotonic()
+
+        def chaos() -> None:
+            nonlocal killed
+            if killed < len(kill_times) and time.monotonic() - began > kill_times[killed]:
+                random.choice(pool).kill_and_restart()
+                killed += 1
+
+        try:
+            with app.open():
+                defer_for_users(app, "harvest", period, ids)
+                wait_until(lambda: count(service, "harvest", "done") == users, 3600, chaos)
+                harvested = time.monotonic() - began
+                defer_for_users(app, "digest", week, ids)
+                wait_until(lambda: count(service, "digest", "done") == users, 3600, chaos)
+            wall = time.monotonic() - began
+        finally:
+            for worker in pool:
+                worker.stop()
+        with service.sessions() as session:
+            sent = int(session.scalar(select(func.count()).where(DigestRow.status == "sent")) or 0)
+            failed_jobs = session.execute(text("SELECT count(*) FROM procrastinate_jobs WHERE status = 'failed'"))
+            failed = int(failed_jobs.scalar() or 0)
+        requests = sum(len(server.requests) for server in servers)
+        mails = len(world.smtp.messages())
+        return {
+            "users": users,
+            "workers": workers,
+            "threads": threads,
+            "wall": wall,
+            "harvest_wall": harvested,
+            "requests": requests,
+            "cpu_per_user": sum(w.cpu for w in pool) / users,
+            "jobs_per_s": 2 * users / wall,
+            "killed": killed,
+            "lost": users - min(count(service, "harvest", "done"), sent),
+            "doubled": max(0, mails - sent),
+            "failed_jobs": failed,
+        }
+
+
+class _generator_context:
+    """A generator fixture (setup, yield, teardown) used as a context manager."""
+
+    def __init__(self, generator: Any) -> None:
+        self.generator = generator
+
+    def __enter__(self) -> list[Any]:
+        return [next(self.generator)]
+
+    def __exit__(self, *_exc: object) -> None:
+        for _ in self.generator:
+            pass
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--users", type=int, default=100)
+    parser.add_argument("--workers", type=int, nargs="+", default=[1, 2, 4])
+    parser.add_argument("--threads", type=int, default=8)
+    parser.add_argument("--latency", type=float, default=0.05)
+    parser.add_argument("--kill", type=int, default=0, help="workers to kill -9 (and restart) during each run")
+    args = parser.parse_args()
+    print(
+        f"{'users':>6} {'W':>3} {'T':>3} {'wall s':>8} {'harvest s':>9} {'requests':>9} {'req/user':>8} "
+        f"{'CPU s/user':>10} {'jobs/s':>7} {'killed':>6} {'lost':>5} {'doubled':>7}"
+    )
+    for workers in args.workers:
+        r = run(args.users, workers, args.threads, args.latency, args.kill)
+        print(
+            f"{r['users']:>6} {r['workers']:>3} {r['threads']:>3} {r['wall']:>8.1f} {r['harvest_wall']:>9.1f} "
+            f"{r['requests']:>9} {r['requests'] / r['users']:>8.1f} {r['cpu_per_user']:>10.3f} "
+            f"{r['jobs_per_s']:>7.1f} {r['killed']:>6} {r['lost']:>5} {r['doubled']:>7}",
+            flush=True,
+        )
+
+
+if __name__ == "__main__":
+    main()
