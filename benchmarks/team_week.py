@@ -26,7 +26,7 @@ import subprocess
 import sys
 import tempfile
 import time
-from contextlib import ExitStack
+from contextlib import ExitStack, suppress
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
@@ -68,10 +68,8 @@ class Worker:
 
     def stop(self) -> None:
         self.process.send_signal(signal.SIGTERM)
-        try:
+        with suppress(ChildProcessError):
             self._reap()
-        except ChildProcessError:
-            pass
 
 
 def count(service: Context, job: str, status: str) -> int:

@@ -28,7 +28,7 @@ from sqlalchemy import Engine
 from harvester import jobs
 from harvester.config import OFF, LoadedConfig, Settings, load_config
 from harvester.context import Context
-from harvester.store import job_runs
+from harvester.store import job_runs, repository
 
 log = logging.getLogger(__name__)
 
@@ -134,7 +134,23 @@ def run_scheduled(context: Context, name: str, now: datetime) -> str:
     period = jobs.period_for(name, due, context.zone)
     if period is None:
         return f"{name}: nothing to do at {due.astimezone(context.zone):%Y-%m-%d %H:%M}"
+    if context.config.settings.team is not None:
+        return defer_for_team(context, name, period)
     return jobs.execute(context, name, period, now)
+
+
+def defer_for_team(context: Context, name: str, period: str) -> str:
+    """Team mode: the tick only queues one job per member for `brag worker`s to run (harvester/queue)."""
+    from harvester.queue.app import ensure_schema, queue_app
+    from harvester.queue.defer import defer_for_users
+
+    with context.sessions() as session:
+        members = repository.team_members(session, harvesting=name == jobs.HARVEST)
+    app = queue_app(context.config.database_url())
+    ensure_schema(app)
+    with app.open():
+        deferred = defer_for_users(app, name, period, members)
+    return f"{name} for {period}: queued for {deferred.queued} member(s), {deferred.already_queued} already queued"
 
 
 def job_id(context: Context, name: str) -> str:

@@ -14,6 +14,7 @@ import subprocess
 import sys
 import time
 from collections.abc import Callable, Iterator
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
@@ -212,3 +213,36 @@ def _digest_attempts(service: Context, user: int, week: str) -> int:
             select(JobRun).where(JobRun.user_id == user, JobRun.job == "digest", JobRun.period == week)
         )
         return 0 if run is None or run.status != "failed" else 1
+
+
+def test_in_team_mode_a_scheduler_tick_queues_one_job_per_member(world: World, service: Context) -> None:
+    from dataclasses import replace
+
+    from harvester.config import parse_settings
+    from harvester.scheduler import run_scheduled
+
+    with service.sessions.begin() as session:
+        members = [
+            repository.get_or_create_user(session, name, "Europe/Berlin") for name in ("dana", "eli", "fay", "gus")
+        ]
+        for n, member in enumerate(members):
+            member.subject = f"https://login.acme.example sub-{n}"
+        members[2].disabled_at = datetime.now(UTC)
+        members[3].paused_at = datetime.now(UTC)
+        ids = [member.id for member in members]
+    data = {
+        "database": {"url": service.config.database_url()},
+        "email": {"to": "team@acme.example", "from": "brag@acme.example"},
+        "team": {"encryption_key": "env:UNUSED"},
+    }
+    team = replace(service, config=service.config.model_copy(update={"settings": parse_settings(data)}))
+    now = datetime.now(UTC)
+    assert run_scheduled(team, "harvest", now).endswith("queued for 2 member(s), 0 already queued")
+    assert run_scheduled(team, "harvest", now).endswith("queued for 0 member(s), 2 already queued")
+    assert "queued for 3 member(s)" in run_scheduled(team, "digest", now)
+    with service.sessions() as session:
+        queued = session.execute(text("SELECT task_name, args->>'user_id' FROM procrastinate_jobs")).all()
+    harvests = sorted(int(user) for task, user in queued if task == "brag:harvest")
+    digests = sorted(int(user) for task, user in queued if task == "brag:digest")
+    # disabled: nothing; paused: a digest of what is there, no harvest
+    assert harvests == [ids[0], ids[1]] and digests == [ids[0], ids[1], ids[3]]

@@ -372,6 +372,15 @@ def candidate_rows(
     return list(session.scalars(query.order_by(CandidateRow.week, CandidateRow.created_at, CandidateRow.id)))
 
 
+def team_members(session: Session, *, harvesting: bool = False) -> list[int]:
+    """Ids of the people signed up to a team service (they have a sign-in subject) and not disabled;
+    with `harvesting`, not those who paused their harvest either."""
+    query = select(User.id).where(User.subject.is_not(None), User.disabled_at.is_(None))
+    if harvesting:
+        query = query.where(User.paused_at.is_(None))
+    return list(session.scalars(query.order_by(User.id)))
+
+
 def candidate_rows_by_id(session: Session, user_id: int, row_ids: Iterable[int]) -> list[CandidateRow]:
     """The user's candidates stored under `row_ids` (others' rows are never returned)."""
     ids = list(row_ids)
