@@ -81,3 +81,36 @@ def test_container_builds_and_its_healthcheck_passes(tmp_path: Path) -> None:
         assert health.returncode == 0 and "ok" in health.stdout, health.stderr
     finally:
         subprocess.run(["docker", "image", "rm", "-f", tag], capture_output=True, check=False)
+
+
+def test_the_team_compose_file_runs_real_commands_on_one_image() -> None:
+    import tomllib
+
+    import yaml
+    from typer.testing import CliRunner
+
+    from harvester.cli import app
+    from harvester.config import parse_settings
+
+    compose = yaml.safe_load((DEPLOY / "compose.yaml").read_text())
+    services = compose["services"]
+    assert set(services) == {"db", "web", "scheduler", "worker"}
+    assert services["worker"]["deploy"]["replicas"] >= 2
+    for name in ("web", "scheduler", "worker"):
+        service = services[name]
+        assert service["build"]["dockerfile"] == "deploy/Dockerfile"
+        assert service["depends_on"]["db"]["condition"] == "service_healthy"
+        command = service["command"]
+        assert command[0] == "brag"
+        # every option the file passes is one the command takes
+        result = CliRunner().invoke(app, [*command[1:], "--help"])
+        assert result.exit_code == 0, result.output
+    assert "/healthz" in " ".join(services["web"]["healthcheck"]["test"])
+    assert "'.[team,nlp]'" in (DEPLOY / "Dockerfile").read_text()
+    # the configuration the compose file mounts: the example parses, with every secret from the environment
+    example = tomllib.loads((ROOT / "config" / "team.example.toml").read_text())
+    settings = parse_settings(example)
+    assert settings.team is not None and settings.team.encryption_key.reference.startswith("env:")
+    environment = services["web"]["environment"]
+    for secret in (settings.team.encryption_key, settings.team.oidc_client_secret, settings.team.github.client_secret):
+        assert secret is not None and secret.reference.removeprefix("env:") in environment
