@@ -134,6 +134,10 @@ def run(users: int, workers: int, threads: int, latency: float, kills: int) -> d
             failed_jobs = session.execute(text("SELECT count(*) FROM procrastinate_jobs WHERE status = 'failed'"))
             failed = int(failed_jobs.scalar() or 0)
         requests = sum(len(server.requests) for server in servers)
+        by_source = {
+            name: len(server.requests) / users
+            for name, server in zip(("github", "jira", "calendar"), servers, strict=True)
+        }
         mails = len(world.smtp.messages())
         return {
             "users": users,
@@ -142,6 +146,7 @@ def run(users: int, workers: int, threads: int, latency: float, kills: int) -> d
             "wall": wall,
             "harvest_wall": harvested,
             "requests": requests,
+            "by_source": by_source,
             "cpu_per_user": sum(w.cpu for w in pool) / users,
             "jobs_per_s": 2 * users / wall,
             "killed": killed,
@@ -185,6 +190,8 @@ def main() -> None:
             f"{r['jobs_per_s']:>7.1f} {r['killed']:>6} {r['lost']:>5} {r['doubled']:>7}",
             flush=True,
         )
+        per_source = ", ".join(f"{name} {count:.1f}" for name, count in r["by_source"].items())
+        print(f"{'':>6} requests per user by source: {per_source}", flush=True)
 
 
 if __name__ == "__main__":
