@@ -88,5 +88,6 @@ def test_review_page_labels_gone_evidence(context: Context, approved_with_gone_i
     with create_app(context, now=lambda: NOW).test_client() as client:
         page = client.get(f"/week/{WEEK}").get_data(as_text=True)
     assert page.count(GONE_NOTE) == 1
+    # the approved card is one line; the item that vanished is named on it, with the label
     gone_item = page[page.index(GONE_TITLE) :]
-    assert gone_item.index(LABEL) < gone_item.index("</li>")
+    assert gone_item.index(LABEL) < gone_item.index("</header>")
