@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import threading
 from collections.abc import Iterator
 from dataclasses import replace
 from datetime import UTC, timedelta
@@ -22,7 +23,7 @@ from harvester.sandbox.scenario import Scenario
 from harvester.sources import SINGLE_STREAM, Batch, Cursor, Stream
 from harvester.store import repository
 from harvester.store.models import ActivityRow, HarvestRun
-from harvester.sync import SyncRunner, harvest_window, next_cursor
+from harvester.sync import Prefetched, SyncRunner, harvest_window, next_cursor
 from harvester.timeutil import Window
 
 
@@ -272,3 +273,51 @@ def test_deleted_items_leave_the_activity_list_with_their_batch(sessions: sessio
     (result,) = runner.run([Calendarish([Batch(deleted=("calendar:event:1", "calendar:event:unknown"))])], now=NOW)
     assert result.counts.deleted == 1
     assert stored(sessions, user_id) == []
+
+
+def pages(count: int, log: list[str], *, then: BaseException | None = None) -> Iterator[Batch]:
+    """`count` one-item batches, noting each read and the generator's clean-up in `log`."""
+    try:
+        for number in range(count):
+            log.append(f"read {number}")
+            yield Batch(notes=(str(number),))
+        if then is not None:
+            raise then
+    finally:
+        log.append("closed")
+
+
+def test_prefetched_gives_every_batch_in_order_then_the_streams_error() -> None:
+    log: list[str] = []
+    seen: list[str] = []
+    with pytest.raises(SourceAuthError), Prefetched(pages(3, log, then=SourceAuthError("github", "refused"))) as it:
+        for batch in it:
+            seen.extend(batch.notes)
+    assert seen == ["0", "1", "2"]
+    assert log[-1] == "closed"
+
+
+def test_prefetched_reads_the_next_page_while_the_caller_stores_the_last() -> None:
+    second_read = threading.Event()
+
+    def stream() -> Iterator[Batch]:
+        yield Batch(notes=("0",))
+        second_read.set()
+        yield Batch(notes=("1",))
+
+    with Prefetched(stream()) as it:
+        next(it)
+        # still "storing" page 0: page 1 is read meanwhile (the timeout only guards against a hang)
+        assert second_read.wait(timeout=10)
+        assert next(it).notes == ("1",)
+
+
+def test_a_caller_that_stops_stops_the_reader_and_waits_for_it() -> None:
+    log: list[str] = []
+    with pytest.raises(RuntimeError), Prefetched(pages(100, log), depth=1) as it:
+        for _batch in it:
+            raise RuntimeError("the database refused the batch")
+    # the reader was at most a queue and a page ahead, and had finished before the block was left
+    assert log[-1] == "closed"
+    assert len(log) <= 4
+    assert not any(t.name == "brag-prefetch" for t in threading.enumerate())

@@ -120,12 +120,17 @@ def pair_graph(features: Sequence[ActivityFeatures], learned: Mapping[str, float
         total += _unblocked_estimate(keys, n, dirs, files, words, weights)
     offset = total / (n * (n - 1) / 2)
     probability = _logistic(bias + raw - offset)
+    del raw
     baseline = float(_logistic(np.array([bias - offset]))[0])
     keep = np.flatnonzero(probability - baseline >= NEGLIGIBLE_EXCESS)
+    # only the kept pairs are split into their items: most listed pairs are at the baseline
+    keys, probability = keys[keep], probability[keep]
     first, second = keys // n, keys % n
+    del keys, keep
     if n > NEAREST_ABOVE:
-        keep = keep[_nearest(first[keep], second[keep], probability[keep], n)]
-    return PairGraph(size=n, first=first[keep], second=second[keep], probability=probability[keep], baseline=baseline)
+        nearest = _nearest(first, second, probability, n)
+        first, second, probability = first[nearest], second[nearest], probability[nearest]
+    return PairGraph(size=n, first=first, second=second, probability=probability, baseline=baseline)
 
 
 def _nearest(first: Indexes, second: Indexes, probability: Vector, n: int) -> Indexes:
@@ -133,7 +138,7 @@ def _nearest(first: Indexes, second: Indexes, probability: Vector, n: int) -> In
     by_probability = np.argsort(-probability, kind="stable")
     # both ends of each pair, most probable pair first; a stable sort by item keeps that order
     ends = np.stack([first[by_probability], second[by_probability]], axis=1).ravel().astype(np.int32)
-    order = np.argsort(ends, kind="stable").astype(np.int32)
+    order = _stable_order(ends)
     counts = np.bincount(ends, minlength=n).astype(np.int32)
     del ends
     # int32 throughout: a 20,000-item window has ~14 million pair ends
@@ -142,6 +147,17 @@ def _nearest(first: Indexes, second: Indexes, probability: Vector, n: int) -> In
     del order
     kept: Indexes = np.sort(by_probability[rank.reshape(-1, 2).min(axis=1) < NEAREST])
     return kept
+
+
+def _stable_order(items: npt.NDArray[np.int32]) -> npt.NDArray[np.int32]:
+    """`np.argsort(items, kind="stable")` for non-negative int32, as int32: two stable passes over
+    16-bit halves, which numpy sorts by radix (measured, 5.8 million pair ends of a 20,000-item
+    window: 0.38 s as one int32 argsort, 0.08 s as one 16-bit pass)."""
+    # astype to uint16 keeps the low 16 bits
+    order = np.argsort(items.astype(np.uint16), kind="stable").astype(np.int32)
+    if len(items) and int(items.max()) > 0xFFFF:
+        order = order[np.argsort((items[order] >> 16).astype(np.uint16), kind="stable")]
+    return order
 
 
 def sparse_groups(

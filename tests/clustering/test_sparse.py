@@ -13,7 +13,7 @@ from spacy.language import Language
 from harvester.clustering import Constraints, ExistingCandidate, cluster, extract_features
 from harvester.clustering.grouping import Apart, agglomerate, agglomerate_sparse
 from harvester.clustering.similarity import _WEIGHTS, BIAS, pair_probabilities, pair_signals, window_offset
-from harvester.clustering.sparse import pair_graph
+from harvester.clustering.sparse import _stable_order, pair_graph
 from harvester.records import Activity
 
 COMPONENTS = ["invoice", "webhook", "ledger", "refund", "checkout", "payout", "login", "search", "upload",
@@ -144,3 +144,12 @@ def test_graph_agglomeration_merges_as_the_matrix_one(seed: int) -> None:
     )
     assert found == expected
     assert len(found) < len(linked)
+
+
+@pytest.mark.parametrize("largest", [1, 50, 70_000, 2**31 - 1])
+def test_pair_ends_are_ordered_as_a_stable_argsort_would(largest: int) -> None:
+    # _nearest ranks each item's pairs by this order; ties must keep the probability order
+    items = np.random.default_rng(7).integers(0, largest, 50_000).astype(np.int32)
+    order = _stable_order(items)
+    assert order.dtype == np.int32
+    assert np.array_equal(order, np.argsort(items, kind="stable"))
