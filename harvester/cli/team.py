@@ -90,7 +90,7 @@ def init() -> None:
                 raise
         finally:
             # a [team] section without its key: the one problem this command can hand the answer to
-            if "team.encryption_key" in str(exc):
+            if "encryption_key" in str(exc):
                 _offer_key(new_key())
     database, _ = check_database(config, migrate=True)
     sign_in = check_sign_in(team)
@@ -109,10 +109,11 @@ def _offer_key(key: str) -> None:
     console.print(
         "a new key, to store where [team] encryption_key points (environment variable, file or keyring; "
         "never in the configuration file itself):",
+        markup=False,
         highlight=False,
         soft_wrap=True,
     )
-    console.print(f"  {key}", highlight=False, soft_wrap=True)
+    console.print(f"  {key}", markup=False, highlight=False, soft_wrap=True)
 
 
 @team_app.command("users")
@@ -255,4 +256,4 @@ def rotate_key() -> None:
             count = accounts.reseal_grants(session, vault)
     console.print(f"{count} grants re-sealed with the first key", highlight=False)
     if vault.key_count > 1:
-        console.print("now remove the older key(s) from [team] encryption_key", highlight=False)
+        console.print("now remove the older key(s) from [team] encryption_key", markup=False, highlight=False)

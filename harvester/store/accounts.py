@@ -235,14 +235,14 @@ def user_counts(session: Session) -> dict[str, int]:
 def grant_counts(session: Session) -> dict[str, int]:
     """Grants by status, everyone's: for `brag team health`."""
     rows = session.execute(select(Grant.status, func.count()).group_by(Grant.status))
-    return {status: count for status, count in rows.tuples()}
+    return {status: count for status, count in rows}
 
 
 def unopenable_grants(session: Session, vault: Vault) -> list[tuple[str, str]]:
     """(user name, source) of every grant no configured key opens."""
     failed = []
     rows = session.execute(select(User.name, Grant.source, Grant.sealed).join(User, User.id == Grant.user_id))
-    for name, source, sealed in rows.tuples():
+    for name, source, sealed in rows:
         try:
             vault.open(sealed)
         except ConfigError:
