@@ -90,7 +90,7 @@ def init() -> None:
                 raise
         finally:
             # a [team] section without its key: the one problem this command can hand the answer to
-            if "encryption_key" in str(exc):
+            if "[team] encryption_key" in str(exc):
                 _offer_key(new_key())
     database, _ = check_database(config, migrate=True)
     sign_in = check_sign_in(team)
@@ -170,7 +170,8 @@ def _print_users(everyone: list[UserInfo], format: HealthFormat) -> None:
     for column in ("id", "name", "email", "disabled", "sources"):
         table.add_column(column, overflow="fold")
     for user in everyone:
-        sources = ", ".join(f"{grant.source}: {grant.status}" for grant in user.grants) or "none"
+        # one per line, so a narrow terminal wraps the email rather than a source's status
+        sources = "\n".join(f"{grant.source}: {grant.status}" for grant in user.grants) or "none"
         disabled = f"{user.disabled_at:%Y-%m-%d}" if user.disabled_at else "no"
         table.add_row(str(user.id), escape(user.name), escape(user.email or ""), disabled, escape(sources))
     console.print(table)
