@@ -429,6 +429,7 @@ __all__ = [
     "SecretSetting",
     "Section",
     "Settings",
+    "TeamSettings",
     "UserSettings",
     "WebSettings",
     "default_config_path",
