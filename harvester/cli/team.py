@@ -94,7 +94,7 @@ def init() -> None:
                 _offer_key(new_key())
     database, _ = check_database(config, migrate=True)
     sign_in = check_sign_in(team)
-    key, _vault = check_key(team, config.path)
+    key, _vault = check_key(team, config.path, inline_ok=False)
     checks = [database, sign_in, key]
     for check in checks:
         _print_check(check)
@@ -198,8 +198,12 @@ def health(
     from harvester.store import accounts
     from harvester.team.checks import Check, check_database, check_key
 
-    with user_errors():
-        config, team = team_config()
+    try:
+        with user_errors():
+            config, team = team_config()
+    except typer.Exit:
+        # 1, not 2, as `brag health`: Docker reserves a healthcheck's exit code 2
+        raise typer.Exit(1) from None
     database, engine = check_database(config, migrate=False)
     key, vault = check_key(team, config.path)
     checks, counts = [database, key], {}

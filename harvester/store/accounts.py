@@ -14,7 +14,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import TYPE_CHECKING, Any
 
-from sqlalchemy import Table, delete, func, select
+from sqlalchemy import Table, delete, func, select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
@@ -144,16 +144,14 @@ def save_grant(
     account: str | None,
 ) -> None:
     """Store the user's grant for `source`, sealed; replaces the one before (a reconnect, a refresh)."""
-    row = _grant_row(session, user_id, source)
-    if row is None:
-        row = Grant(user_id=user_id, source=source)
-        session.add(row)
-    row.sealed = vault.seal(grant)
-    row.scopes = list(scopes)
-    row.account = account
-    row.status = CONNECTED
-    row.problem = None
-    session.flush()
+    key = {"user_id": user_id, "source": source}
+    values = {"sealed": vault.seal(grant), "scopes": list(scopes), "account": account, "status": CONNECTED}
+    # insert-or-ignore, then update: an OAuth callback arriving twice (a double click) saves one
+    # row instead of failing on the unique (user, source)
+    if not insert_or_ignore(session, Grant, key | values, conflict=list(key)):
+        session.execute(
+            update(Grant).where(Grant.user_id == user_id, Grant.source == source).values(**values, problem=None)
+        )
 
 
 def grant_for(session: Session, user_id: int, source: str, vault: Vault) -> dict[str, Any] | None:

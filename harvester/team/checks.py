@@ -17,6 +17,7 @@ from sqlalchemy.exc import DBAPIError, SQLAlchemyError
 
 from harvester.config import LoadedConfig, TeamSettings
 from harvester.errors import BragError, ConfigError
+from harvester.secrets import REFERENCE_PREFIXES
 from harvester.team.vault import KEY_SETTING, Vault
 
 __all__ = [
@@ -146,13 +147,25 @@ def _check_discovery(issuer: str) -> Check:
     return Check(name, True, f"{issuer}: discovery names the authorization, token, JWKS and userinfo endpoints")
 
 
-def check_key(team: TeamSettings, path: Path | None) -> tuple[Check, Vault | None]:
-    """The encryption key(s) resolve and are Fernet keys; the vault when they are."""
+def check_key(team: TeamSettings, path: Path | None, *, inline_ok: bool = True) -> tuple[Check, Vault | None]:
+    """The encryption key(s) resolve and are Fernet keys; the vault when they are.
+
+    `inline_ok=False` (`brag team init`) also fails a key written into the configuration file
+    itself, which travels with every copy and backup of the file.
+    """
     try:
         vault = Vault.from_secret(team.encryption_key, path=path)
     except ConfigError as exc:
         # the error already says how to make a key
         return Check("encryption key", False, str(exc)), None
     where = team.encryption_key.describe()
+    if not inline_ok and not team.encryption_key.reference.startswith(REFERENCE_PREFIXES):
+        return Check(
+            "encryption key",
+            False,
+            f"{KEY_SETTING} is written into the configuration file itself",
+            "keep it out of the file: move it to an environment variable (env:NAME), a file readable only by "
+            "the service (file:PATH) or the keyring (keyring:)",
+        ), vault
     count = f"{vault.key_count} keys, the first seals" if vault.key_count > 1 else "1 key"
     return Check("encryption key", True, f"{KEY_SETTING} from {where}: {count}"), vault
