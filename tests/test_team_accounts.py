@@ -106,6 +106,22 @@ def test_disabling_and_enabling_a_user(team_sessions: sessionmaker[Session]) -> 
         assert accounts.list_users(session)[0].disabled_at is None
 
 
+def test_pausing_and_resuming_touches_only_that_user(team_sessions: sessionmaker[Session]) -> None:
+    when = datetime(2026, 12, 1, 8, 0, tzinfo=UTC)
+    with team_sessions.begin() as session:
+        sign_in(session, "ben")
+        ana = sign_in(session, "ana")
+        assert accounts.set_paused(session, ana, when)
+    with team_sessions.begin() as session:
+        assert [(user.name, user.paused_at) for user in accounts.list_users(session)] == [
+            ("ana@acme.test", when),
+            ("ben@acme.test", None),
+        ]
+        assert accounts.set_paused(session, ana, None)
+    with team_sessions() as session:
+        assert [user.paused_at for user in accounts.list_users(session)] == [None, None]
+
+
 def test_deleting_a_user_leaves_nothing_of_theirs_in_any_table(
     team_sessions: sessionmaker[Session], vault: Vault
 ) -> None:

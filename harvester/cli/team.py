@@ -75,9 +75,12 @@ def _print_check(check: Check) -> None:
 
 @team_app.command("init")
 def init() -> None:
-    """Check team mode's database (PostgreSQL, migrated now if needed), sign-in settings and encryption key.
+    """Check the database, the sign-in settings and the key.
 
-    Exits 1 when a check fails; with no usable key, it prints a new one to store.
+    The database must be PostgreSQL and reachable; its schema is brought to the newest. The
+    OIDC provider's discovery document must name the endpoints the sign-in uses (or
+    github_sign_in is on). The encryption key must resolve to Fernet keys. Exits 1 when a check
+    fails; with no usable key, it prints a new one to store.
     """
     from harvester.team.checks import check_database, check_key, check_sign_in
     from harvester.team.vault import new_key
@@ -126,7 +129,11 @@ def users(
     yes: Annotated[bool, typer.Option("--yes", "-y", help="delete without asking for confirmation")] = False,
     format: Annotated[HealthFormat, typer.Option("--format", help="text, or json")] = HealthFormat.text,
 ) -> None:
-    """List the users (name, email, disabled, connected sources); or disable, enable or delete one."""
+    """List the users, or disable, enable or delete one.
+
+    The list shows each user's id, name, email, whether disabled, and connected sources with
+    their status (connected, or reconnect once a source refused the grant).
+    """
     from harvester.store import accounts
 
     chosen = [name for name in (disable, enable, delete) if name is not None]
@@ -192,7 +199,11 @@ def _user_json(user: UserInfo) -> dict[str, object]:
 def health(
     format: Annotated[HealthFormat, typer.Option("--format", help="text, or json")] = HealthFormat.text,
 ) -> None:
-    """Database reachable, the key opens every grant, users and grants awaiting a reconnect; exit 1 if unhealthy."""
+    """Check the database and that the key opens every grant.
+
+    Also counts users, disabled users, grants and grants awaiting a reconnect. Exits 1 when
+    unhealthy (a grant awaiting its owner's reconnect is not).
+    """
     from sqlalchemy.orm import Session
 
     from harvester.store import accounts
@@ -245,9 +256,10 @@ def health(
 
 @team_app.command("rotate-key")
 def rotate_key() -> None:
-    """Seal every stored grant again with the first key of [team] encryption_key.
+    """Re-seal every grant with the newest key.
 
-    Put the new key first and keep the old one after it, run this, then drop the old key.
+    The newest key is the first of [team] encryption_key: put the new key first and keep the
+    old one after it, run this, then drop the old key.
     """
     from harvester.store import accounts
     from harvester.team.vault import Vault

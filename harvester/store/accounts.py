@@ -134,6 +134,15 @@ def set_disabled(session: Session, user_id: int, when: datetime | None) -> bool:
     return True
 
 
+def set_paused(session: Session, user_id: int, when: datetime | None) -> bool:
+    """Pause the user's harvesting from `when` (their settings page), or resume it with None."""
+    user = session.get(User, user_id)
+    if user is None:
+        return False
+    user.paused_at = when
+    return True
+
+
 def save_grant(
     session: Session,
     user_id: int,
@@ -288,6 +297,7 @@ __all__ = [
     "reseal_grants",
     "save_grant",
     "set_disabled",
+    "set_paused",
     "unopenable_grants",
     "user_counts",
     "user_id_by_name",
