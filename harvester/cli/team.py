@@ -105,7 +105,7 @@ def init() -> None:
         _offer_key(new_key())
     if not all(check.ok for check in checks):
         raise typer.Exit(1)
-    console.print("team mode is ready: start `brag serve` and `brag run` (docs/team.md)")
+    console.print("team mode is ready: every check passed")
 
 
 def _offer_key(key: str) -> None:
