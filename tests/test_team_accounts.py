@@ -39,6 +39,12 @@ def test_user_names_are_unique_even_when_two_identities_share_an_email(team_sess
         github = accounts.find_or_create_user_by_subject(session, "github 583231", None, "Octo Cat")
         opaque = accounts.find_or_create_user_by_subject(session, "https://idp 7f/3 x", None, None)
         assert [first.name, second.name] == ["lee@acme.test", "lee@acme.test-2"]
+        more = [
+            accounts.find_or_create_user_by_subject(session, f"https://idp {n}", "lee@acme.test", None)
+            for n in range(9)
+        ]
+        assert [user.name for user in more[:7]] == [f"lee@acme.test-{n}" for n in range(3, 10)]
+        assert len({user.name for user in more}) == 9 and more[8].name.startswith("lee@acme.test-")
         assert github.name == "github-583231"
         assert opaque.name == "x"
 

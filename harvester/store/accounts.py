@@ -8,6 +8,7 @@ own id). The operator's functions over everyone (`list_users`, `reseal_grants`,
 
 from __future__ import annotations
 
+import hashlib
 import re
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
@@ -18,7 +19,7 @@ from sqlalchemy import Table, delete, func, select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
-from harvester.errors import ConfigError
+from harvester.errors import ConfigError, StoreError
 from harvester.store.conflicts import insert_or_ignore
 from harvester.store.models import Base, Grant, User
 
@@ -26,7 +27,7 @@ if TYPE_CHECKING:
     from harvester.team.vault import Vault
 
 CONNECTED, RECONNECT = "connected", "reconnect"
-# users.name is String(200) and unique; a derived name is cut short enough to take a "-NN" suffix
+# users.name is String(200) and unique; a derived name is cut short enough to take a 13-character suffix
 NAME_LENGTH = 200
 _NAME_UNSAFE = re.compile(r"[^A-Za-z0-9._@+-]+")
 
@@ -72,8 +73,10 @@ def find_or_create_user_by_subject(session: Session, subject: str, email: str | 
 
 def _create_user(session: Session, subject: str, email: str | None, display_name: str | None) -> User:
     base = _name_from(email, subject)
-    for attempt in range(1, 100):
-        name = base if attempt == 1 else f"{base}-{attempt}"
+    # a few readable names, then one derived from the subject, which is unique, so it is free
+    names = [base, *(f"{base}-{n}" for n in range(2, 10))]
+    names.append(f"{base}-{hashlib.sha256(subject.encode()).hexdigest()[:12]}")
+    for name in names:
         if session.scalar(select(User.id).where(User.name == name)) is not None:
             continue
         values = {"name": name, "subject": subject, "email": email, "display_name": display_name}
@@ -85,7 +88,7 @@ def _create_user(session: Session, subject: str, email: str | None, display_name
             continue
         # inserted, or another process signed the same subject in first: either way its row exists now
         return session.scalars(select(User).where(User.subject == subject)).one()
-    raise ConfigError(f"no free user name left for {base!r} (tried {base}-2 … {base}-99)")
+    raise StoreError("users", f"could not give the user of {subject!r} a unique name", fix="please report this")
 
 
 def _name_from(email: str | None, subject: str) -> str:
@@ -98,7 +101,7 @@ def _name_from(email: str | None, subject: str) -> str:
         # "<issuer> <sub>": the sub alone reads better, and a clash with another issuer's gets a suffix
         raw = subject.rsplit(" ", 1)[-1]
     name = _NAME_UNSAFE.sub("-", raw).strip("-") or "user"
-    return name[: NAME_LENGTH - 4]
+    return name[: NAME_LENGTH - 13]
 
 
 def user_id_by_name(session: Session, name: str) -> int | None:
