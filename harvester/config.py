@@ -36,7 +36,7 @@ def _to_secret(value: Any) -> Secret:
         return value
     # a string only: pydantic would otherwise build the Secret dataclass from a TOML table
     if not isinstance(value, str):
-        raise ValueError('expected a string: the secret itself, "env:NAME" or "keyring:"')
+        raise ValueError('expected a string: the secret itself, "env:NAME", "file:PATH" or "keyring:"')
     if not value:
         raise ValueError("must not be empty")
     return Secret(value)
@@ -187,7 +187,7 @@ class TeamSettings(Section):
     )
     oidc_client_id: str | None = Field(default=None, description="this service's client id at the provider")
     oidc_client_secret: SecretSetting | None = Field(
-        default=None, description="its client secret: env:NAME or keyring:"
+        default=None, description="its client secret: env:NAME, file:PATH or keyring:"
     )
     github_sign_in: bool = Field(
         default=False, description="sign in with GitHub as the identity, where the company has no OIDC provider"

@@ -1,4 +1,4 @@
-"""Secrets in the configuration: inline, `env:NAME`, or `keyring:` references.
+"""Secrets in the configuration: inline, or `env:NAME`, `file:PATH` or `keyring:` references.
 
 A `Secret` keeps the reference, not the value, until a connector needs it, and never shows
 the value in its repr, so secrets cannot leak into logs, error messages or the database.
@@ -8,10 +8,13 @@ from __future__ import annotations
 
 import os
 from dataclasses import dataclass
+from pathlib import Path
 
 from harvester.errors import ConfigError
 
 KEYRING_SERVICE = "brag-harvester"
+# the references, whose text is safe to show; anything else is the secret itself
+REFERENCE_PREFIXES = ("env:", "file:", "keyring:")
 NO_KEYRING_FIX = (
     'use an environment variable instead (e.g. token = "env:GITHUB_TOKEN"), or install a keyring backend '
     "(a desktop Secret Service or KWallet, or `pip install keyrings.alt` for a file-based one)"
@@ -22,9 +25,11 @@ NO_KEYRING_FIX = (
 class Secret:
     """A secret as written in the configuration; `reveal()` resolves it when it is used.
 
-    Forms: `env:NAME` reads the environment variable NAME; `keyring:` reads the OS keyring
-    entry for this key (service "brag-harvester", user "<section>.<key>");
-    `keyring:SERVICE/USER` names the entry; anything else is the secret itself.
+    Forms: `env:NAME` reads the environment variable NAME; `file:PATH` reads the file PATH
+    (a container's mounted secret, such as /run/secrets/brag_key), without its final line
+    break; `keyring:` reads the OS keyring entry for this key (service "brag-harvester",
+    user "<section>.<key>"); `keyring:SERVICE/USER` names the entry; anything else is the
+    secret itself.
     """
 
     reference: str
@@ -37,7 +42,7 @@ class Secret:
 
     def describe(self) -> str:
         """Where the secret comes from, safe to print."""
-        if self.reference.startswith(("env:", "keyring:")):
+        if self.reference.startswith(REFERENCE_PREFIXES):
             return self.reference
         return "inline value (hidden)"
 
@@ -51,9 +56,41 @@ class Secret:
                     key=self.key,
                 )
             return value
+        if self.reference.startswith("file:"):
+            return self._from_file(self.reference[5:])
         if self.reference.startswith("keyring:"):
             return self._from_keyring(self.reference[8:])
         return self.reference
+
+    def _from_file(self, where: str) -> str:
+        if not where.strip():
+            raise ConfigError(
+                "file: needs the path of the file holding the secret, as in file:/run/secrets/NAME", key=self.key
+            )
+        path = Path(where).expanduser()
+        try:
+            text = path.read_text(encoding="utf-8")
+        except FileNotFoundError:
+            raise ConfigError(
+                f"expects the file {path} to hold the secret, but there is no such file", key=self.key
+            ) from None
+        except IsADirectoryError:
+            raise ConfigError(
+                f"expects the file {path} to hold the secret, but it is a directory", key=self.key
+            ) from None
+        except PermissionError:
+            raise ConfigError(
+                f"cannot read the file {path}: permission denied; let the user brag runs as read it", key=self.key
+            ) from None
+        except UnicodeDecodeError:
+            raise ConfigError(f"the file {path} is not UTF-8 text; write the secret as text", key=self.key) from None
+        except OSError as exc:
+            raise ConfigError(f"cannot read the file {path}: {exc.strerror}", key=self.key) from None
+        # `echo KEY > file` and editors add a final line break; the secret itself never ends in one
+        value = text.rstrip("\r\n")
+        if not value.strip():
+            raise ConfigError(f"the file {path} is empty; write the secret into it", key=self.key)
+        return value
 
     def _from_keyring(self, where: str) -> str:
         service, _, user = where.partition("/")

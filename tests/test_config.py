@@ -180,7 +180,8 @@ def test_no_secret_is_echoed_whatever_its_type(tmp_path: Path, text: str) -> Non
 def test_a_secret_of_the_wrong_type_says_what_is_expected(tmp_path: Path) -> None:
     with pytest.raises(ConfigError) as caught:
         load_config(write(tmp_path, '[jira]\nserver = "https://x.atlassian.net"\npat = 42\n'))
-    assert '[jira] pat: expected a string: the secret itself, "env:NAME" or "keyring:"' in str(caught.value)
+    expected = '[jira] pat: expected a string: the secret itself, "env:NAME", "file:PATH" or "keyring:"'
+    assert expected in str(caught.value)
 
 
 def test_a_url_keeps_everything_but_its_password(tmp_path: Path) -> None:

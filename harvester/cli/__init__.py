@@ -17,7 +17,7 @@ from typing import Annotated
 
 import typer
 
-from harvester.cli import auth, cluster, demo, digest, documents, harvest, init, review, service, worker
+from harvester.cli import auth, cluster, demo, digest, documents, harvest, init, review, service, team, worker
 from harvester.cli.common import state
 
 __all__ = ["app", "main"]
@@ -79,6 +79,7 @@ for command in (
 auth_app = typer.Typer(help="Authorize Brag Harvester to read a source (OAuth).", no_args_is_help=True)
 auth_app.command("google")(auth.auth_google)
 app.add_typer(auth_app, name="auth")
+app.add_typer(team.team_app, name="team")
 
 
 def main() -> None:
