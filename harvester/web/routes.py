@@ -58,10 +58,10 @@ def _only_own_ids() -> None:
     with current_site().context.sessions() as session:
         for public_id in filter(None, candidates):
             if repository.candidate_by_public_id(session, user_id, str(public_id)) is None:
-                abort(404, description=f"You have no candidate {public_id}.")
+                abort(404, description="You have no such candidate.")
         wanted = [activity_id for activity_id in activities if activity_id]
-        for activity_id in set(wanted) - set(repository.activity_row_ids(session, user_id, wanted)):
-            abort(404, description=f"You have no item {activity_id}.")
+        if set(wanted) - set(repository.activity_row_ids(session, user_id, wanted)):
+            abort(404, description="You have no such item.")
 
 
 @pages.get("/healthz")
@@ -300,6 +300,7 @@ def unsubscribe_page(token: str) -> ResponseReturnValue:
     user = _unsubscribe_user(token)
     if isinstance(user, tuple):
         return user
+    _link_owner(user)
     return render_template("unsubscribe.html", token=token)
 
 
