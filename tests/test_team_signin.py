@@ -13,7 +13,7 @@ from flask.testing import FlaskClient
 from review_support import NOW, open_context
 from sqlalchemy import create_engine, select
 from sqlalchemy.orm import sessionmaker
-from team_support import callback, csrf_token, pick_at_provider, sign_in, start_sign_in, team_context
+from team_support import add_user, callback, csrf_token, pick_at_provider, sign_in, start_sign_in, team_context
 from team_support import provider as provider
 from team_support import team_database as team_database
 
@@ -188,3 +188,23 @@ def test_single_user_mode_has_no_sign_in(tmp_path: object) -> None:
         assert client.get("/login").status_code == 404
         assert client.get("/auth/callback").status_code == 404
         assert client.get("/week/2026-W46").status_code == 200
+
+
+def test_a_next_that_leaves_the_site_is_ignored(client: FlaskClient) -> None:
+    client.get("/login?next=//evil.example/steal")
+    authorize = start_sign_in(client)
+    assert urlsplit(callback(client, pick_at_provider(authorize, ADA)).headers["Location"]).path == "/"
+
+
+@pytest.mark.parametrize(("zone", "week"), [(None, "2026-W48"), ("America/New_York", "2026-W47")])
+def test_weeks_are_read_in_the_users_own_time_zone(
+    context: Context, provider: OidcSandbox, zone: str | None, week: str
+) -> None:
+    """Sunday 23:30 UTC is already Monday of the next week in Berlin (the service's zone), not in New York."""
+    ada = add_user(context, provider, ADA)
+    with context.sessions.begin() as session:
+        session.get(User, ada.id).timezone = zone  # type: ignore[union-attr]
+    sunday_night = datetime(2026, 11, 22, 23, 30, tzinfo=UTC)
+    with create_app(context, now=lambda: sunday_night).test_client() as client:
+        sign_in(client, ADA)
+        assert client.get("/").headers["Location"] == f"/week/{week}"

@@ -5,7 +5,7 @@ from __future__ import annotations
 import logging
 import re
 from collections.abc import Callable
-from datetime import UTC, datetime
+from datetime import UTC, datetime, tzinfo
 from urllib.parse import quote, urlsplit
 
 from flask import Blueprint, abort, flash, make_response, redirect, render_template, request, url_for
@@ -24,7 +24,7 @@ from harvester.web import tokens
 from harvester.web.app import current_site
 from harvester.web.identity import user_by_name
 from harvester.web.pages import canonical_week, default_week, single_candidate, week_page
-from harvester.web.signin import current_user_id, signed_in, team_mode
+from harvester.web.signin import current_user_id, current_zone, signed_in, team_mode, user_zone
 
 log = logging.getLogger(__name__)
 pages = Blueprint("pages", __name__)
@@ -39,7 +39,7 @@ _C0_OR_SPACE = "".join(map(chr, range(0x21)))
 def home() -> ResponseReturnValue:
     site = current_site()
     with site.context.sessions() as session:
-        week = default_week(session, current_user_id(), site.now(), site.context.zone)
+        week = default_week(session, current_user_id(), site.now(), current_zone())
     return redirect(url_for("pages.week", week=week))
 
 
@@ -79,13 +79,13 @@ def healthz() -> ResponseReturnValue:
 @pages.get("/week/<week>")
 def week(week: str) -> ResponseReturnValue:
     site = current_site()
-    label = canonical_week(week, site.context.zone)
+    label = canonical_week(week, current_zone())
     if label is None:
         abort(404, description=f"{week!r} is not an ISO week like 2026-W46.")
     if label != week:
         return redirect(url_for("pages.week", week=label))
     with site.context.sessions() as session:
-        page = week_page(session, current_user_id(), week, site.now(), site.context.zone)
+        page = week_page(session, current_user_id(), week, site.now(), current_zone())
     return render_template("week.html", page=page, sections=SECTIONS)
 
 
@@ -93,7 +93,7 @@ def week(week: str) -> ResponseReturnValue:
 def doc() -> ResponseReturnValue:
     site = current_site()
     with site.context.sessions() as session:
-        entries = bragdoc.entries(session, current_user_id(), site.context.zone)
+        entries = bragdoc.entries(session, current_user_id(), current_zone())
     # bragdoc renders through its own autoescaping templates; its output is trusted markup
     html = Markup(bragdoc.render_html(entries, standalone=False))
     return render_template("doc.html", doc=html, count=len(entries))
@@ -103,7 +103,7 @@ def doc() -> ResponseReturnValue:
 def doc_markdown() -> ResponseReturnValue:
     site = current_site()
     with site.context.sessions() as session:
-        entries = bragdoc.entries(session, current_user_id(), site.context.zone)
+        entries = bragdoc.entries(session, current_user_id(), current_zone())
     return bragdoc.render_markdown(entries), 200, {"Content-Type": "text/markdown; charset=utf-8"}
 
 
@@ -144,7 +144,7 @@ def split(public_id: str) -> Response:
 def include() -> Response:
     """Make a candidate of an item clustering left out (a 1:1 that was a win after all)."""
     activity_id = request.form.get("activity_id", "")
-    zone = current_site().context.zone
+    zone = current_zone()
     return _act(activity_id, lambda review: review.include(activity_id, zone), "Made a candidate of")
 
 
@@ -165,10 +165,10 @@ def undo() -> Response:
 def review_link(token: str) -> ResponseReturnValue:
     """Where email links land: shows what the link would do; only the button's POST does it."""
     link = _read_link(token)
-    owner = _link_owner(link.user)
+    owner, zone = _link_owner(link.user)
     site = current_site()
     with site.context.sessions() as session:
-        candidate = single_candidate(session, owner, link.candidate, site.now(), site.context.zone)
+        candidate = single_candidate(session, owner, link.candidate, site.now(), zone)
     if candidate is None:
         return _message(
             "This candidate is gone",
@@ -205,8 +205,8 @@ def _read_link(token: str) -> tokens.ReviewLink:
     return link
 
 
-def _link_owner(name: str) -> int:
-    """The user an email link acts for: the signed-in one, and only when the link names them.
+def _link_owner(name: str) -> tuple[int, tzinfo]:
+    """The user an email link acts for (and their time zone): the signed-in one, only when the link names them.
 
     Signed out (team mode), the link's signed token is the proof, for the pages that only show
     what it would do and for one-click unsubscribes. A link for someone other than the signed-in
@@ -214,17 +214,17 @@ def _link_owner(name: str) -> int:
     """
     site = current_site()
     if not team_mode():
-        return site.context.user_id
+        return site.context.user_id, site.context.zone
     person = signed_in()
     if person is not None:
         if name != person.name:
             abort(make_response(_message("This link is not yours", _NOT_YOURS, 404)))
-        return person.user_id
+        return person.user_id, person.zone
     with site.context.sessions() as session:
         user = user_by_name(session, name)
         if user is None or user.disabled_at is not None:
             abort(make_response(_message("This link does not work", "Its user is not on this service.", 404)))
-        return user.id
+        return user.id, user_zone(user.timezone)
 
 
 _NOT_YOURS = "It was sent to someone else. Sign out, then open it again and sign in as the person it was sent to."
@@ -265,11 +265,11 @@ def _next_pending(landing: str, after: str) -> str | None:
     """The pending card after `after` on the week page `landing` leads to, if it is one."""
     found = re.fullmatch(r"/week/([^/?#]+)", urlsplit(landing).path)
     site = current_site()
-    week = canonical_week(found.group(1), site.context.zone) if found else None
+    week = canonical_week(found.group(1), current_zone()) if found else None
     if week is None:
         return None
     with site.context.sessions() as session:
-        page = week_page(session, current_user_id(), week, site.now(), site.context.zone)
+        page = week_page(session, current_user_id(), week, site.now(), current_zone())
     return page.next_pending(after)
 
 
@@ -310,7 +310,7 @@ def unsubscribe(token: str) -> ResponseReturnValue:
     if isinstance(user, tuple):
         return user
     site = current_site()
-    owner = _link_owner(user)
+    owner, _zone = _link_owner(user)
     with site.context.sessions.begin() as session:
         repository.set_digests_paused(session, owner, datetime.now(UTC))
     return _message(

@@ -11,7 +11,9 @@ from __future__ import annotations
 
 import logging
 from dataclasses import dataclass
+from datetime import tzinfo
 from typing import Any
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 import requests
 from authlib.common.errors import AuthlibBaseError
@@ -43,8 +45,10 @@ signin = Blueprint("signin", __name__)
 @dataclass(frozen=True)
 class SignedIn:
     user_id: int
+    # what review and unsubscribe links name the user by (`User.name`)
     name: str
     display_name: str
+    zone: tzinfo
 
 
 def team_mode() -> bool:
@@ -68,14 +72,10 @@ def current_user_id() -> int:
     return person.user_id
 
 
-def current_user_name() -> str:
-    """The name review and unsubscribe links of the current user carry (`User.name`)."""
-    if not team_mode():
-        return current_site().user_name
-    person = signed_in()
-    if person is None:
-        abort(404)
-    return person.name
+def current_zone() -> tzinfo:
+    """The time zone weeks and dates are read in: the signed-in user's own, else the configured one."""
+    person = signed_in() if team_mode() else None
+    return person.zone if person is not None else current_site().context.zone
 
 
 def init_signin(web: Flask, team: TeamSettings, base_url: str) -> None:
@@ -124,7 +124,17 @@ def _load_signed_in() -> SignedIn | None:
             # deleted or disabled since they signed in: the session ends with the next request
             session.clear()
             return None
-        return SignedIn(user.id, user.name, user.display_name or user.email or user.name)
+        return SignedIn(user.id, user.name, user.display_name or user.email or user.name, user_zone(user.timezone))
+
+
+def user_zone(name: str | None) -> tzinfo:
+    """A user's own time zone (set on their settings page), or the service's when unset or unknown."""
+    if name:
+        try:
+            return ZoneInfo(name)
+        except (ZoneInfoNotFoundError, ValueError):
+            log.warning("user time zone %r is unknown; using the service's", name)
+    return current_site().context.zone
 
 
 def _oauth_client() -> Any:
