@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import os
 import re
 from collections.abc import Iterator
 from html.parser import HTMLParser
@@ -10,7 +9,6 @@ from urllib.parse import urlsplit
 
 import pytest
 import requests
-from conftest import _fresh_postgres
 from flask.testing import FlaskClient
 from werkzeug.test import TestResponse
 
@@ -20,20 +18,8 @@ from harvester.sandbox.oidc import DEFAULT_CLIENT_ID, DEFAULT_CLIENT_SECRET, Oid
 from harvester.store.models import User
 from harvester.web.identity import find_or_create_user_by_subject
 
-SKIP_REASON = (
-    "team mode runs on PostgreSQL only: set BRAG_TEST_POSTGRES_URL to an admin URL such as "
-    "postgresql+psycopg://postgres:brag-ci@127.0.0.1:5432/postgres"
-)
 # a Fernet key (urlsafe base64 of 32 bytes); sign-in never reads it, the settings require it
 ENCRYPTION_KEY = "x" * 43 + "="
-
-
-@pytest.fixture
-def team_database() -> Iterator[str]:
-    admin = os.environ.get("BRAG_TEST_POSTGRES_URL")
-    if not admin:
-        pytest.skip(SKIP_REASON)
-    yield from _fresh_postgres(admin)
 
 
 @pytest.fixture

@@ -18,7 +18,6 @@ from review_support import ACTIVITIES, NOW, WEEK, Seeded, renamed, seed
 from sqlalchemy import select
 from team_support import add_user, csrf_token, sign_in, team_context
 from team_support import provider as provider
-from team_support import team_database as team_database
 from werkzeug.routing import Rule
 from werkzeug.test import TestResponse
 

@@ -15,7 +15,6 @@ from sqlalchemy import create_engine, select
 from sqlalchemy.orm import sessionmaker
 from team_support import add_user, callback, csrf_token, pick_at_provider, sign_in, start_sign_in, team_context
 from team_support import provider as provider
-from team_support import team_database as team_database
 
 from harvester.context import Context
 from harvester.sandbox.oidc import SANDBOX_PEOPLE, OidcSandbox

@@ -9,7 +9,6 @@ import pytest
 from review_support import ACTIVITIES, NOW, renamed, seed
 from team_support import add_user, team_context
 from team_support import provider as provider
-from team_support import team_database as team_database
 from test_browser_e2e import By, WebDriverWait, chromium
 from test_browser_e2e import pytestmark as pytestmark
 

@@ -20,6 +20,7 @@ client a company's provider is reached with. What it reproduces, because the cli
 from __future__ import annotations
 
 import base64
+import contextlib
 import hashlib
 import html
 import secrets
@@ -361,3 +362,27 @@ def _page(status: int, heading: str, message: str) -> Response:
         f"<body><h1>{html.escape(heading)}</h1><p>{html.escape(message)}</p></body></html>"
     )
     return Response(status, body.encode(), {"Content-Type": "text/html; charset=utf-8"})
+
+
+def main(argv: Sequence[str] | None = None) -> None:
+    """`python -m harvester.sandbox.oidc`: the provider in the foreground, to try team sign-in by hand."""
+    import argparse
+
+    parser = argparse.ArgumentParser(description="Run the sandbox OpenID Connect provider until interrupted.")
+    parser.add_argument("--port", type=int, default=8766)
+    parser.add_argument(
+        "--redirect-uri",
+        action="append",
+        help="a redirect URI to register (repeatable; default http://127.0.0.1:8765/auth/callback)",
+    )
+    args = parser.parse_args(argv)
+    server = OidcSandbox(port=args.port)
+    server.register_client(args.redirect_uri or ["http://127.0.0.1:8765/auth/callback"])
+    print(f'[team]\noidc_issuer = "{server.issuer}"\noidc_client_id = "{DEFAULT_CLIENT_ID}"')
+    print(f'oidc_client_secret = "{DEFAULT_CLIENT_SECRET}"', flush=True)
+    with contextlib.suppress(KeyboardInterrupt):
+        server.serve_forever()
+
+
+if __name__ == "__main__":
+    main()

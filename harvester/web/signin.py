@@ -1,7 +1,7 @@
 """Who is asking: team mode's sign-in over OpenID Connect, and the user every query is scoped to.
 
-In single-user mode nothing here runs except `current_user_id`/`current_user_name`, which answer
-the configured user as the app always did. In team mode (`[team]` set) a person signs in at the
+In single-user mode nothing here runs except `current_user_id` and `current_zone`, which answer
+the configured user and zone as the app always did. In team mode (`[team]` set) a person signs in at the
 company's identity provider through Authlib's Flask client (discovery, PKCE S256; Authlib checks
 `state` against this browser's session and `nonce` inside the ID token), and the signed session
 cookie then holds their user id; every other page sends them to /login first.
