@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import time
 from collections.abc import Iterator
 from datetime import UTC, datetime
 from urllib.parse import parse_qs, urlencode, urlsplit
@@ -207,3 +208,15 @@ def test_weeks_are_read_in_the_users_own_time_zone(
     with create_app(context, now=lambda: sunday_night).test_client() as client:
         sign_in(client, ADA)
         assert client.get("/").headers["Location"] == f"/week/{week}"
+
+
+def test_a_provider_that_stops_answering_is_a_502_page_not_a_hung_worker(
+    context: Context, provider: OidcSandbox, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr("harvester.web.signin.PROVIDER_TIMEOUT_SECONDS", 0.5)
+    provider.inject(0, delay=3, path_contains="/.well-known/")
+    started = time.monotonic()
+    with create_app(context).test_client() as client:
+        response = client.get("/login")
+    assert response.status_code == 502
+    assert time.monotonic() - started < 2.5

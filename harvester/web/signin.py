@@ -32,6 +32,7 @@ log = logging.getLogger(__name__)
 SESSION_USER = "user_id"
 SESSION_NEXT = "signin_next"
 PROVIDER = "oidc"
+PROVIDER_TIMEOUT_SECONDS = 10
 # reached without a session: the sign-in itself, the orchestrator's probe, and the pages email
 # links open (their signed token is the proof; only what they show is rendered, nothing acts)
 OPEN_ENDPOINTS = frozenset({"signin.login", "signin.callback", "pages.healthz", "static"})
@@ -88,7 +89,12 @@ def init_signin(web: Flask, team: TeamSettings, base_url: str) -> None:
             client_id=team.oidc_client_id,
             client_secret=secret,
             server_metadata_url=f"{team.oidc_issuer}/.well-known/openid-configuration",
-            client_kwargs={"scope": "openid email profile", "code_challenge_method": "S256"},
+            # a provider that stops answering must not hold a web worker (requests waits forever by default)
+            client_kwargs={
+                "scope": "openid email profile",
+                "code_challenge_method": "S256",
+                "default_timeout": PROVIDER_TIMEOUT_SECONDS,
+            },
         )
     web.extensions["brag.oauth"] = oauth
     web.config["BRAG_CALLBACK_URL"] = f"{base_url.rstrip('/')}/auth/callback"
