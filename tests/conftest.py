@@ -51,6 +51,18 @@ def database_url(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[str
     yield from _fresh_postgres(os.environ["BRAG_TEST_POSTGRES_URL"])
 
 
+@pytest.fixture
+def team_database() -> Iterator[str]:
+    """A fresh PostgreSQL database for team mode, which runs on PostgreSQL only; skipped without one."""
+    admin = os.environ.get("BRAG_TEST_POSTGRES_URL")
+    if not admin:
+        pytest.skip(
+            "team mode runs on PostgreSQL only: set BRAG_TEST_POSTGRES_URL to an admin URL such as "
+            "postgresql+psycopg://postgres:brag-ci@127.0.0.1:5432/postgres"
+        )
+    yield from _fresh_postgres(admin)
+
+
 def _fresh_postgres(admin_url: str) -> Iterator[str]:
     import uuid
 

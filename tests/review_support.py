@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass, replace
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
@@ -75,17 +76,43 @@ class Seeded:
     earlier: str
 
 
-def seed(sessions: sessionmaker[Session], user_id: int) -> Seeded:
+def seed(sessions: sessionmaker[Session], user_id: int, activities: Sequence[Activity] = ACTIVITIES) -> Seeded:
+    """Store `activities` (ACTIVITIES or a copy of them, such as `renamed`'s) and cluster them."""
     with sessions.begin() as session:
-        repository.upsert_activities(session, user_id, ACTIVITIES)
+        repository.upsert_activities(session, user_id, activities)
     recluster_weeks(sessions, user_id, ZONE, [EARLIER_WEEK, WEEK], load_pipeline(None))
     with sessions() as session:
         return Seeded(
-            payments=candidate_holding(session, user_id, "jira:PAY-12"),
-            xss=candidate_holding(session, user_id, "github:acme/shop#103"),
-            credentials=candidate_holding(session, user_id, "jira:OPS-7"),
-            earlier=candidate_holding(session, user_id, "github:acme/shop#90"),
+            payments=candidate_holding(session, user_id, activities[0].id),
+            xss=candidate_holding(session, user_id, activities[3].id),
+            credentials=candidate_holding(session, user_id, activities[4].id),
+            earlier=candidate_holding(session, user_id, activities[5].id),
         )
+
+
+def renamed(marker: str) -> tuple[Activity, ...]:
+    """ACTIVITIES as another person's: other ids, keys and repository, and `marker` in every title.
+
+    Clustered, they give the same shape of week with other candidate ids, so a second user's
+    data can be told apart from the first's in any page.
+    """
+    slug = marker.lower()
+    key = marker[:3].upper()
+
+    def rename(text: str) -> str:
+        return text.replace("acme/shop", f"{slug}/den").replace("PAY-", f"{key}-").replace("OPS-", f"{key}O-")
+
+    return tuple(
+        replace(
+            activity,
+            id=rename(activity.id),
+            title=f"{rename(activity.title)} {marker}",
+            url=rename(activity.url),
+            repo=f"{slug}/den" if activity.repo else activity.repo,
+            extra={name: rename(value) if name == "key" else value for name, value in activity.extra.items()},
+        )
+        for activity in ACTIVITIES
+    )
 
 
 def harvest_new_payments_pr(sessions: sessionmaker[Session], user_id: int) -> None:

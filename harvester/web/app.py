@@ -86,6 +86,14 @@ def create_app(context: Context, *, now: Callable[[], datetime] | None = None, h
     web.jinja_env.globals["csrf_token"] = _csrf_token
     web.jinja_env.globals["csrf_field"] = FIELD
     web.before_request(_check_host)
+    team = context.config.settings.team
+    if team is not None:
+        from harvester.web.signin import init_signin, require_sign_in, signed_in
+
+        init_signin(web, team, context.config.settings.web.base_url)
+        web.jinja_env.globals["signed_in"] = signed_in
+        # before the CSRF check: a signed-out POST goes to /login, not to a form error
+        web.before_request(require_sign_in)
     web.before_request(_check_csrf)
     web.after_request(_security_headers)
     web.register_error_handler(HTTPException, _error_page)

@@ -90,7 +90,8 @@ def serve(context: Context, console: Console, host: str = DEFAULT_HOST, port: in
     """Serve until interrupted, after printing where."""
     server = ReviewServer(context, host, port)
     console.print(f"Review page: {server.url}   (Ctrl-C to stop)", highlight=False, soft_wrap=True)
-    if host not in ("127.0.0.1", "localhost", "::1"):
+    # team mode signs everyone in; the single-user page has no login at all
+    if host not in ("127.0.0.1", "localhost", "::1") and context.config.settings.team is None:
         console.print(
             "[yellow]warning:[/] the review page has no login; anyone who can reach this address can review.",
             highlight=False,
