@@ -15,8 +15,8 @@ from werkzeug.test import TestResponse
 from harvester.config import LoadedConfig, parse_settings
 from harvester.context import Context
 from harvester.sandbox.oidc import DEFAULT_CLIENT_ID, DEFAULT_CLIENT_SECRET, OidcSandbox, SandboxPerson
+from harvester.store.accounts import find_or_create_user_by_subject
 from harvester.store.models import User
-from harvester.web.identity import find_or_create_user_by_subject
 
 # a Fernet key (urlsafe base64 of 32 bytes); sign-in never reads it, the settings require it
 ENCRYPTION_KEY = "x" * 43 + "="

@@ -15,9 +15,9 @@ import pytest
 from flask import Flask
 from flask.testing import FlaskClient
 from review_support import ACTIVITIES, NOW, WEEK, Seeded, renamed, seed
-from sqlalchemy import select
 from signin_support import add_user, csrf_token, sign_in, team_context
 from signin_support import provider as provider
+from sqlalchemy import select
 from werkzeug.routing import Rule
 from werkzeug.test import TestResponse
 

@@ -12,10 +12,10 @@ import requests
 from flask import Flask
 from flask.testing import FlaskClient
 from review_support import NOW, open_context
-from sqlalchemy import create_engine, select
-from sqlalchemy.orm import sessionmaker
 from signin_support import add_user, callback, csrf_token, pick_at_provider, sign_in, start_sign_in, team_context
 from signin_support import provider as provider
+from sqlalchemy import create_engine, select
+from sqlalchemy.orm import sessionmaker
 
 from harvester.context import Context
 from harvester.sandbox.oidc import SANDBOX_PEOPLE, OidcSandbox

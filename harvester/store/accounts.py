@@ -109,6 +109,11 @@ def user_id_by_name(session: Session, name: str) -> int | None:
     return session.scalar(select(User.id).where(User.name == name))
 
 
+def user_by_name(session: Session, name: str) -> User | None:
+    """The user a review link names (links carry `User.name`)."""
+    return session.scalars(select(User).where(User.name == name)).one_or_none()
+
+
 def list_users(session: Session) -> list[UserInfo]:
     """Everyone, by name, with their grants' sources and status (not their contents)."""
     grants: dict[int, list[GrantInfo]] = {}

@@ -20,9 +20,9 @@ from harvester.display import one_line
 from harvester.documents import bragdoc
 from harvester.review import ReviewError, ReviewService, Snapshot
 from harvester.store import repository
+from harvester.store.accounts import user_by_name
 from harvester.web import tokens
 from harvester.web.app import current_site
-from harvester.web.identity import user_by_name
 from harvester.web.pages import canonical_week, default_week, single_candidate, week_page
 from harvester.web.signin import current_user_id, current_zone, signed_in, team_mode, user_zone
 

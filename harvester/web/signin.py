@@ -23,9 +23,9 @@ from flask.typing import ResponseReturnValue
 from joserfc.errors import JoseError
 
 from harvester.config import TeamSettings
+from harvester.store.accounts import find_or_create_user_by_subject
 from harvester.store.models import User
 from harvester.web.app import current_site
-from harvester.web.identity import find_or_create_user_by_subject
 
 log = logging.getLogger(__name__)
 
