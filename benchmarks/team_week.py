@@ -26,7 +26,9 @@ import subprocess
 import sys
 import tempfile
 import time
-from contextlib import ExitStack, suppress
+import uuid
+from collections.abc import Iterator
+from contextlib import ExitStack, contextmanager, suppress
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
@@ -35,7 +37,8 @@ REPO = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(REPO))
 sys.path.insert(0, str(REPO / "tests"))
 
-from sqlalchemy import func, select, text  # noqa: E402
+from sqlalchemy import create_engine, func, select, text  # noqa: E402
+from sqlalchemy.engine import make_url  # noqa: E402
 
 from harvester.config import load_config  # noqa: E402
 from harvester.context import Context  # noqa: E402
@@ -89,12 +92,11 @@ def wait_until(condition: Any, timeout: float, on_tick: Any = None) -> None:
 
 
 def run(users: int, workers: int, threads: int, latency: float, kills: int) -> dict[str, Any]:
-    from conftest import _fresh_postgres
     from jobs_support import sandboxed_world
 
     admin = os.environ.get("BRAG_BENCH_POSTGRES_URL") or os.environ["BRAG_TEST_POSTGRES_URL"]
     with tempfile.TemporaryDirectory() as scratch, ExitStack() as stack:
-        url = next(iter(stack.enter_context(_generator_context(_fresh_postgres(admin)))))
+        url = stack.enter_context(fresh_database(admin))
         world = stack.enter_context(sandboxed_world(Path(scratch), url))
         service = Context.open(load_config(world.config))
         with service.sessions.begin() as session:
@@ -156,18 +158,19 @@ def run(users: int, workers: int, threads: int, latency: float, kills: int) -> d
         }
 
 
-class _generator_context:
-    """A generator fixture (setup, yield, teardown) used as a context manager."""
-
-    def __init__(self, generator: Any) -> None:
-        self.generator = generator
-
-    def __enter__(self) -> list[Any]:
-        return [next(self.generator)]
-
-    def __exit__(self, *_exc: object) -> None:
-        for _ in self.generator:
-            pass
+@contextmanager
+def fresh_database(admin_url: str) -> Iterator[str]:
+    """A new database on the server `admin_url` reaches, dropped afterwards."""
+    name = f"brag_bench_{uuid.uuid4().hex[:10]}"
+    admin = create_engine(admin_url, isolation_level="AUTOCOMMIT")
+    with admin.connect() as connection:
+        connection.execute(text(f'CREATE DATABASE "{name}"'))
+    try:
+        yield make_url(admin_url).set(database=name).render_as_string(hide_password=False)
+    finally:
+        with admin.connect() as connection:
+            connection.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
+        admin.dispose()
 
 
 def main() -> None:

@@ -19,6 +19,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+import team_support
 from jobs_support import World, sandboxed_world
 from sqlalchemy import func, select, text
 
@@ -39,16 +40,13 @@ USERS = ("ana", "ben", "cho")
 PERIOD = "2026-12-03T06:00Z"
 
 
-@pytest.fixture
-def postgres_url() -> Iterator[str]:
-    from conftest import _fresh_postgres
-
-    yield from _fresh_postgres(os.environ["BRAG_TEST_POSTGRES_URL"])
+# a fresh PostgreSQL database per test (`from conftest import` would find tests/clustering's in a full run)
+team_url = team_support.team_url
 
 
 @pytest.fixture
-def world(tmp_path: Path, postgres_url: str) -> Iterator[World]:
-    with sandboxed_world(tmp_path, postgres_url) as found:
+def world(tmp_path: Path, team_url: str) -> Iterator[World]:
+    with sandboxed_world(tmp_path, team_url) as found:
         yield found
 
 
