@@ -13,13 +13,16 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta, tzinfo
 from pathlib import Path
 
+from harvester.config import EmailSettings
 from harvester.context import Context
 from harvester.digest import outbox
+from harvester.display import one_line
 from harvester.documents import bragdoc
 from harvester.documents.export import build, quarter_of, quarter_period
 from harvester.documents.renderers import ExportFormat, render
 from harvester.errors import BragError
 from harvester.store import job_runs, leases, repository
+from harvester.store.models import User
 from harvester.timeutil import iso_week_label
 
 log = logging.getLogger(__name__)
@@ -89,9 +92,8 @@ def digest(context: Context, week: str) -> Outcome:
     if settings is None:
         raise JobFailed("no [email] section; the digest is not scheduled without one")
     base_url = context.config.settings.web.base_url
-    row = outbox.queue_week(
-        context.sessions, context.user_id, context.config.settings.user.name, week, settings, base_url, context.zone
-    )
+    settings, name = _recipient(context, settings)
+    row = outbox.queue_week(context.sessions, context.user_id, name, week, settings, base_url, context.zone)
     deliveries = outbox.deliver_queued(context.sessions, context.user_id, settings)
     for delivery in deliveries:
         log.info("digest %s: %s%s", delivery.week, delivery.status, f" ({delivery.error})" if delivery.error else "")
@@ -106,6 +108,25 @@ def digest(context: Context, week: str) -> Outcome:
         return Outcome(f"the {week} digest is sent", {"week": week, "digest": status})
     reason = next((d.error for d in deliveries if d.week == week and d.error), None) or status
     raise JobFailed(f"the {week} digest is {status}, not sent: {reason}; see `brag digest --send`")
+
+
+def _recipient(context: Context, settings: EmailSettings) -> tuple[EmailSettings, str]:
+    """Who the digest is for: the configured user; in team mode the member, at their own address.
+
+    The name is the one review links are signed with (`User.name`), so a member's links open
+    their own review page once they are signed in.
+    """
+    if context.config.settings.team is None:
+        return settings, context.config.settings.user.name
+    from email.utils import formataddr
+
+    with context.sessions() as session:
+        member = session.get(User, context.user_id)
+        if member is None or not member.email:
+            raise JobFailed(f"member {context.user_id} has no email address; they sign in once to give one")
+        # formataddr quotes a display name the identity provider sent, whatever it holds
+        to = formataddr((one_line(member.display_name or ""), member.email))
+        return settings.model_copy(update={"to": to}), member.name
 
 
 def quarterly(context: Context, quarter: str) -> Outcome:

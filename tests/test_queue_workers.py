@@ -9,6 +9,7 @@ server refused is retried until it is sent, once.
 from __future__ import annotations
 
 import os
+import re
 import signal
 import subprocess
 import sys
@@ -244,3 +245,45 @@ def test_in_team_mode_a_scheduler_tick_queues_one_job_per_member(world: World, s
     digests = sorted(int(user) for task, user in queued if task == "brag:digest")
     # disabled: nothing; paused: a digest of what is there, no harvest
     assert harvests == [ids[0], ids[1]] and digests == [ids[0], ids[1], ids[3]]
+
+
+def test_in_team_mode_each_member_gets_the_digest_at_their_own_address(world: World, service: Context) -> None:
+    from dataclasses import replace
+
+    from harvester import jobs
+    from harvester.config import parse_settings
+    from harvester.web import tokens
+
+    with service.sessions.begin() as session:
+        dana = repository.get_or_create_user(session, "dana@acme.example", "Europe/Berlin")
+        dana.subject, dana.email, dana.display_name = "https://login.acme.example d", "dana@acme.example", "Kim, Dana"
+        eli = repository.get_or_create_user(session, "eli@acme.example", "Europe/Berlin")
+        eli.subject, eli.email = "https://login.acme.example e", "eli@acme.example"
+        members = {dana.id: dana.name, eli.id: eli.name}
+    data = {
+        "database": {"url": service.config.database_url()},
+        "web": {"base_url": "http://127.0.0.1:8765"},
+        "email": {
+            "to": "admins@acme.example",
+            "from": "brag@acme.example",
+            "smtp_host": "127.0.0.1",
+            "smtp_port": world.smtp.port,
+            "smtp_security": "none",
+        },
+        "team": {"encryption_key": "env:UNUSED"},
+    }
+    team = replace(service, config=service.config.model_copy(update={"settings": parse_settings(data)}))
+    week = iso_week_label(service.now(), service.zone)
+    for member in members:
+        # the service's configured sandbox sources stand in for the member's connected accounts
+        jobs.harvest(replace(service, user_id=member), "now")
+        assert "is sent" in jobs.execute(replace(team, user_id=member), jobs.DIGEST, week, datetime.now(UTC))
+    sent = {message["To"]: message for message in world.smtp.messages()}
+    assert set(sent) == {'"Kim, Dana" <dana@acme.example>', "eli@acme.example"}
+    with service.sessions() as session:
+        secret = repository.app_secret(session, tokens.SECRET_NAME)
+    for address, name in (('"Kim, Dana" <dana@acme.example>', members[dana.id]), ("eli@acme.example", members[eli.id])):
+        html = sent[address].get_body(preferencelist=("html",))
+        assert html is not None
+        link = re.search(r"http://127\.0\.0\.1:8765/r/([A-Za-z0-9_.\-]+)", html.get_content())
+        assert link is not None and tokens.read_token(secret, link.group(1)).user == name
