@@ -26,8 +26,6 @@ import subprocess
 import sys
 import tempfile
 import time
-import uuid
-from collections.abc import Iterator
 from contextlib import ExitStack, contextmanager, suppress
 from datetime import UTC, datetime
 from pathlib import Path
@@ -37,8 +35,7 @@ REPO = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(REPO))
 sys.path.insert(0, str(REPO / "tests"))
 
-from sqlalchemy import create_engine, func, select, text  # noqa: E402
-from sqlalchemy.engine import make_url  # noqa: E402
+from sqlalchemy import func, select, text  # noqa: E402
 
 from harvester.config import load_config  # noqa: E402
 from harvester.context import Context  # noqa: E402
@@ -93,10 +90,11 @@ def wait_until(condition: Any, timeout: float, on_tick: Any = None) -> None:
 
 def run(users: int, workers: int, threads: int, latency: float, kills: int) -> dict[str, Any]:
     from jobs_support import sandboxed_world
+    from support import fresh_postgres_database
 
     admin = os.environ.get("BRAG_BENCH_POSTGRES_URL") or os.environ["BRAG_TEST_POSTGRES_URL"]
     with tempfile.TemporaryDirectory() as scratch, ExitStack() as stack:
-        url = stack.enter_context(fresh_database(admin))
+        url = stack.enter_context(contextmanager(fresh_postgres_database)(admin, prefix="brag_bench"))
         world = stack.enter_context(sandboxed_world(Path(scratch), url))
         service = Context.open(load_config(world.config))
         with service.sessions.begin() as session:
@@ -156,21 +154,6 @@ def run(users: int, workers: int, threads: int, latency: float, kills: int) -> d
             "doubled": max(0, mails - sent),
             "failed_jobs": failed,
         }
-
-
-@contextmanager
-def fresh_database(admin_url: str) -> Iterator[str]:
-    """A new database on the server `admin_url` reaches, dropped afterwards."""
-    name = f"brag_bench_{uuid.uuid4().hex[:10]}"
-    admin = create_engine(admin_url, isolation_level="AUTOCOMMIT")
-    with admin.connect() as connection:
-        connection.execute(text(f'CREATE DATABASE "{name}"'))
-    try:
-        yield make_url(admin_url).set(database=name).render_as_string(hide_password=False)
-    finally:
-        with admin.connect() as connection:
-            connection.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
-        admin.dispose()
 
 
 def main() -> None:

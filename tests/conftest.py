@@ -16,7 +16,7 @@ from harvester.store.engine import open_store
 # requests honours HTTP(S)_PROXY; the sandboxes are on loopback
 os.environ["NO_PROXY"] = os.environ["no_proxy"] = "127.0.0.1,localhost"
 
-from support import NOW
+from support import NOW, fresh_postgres_database
 
 
 @pytest.fixture
@@ -48,7 +48,7 @@ def database_url(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[str
     if request.param == "sqlite":
         yield f"sqlite:///{tmp_path / 'brag.db'}"
         return
-    yield from _fresh_postgres(os.environ["BRAG_TEST_POSTGRES_URL"])
+    yield from fresh_postgres_database(os.environ["BRAG_TEST_POSTGRES_URL"])
 
 
 @pytest.fixture
@@ -60,25 +60,7 @@ def team_database() -> Iterator[str]:
             "team mode runs on PostgreSQL only: set BRAG_TEST_POSTGRES_URL to an admin URL such as "
             "postgresql+psycopg://postgres:brag-ci@127.0.0.1:5432/postgres"
         )
-    yield from _fresh_postgres(admin)
-
-
-def _fresh_postgres(admin_url: str) -> Iterator[str]:
-    import uuid
-
-    from sqlalchemy import create_engine, text
-    from sqlalchemy.engine import make_url
-
-    name = f"brag_test_{uuid.uuid4().hex[:10]}"
-    admin = create_engine(admin_url, isolation_level="AUTOCOMMIT")
-    with admin.connect() as connection:
-        connection.execute(text(f'CREATE DATABASE "{name}"'))
-    try:
-        yield make_url(admin_url).set(database=name).render_as_string(hide_password=False)
-    finally:
-        with admin.connect() as connection:
-            connection.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
-        admin.dispose()
+    yield from fresh_postgres_database(admin)
 
 
 @pytest.fixture

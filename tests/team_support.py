@@ -9,7 +9,6 @@ from __future__ import annotations
 import json
 import os
 import threading
-import uuid
 from collections.abc import Iterator
 from datetime import UTC, datetime
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
@@ -17,9 +16,8 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from sqlalchemy import create_engine, text
-from sqlalchemy.engine import make_url
 from sqlalchemy.orm import Session, sessionmaker
+from support import fresh_postgres_database
 
 from harvester.records import Activity
 from harvester.store import accounts, repository
@@ -47,16 +45,7 @@ needs_postgres = pytest.mark.skipif(
 def team_url() -> Iterator[str]:
     """A fresh, empty PostgreSQL database, dropped after the test."""
     assert POSTGRES_URL
-    name = f"brag_team_{uuid.uuid4().hex[:10]}"
-    admin = create_engine(POSTGRES_URL, isolation_level="AUTOCOMMIT")
-    with admin.connect() as connection:
-        connection.execute(text(f'CREATE DATABASE "{name}"'))
-    try:
-        yield make_url(POSTGRES_URL).set(database=name).render_as_string(hide_password=False)
-    finally:
-        with admin.connect() as connection:
-            connection.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
-        admin.dispose()
+    yield from fresh_postgres_database(POSTGRES_URL, prefix="brag_team")
 
 
 @pytest.fixture
