@@ -53,7 +53,17 @@ class Context:
         email = self.config.settings.email
         return addressee(self.config.settings.user.name, email.to if email else None).name
 
+    @property
+    def team_mode(self) -> bool:
+        return self.config.settings.team is not None
+
     def connectors(self, only: str | None = None) -> list[Connector]:
+        """The sources to harvest: the configured ones, or in team mode the user's connected accounts."""
+        if self.team_mode:
+            from harvester.team.sources import member_connectors, vault_of
+
+            vault = vault_of(self.config.settings, self.config.path)
+            return member_connectors(self.config.settings, self.sessions, self.user_id, vault, only)
         return configured_connectors(self.config.settings, only)
 
     def harvest(
@@ -66,7 +76,12 @@ class Context:
         now: datetime | None = None,
     ) -> list[SourceResult]:
         runner = SyncRunner(self.sessions, self.user_id)
-        return runner.run(self.connectors(only), now=now or self.now(), since=since, until=until, progress=progress)
+        results = runner.run(self.connectors(only), now=now or self.now(), since=since, until=until, progress=progress)
+        if self.team_mode:
+            from harvester.team.sources import record_refusals
+
+            record_refusals(self.sessions, self.user_id, results)
+        return results
 
     def recluster(self, weeks: Iterable[str]) -> list[WeekResult]:
         """Re-cluster the given ISO weeks (spaCy is imported and its pipeline loaded only then)."""

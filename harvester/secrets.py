@@ -34,6 +34,15 @@ class Secret:
 
     reference: str
     key: str = ""
+    # a value that came from elsewhere than the configuration (a connected account's token, a
+    # token a user pasted): never read as a reference, so "file:/etc/shadow" pasted as a token
+    # stays that text instead of reading a file of the server's
+    verbatim: bool = False
+
+    @classmethod
+    def of(cls, value: str, key: str = "") -> Secret:
+        """A secret holding `value` itself, whatever it starts with."""
+        return cls(value, key, verbatim=True)
 
     def __repr__(self) -> str:
         return f"Secret({self.describe()!r})"
@@ -42,11 +51,15 @@ class Secret:
 
     def describe(self) -> str:
         """Where the secret comes from, safe to print."""
+        if self.verbatim:
+            return "value given (hidden)"
         if self.reference.startswith(REFERENCE_PREFIXES):
             return self.reference
         return "inline value (hidden)"
 
     def reveal(self) -> str:
+        if self.verbatim:
+            return self.reference
         if self.reference.startswith("env:"):
             name = self.reference[4:]
             value = os.environ.get(name)

@@ -21,7 +21,7 @@ from types import TracebackType
 from sqlalchemy.exc import DataError, IntegrityError
 from sqlalchemy.orm import Session, sessionmaker
 
-from harvester.errors import BragError, SourceError
+from harvester.errors import BragError, SourceAuthError, SourceError
 from harvester.records import MAX_BODY, MAX_TITLE, bounded, storable_text
 from harvester.sources import Batch, Connector, Cursor, SingleStreamConnector, Stream, streams_of
 from harvester.store import repository
@@ -56,6 +56,9 @@ class SourceResult:
     notes: list[str] = field(default_factory=list)
     # streams that failed (the reviews, a calendar id); the source's other streams still ran
     failed_streams: list[str] = field(default_factory=list)
+    # the source refused the credentials (SourceAuthError): only the user can fix it; in team mode
+    # the grant is marked "reconnect" and the source skipped until they do
+    refused: bool = False
     shortened: int = field(default=0, repr=False)
 
     @property
@@ -180,6 +183,7 @@ class SyncRunner:
                 self._store_pages(pages, source, stream, stored, window, result, progress)
         except SourceError as exc:
             result.fail(stream.name, exc.detail, exc.fix or None)
+            result.refused = result.refused or isinstance(exc, SourceAuthError)
             log.warning("%s", exc)
         except BragError as exc:
             result.fail(stream.name, str(exc), None)

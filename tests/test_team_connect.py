@@ -10,12 +10,12 @@ from __future__ import annotations
 import re
 from collections.abc import Iterator
 from datetime import UTC, datetime
-from html.parser import HTMLParser
 from typing import Any
 from urllib.parse import parse_qs, urlsplit
 
 import pytest
 import requests
+from connect_support import consent
 from github import Auth, Github
 from google.oauth2.credentials import Credentials
 from googleapiclient.discovery import build
@@ -32,30 +32,6 @@ from harvester.team import connect
 
 REDIRECT = "http://127.0.0.1:8765/connect/callback"
 SECRET = "sandbox-app-secret"
-
-
-class _Form(HTMLParser):
-    def __init__(self) -> None:
-        super().__init__()
-        self.fields: dict[str, str] = {}
-
-    def handle_starttag(self, tag: str, attrs: list[tuple[str, str | None]]) -> None:
-        values = dict(attrs)
-        if tag == "input" and values.get("name"):
-            self.fields[str(values["name"])] = values.get("value") or ""
-
-
-def consent(url: str, decision: str = "allow") -> str:
-    """What the user's browser does: open the consent page, press a button; the redirect it gets."""
-    page = requests.get(url, timeout=10)
-    assert page.status_code == 200, page.text
-    form = _Form()
-    form.feed(page.text)
-    answer = requests.post(
-        url.split("?")[0], data={**form.fields, "decision": decision}, allow_redirects=False, timeout=10
-    )
-    assert answer.status_code == 302, answer.text
-    return str(answer.headers["Location"])
 
 
 @pytest.fixture

@@ -23,8 +23,9 @@ from werkzeug.test import TestResponse
 
 from harvester.context import Context
 from harvester.sandbox.oidc import SANDBOX_PEOPLE, OidcSandbox
-from harvester.store import repository
+from harvester.store import accounts, repository
 from harvester.store.models import CandidateRow, ReviewAction, User
+from harvester.team.sources import CONNECTABLE, vault_of
 from harvester.web import create_app, tokens
 from harvester.web.signin import SESSION_USER
 
@@ -46,6 +47,15 @@ NAMES_NOTHING = frozenset(
         "signin.callback",
         "signin.logout",
         "signin.logout_page",
+        # the settings pages act on the signed-in user only and take no one's ids; a source name is not an id
+        "settings.page",
+        "settings.connect_start",
+        "settings.connect_finish",
+        "settings.jira_token",
+        "settings.disconnect",
+        "settings.save_preferences",
+        "settings.pause",
+        "settings.delete_everything",
     }
 )
 
@@ -85,6 +95,15 @@ def team(team_database: str, provider: OidcSandbox) -> Team:
         user = add_user(context, provider, person)
         seeded = seed(context.sessions, user.id, activities)
         people.append(Person(user, seeded, link_tokens(context, user, seeded.payments)))
+    with context.sessions.begin() as session:
+        grace = people[1].user.id
+        vault = vault_of(context.config.settings)
+        for source in CONNECTABLE:
+            grant = {"source": source, "access_token": f"{MARKER}-{source}-token", "scopes": []}
+            accounts.save_grant(session, grace, source, vault, grant, ["read"], f"{MARKER.lower()}-account")
+        accounts.save_preferences(
+            session, grace, accounts.Preferences("Pacific/Auckland", 2, 7, (f"{MARKER} lunch",), paused=False)
+        )
     return Team(create_app(context, now=lambda: NOW), context, *people)
 
 
@@ -123,6 +142,8 @@ def fingerprint(team: Team) -> Any:
             list(actions),
             user.digests_paused_at,
             repository.user_model(session, user_id).ranking,
+            accounts.preferences_of(session, user_id),
+            [(grant.source, grant.status, grant.account) for grant in accounts.grants_of(session, user_id)],
         )
 
 
@@ -186,7 +207,7 @@ def test_every_route_with_bs_ids_and_tokens_answers_403_or_404_and_shows_nothing
     tried = 0
     for rule, method in cases(team.web):
         arguments = set(rule.arguments)
-        unknown = arguments - {"public_id", "token", "week"}
+        unknown = arguments - {"public_id", "token", "week", "source"}
         assert not unknown, f"{rule.rule}: teach this test B's value for {sorted(unknown)}"
         variants: list[tuple[dict[str, str], dict[str, str], bool]] = []
         if "token" in arguments:
@@ -202,6 +223,8 @@ def test_every_route_with_bs_ids_and_tokens_answers_403_or_404_and_shows_nothing
                 # A's own card in the URL, B's in the form
                 variants.append(({"public_id": team.a.seeded.payments}, {"other": team.b.seeded.xss}, True))
                 variants.append(({"public_id": team.a.seeded.payments}, {"activity_id": B_ACTIVITIES[1].id}, True))
+        elif "source" in arguments:
+            variants.extend(({"source": source}, {}, False) for source in (*CONNECTABLE, "nowhere"))
         else:
             names_b = method == "POST" and rule.endpoint not in NAMES_NOTHING
             variants.append(({}, {"activity_id": B_ACTIVITIES[4].id} if names_b else {}, names_b))
@@ -277,7 +300,7 @@ def test_every_page_redirects_to_login_when_signed_out(team: Team) -> None:
         for rule, method in cases(team.web):
             if rule.endpoint in open_pages or (method, rule.endpoint) in email_pages:
                 continue
-            path = rule.build({"week": WEEK, "public_id": team.a.seeded.payments, "token": "t"})
+            path = rule.build({"week": WEEK, "public_id": team.a.seeded.payments, "token": "t", "source": "github"})
             assert path is not None
             response = request(stranger, method, path[1], {})
             assert response.status_code == 302, f"{method} {rule.rule}"

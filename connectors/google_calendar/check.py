@@ -17,7 +17,7 @@ def check(section: GoogleCalendarSettings) -> str:
     from connectors.google_calendar.connector import GoogleCalendarConnector
 
     connector = GoogleCalendarConnector.from_settings(section)
-    credentials = google_auth.load_credentials(connector.token_file)
+    credentials = google_auth.load_credentials(section.resolved_token_file())
     service = connector._service(credentials)
     calendar = connector.calendars[0]
     request = service.events().list(

@@ -49,6 +49,7 @@ from connectors.google_calendar import auth as google_auth
 from connectors.google_calendar.settings import GoogleCalendarSettings
 from harvester.errors import TransientError
 from harvester.records import Activity
+from harvester.secrets import Secret
 from harvester.sources import Batch, Cursor, Shared, Stream
 from harvester.sources.http_errors import ErrorTable, HttpFailure, auth, config
 from harvester.sources.retry import (
@@ -175,8 +176,9 @@ class GoogleCalendarConnector:
 
     def __init__(
         self,
-        token_file: Path,
+        token_file: Path | None,
         *,
+        access_token: Secret | None = None,
         calendars: Sequence[str] = ("primary",),
         skip: Sequence[str] = (),
         api_endpoint: str = DEFAULT_ENDPOINT,
@@ -187,6 +189,7 @@ class GoogleCalendarConnector:
         sleep: Callable[[float], None] = time.sleep,
     ) -> None:
         self.token_file = token_file
+        self._access_token = access_token
         self.calendars = tuple(calendars)
         self.skip = tuple(pattern.casefold() for pattern in skip if pattern)
         self.api_endpoint = api_endpoint
@@ -198,8 +201,15 @@ class GoogleCalendarConnector:
 
     @classmethod
     def from_settings(cls, section: GoogleCalendarSettings) -> GoogleCalendarConnector:
+        return cls._of_section(section, section.resolved_token_file(), None)
+
+    @classmethod
+    def _of_section(
+        cls, section: GoogleCalendarSettings, token_file: Path | None, access_token: Secret | None
+    ) -> GoogleCalendarConnector:
         return cls(
-            section.resolved_token_file(),
+            token_file,
+            access_token=access_token,
             calendars=section.calendars,
             skip=section.skip,
             api_endpoint=section.api_endpoint,
@@ -217,8 +227,21 @@ class GoogleCalendarConnector:
             for calendar in self.calendars
         )
 
+    @classmethod
+    def for_access_token(cls, access_token: Secret, section: GoogleCalendarSettings) -> GoogleCalendarConnector:
+        """Team mode: a connected account's access token, renewed by the service before the run.
+
+        The credentials carry no refresh token, so a 401 is a refused grant (the user reconnects)
+        instead of a refresh attempt; nothing is written to a token file.
+        """
+        return cls._of_section(section, None, access_token)
+
     def _session(self) -> CalendarSession:
-        credentials = google_auth.load_credentials(self.token_file)
+        if self._access_token is not None:
+            credentials = Credentials(token=self._access_token.reveal())  # type: ignore[no-untyped-call]
+        else:
+            assert self.token_file is not None, "a connector without an access token reads a token file"
+            credentials = google_auth.load_credentials(self.token_file)
         return CalendarSession(credentials, self._service(credentials), credentials.token)
 
     def _calendar_stream(
@@ -229,7 +252,8 @@ class GoogleCalendarConnector:
         opened = session.get()
         previous = CalendarState.from_json(cursor.state if cursor else None)
         state = yield from self._calendar(opened.service, calendar, window, previous)
-        opened.save_refreshed_token(self.token_file)
+        if self.token_file is not None:
+            opened.save_refreshed_token(self.token_file)
         # only after the whole listing: a failure part-way leaves this calendar's stored token as it was
         yield Batch((), checkpoint=Cursor(window.end, state.to_json()))
 

@@ -97,6 +97,7 @@ CLOUD_SEARCH_API_VERSION = "3"
 RETRIES = 4
 # what the client (requests) raises for a server it cannot reach or that does not answer in time
 UNREACHABLE = (requests.exceptions.ConnectionError, requests.exceptions.Timeout)
+RECONNECT_FIX = "reconnect Jira on your settings page"
 CLOUD_HOSTS = (".atlassian.net", ".jira.com", ".jira-dev.com")
 API_TOKEN_URL = "https://id.atlassian.com/manage-profile/security/api-tokens"
 CLOUD_AUTH_FIX = (
@@ -170,6 +171,7 @@ class JiraConnector:
         email: str | None = None,
         token: Secret | str | None = None,
         pat: Secret | str | None = None,
+        oauth_token: Secret | None = None,
         jql: str | None = None,
         done_statuses: Sequence[str] = DONE_STATUSES,
         max_rate_limit_wait: float = 300.0,
@@ -181,6 +183,9 @@ class JiraConnector:
         self.email = email
         self._token = Secret(token, key="jira.token") if isinstance(token, str) else token
         self._pat = Secret(pat, key="jira.pat") if isinstance(pat, str) else pat
+        # team mode: a connected account's OAuth 2.0 (3LO) access token, sent as a Bearer token to
+        # api.atlassian.com/ex/jira/{cloudid}, where Cloud takes it (unlike a personal access token)
+        self._oauth_token = oauth_token
         self.jql = jql
         self.done_statuses = tuple(done_statuses)
         self.max_rate_limit_wait = max_rate_limit_wait
@@ -263,9 +268,10 @@ class JiraConnector:
         yield Batch((), checkpoint=Cursor(window.end))
 
     def _connect(self) -> JIRA:
+        bearer = self._oauth_token or self._pat
         auth: dict[str, Any] = (
-            {"token_auth": self._pat.reveal()}
-            if self._pat is not None
+            {"token_auth": bearer.reveal()}
+            if bearer is not None
             else {"basic_auth": (self.email or "", self._token.reveal() if self._token else "")}
         )
         # retries are the policy's (see _policy): the client's own double Retry-After, add jitter and skip 500/502/504
@@ -361,6 +367,8 @@ class JiraConnector:
         return self._policy(cloud).errors.error(failure)
 
     def _auth_error(self, cloud: bool | None) -> SourceError:
+        if self._oauth_token is not None:
+            return SourceAuthError(SOURCE, "Jira refused the connected account's access token (401)", fix=RECONNECT_FIX)
         if cloud is None:
             cloud = self._probe_cloud()
         if self._pat is not None and (cloud or self.cloud_url):

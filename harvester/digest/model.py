@@ -79,6 +79,19 @@ class Digest:
     pending: int | None = None
     # earlier weeks' pending candidates not listed (on the review page)
     earlier_more: int = 0
+    # team mode: the sources that refused the member's grant, by name ("GitHub"); skipped until reconnected
+    reconnect: tuple[str, ...] = ()
+    settings_page: str = ""
+
+    @property
+    def reconnect_line(self) -> str:
+        if not self.reconnect:
+            return ""
+        names = " and ".join(self.reconnect)
+        return (
+            f"{names} stopped accepting your connection, so this week has nothing from it: "
+            f"reconnect {names} on your settings page."
+        )
 
     @property
     def to_review(self) -> int:

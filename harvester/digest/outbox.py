@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import UTC, datetime, timedelta, tzinfo
 from email.utils import parseaddr
 from typing import Protocol
@@ -34,7 +34,7 @@ from harvester.mail import (
     with_date,
 )
 from harvester.records import Activity
-from harvester.store import leases, repository
+from harvester.store import accounts, leases, repository
 from harvester.store.models import CandidateRow, DigestRow
 from harvester.timeutil import iso_week_window
 from harvester.web import tokens
@@ -93,7 +93,7 @@ def load_digest(
     window = iso_week_window(week, zone)
     ungrouped = repository.ungrouped_activities(session, user_id, since=window.start, until=window.end)
 
-    return build_digest(
+    digest = build_digest(
         user=user_name,
         week=week,
         candidates=[_input(row, members[row.id]) for row in current],
@@ -105,6 +105,9 @@ def load_digest(
         set_aside=[activity for activity, _ in left_out(ungrouped)],
         ranking=repository.user_model(session, user_id).ranking,
     )
+    # team mode: a source that refused the member's grant is skipped until they reconnect it
+    refused = accounts.refused_sources(session, user_id)
+    return replace(digest, reconnect=tuple(refused), settings_page=f"{base_url}/settings") if refused else digest
 
 
 def message_for(

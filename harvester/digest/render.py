@@ -50,6 +50,8 @@ STYLES: dict[str, str] = {
     "why": f"margin:0 0 8px 0;{FONT};font-size:13px;line-height:18px;color:#6b7280",
     "prompt": f"margin:12px 0 4px 0;padding:10px 12px;background-color:#fffbeb;{FONT};font-size:14px;"
     "line-height:20px;color:#92400e;border-left:4px solid #f59e0b",
+    "reconnect": f"margin:12px 0 4px 0;padding:10px 12px;background-color:#fef2f2;{FONT};font-size:14px;"
+    "line-height:20px;color:#991b1b;border-left:4px solid #dc2626",
     "buttons": "padding:4px 0 0 0",
     # a border, not padding, makes the button's size: Outlook on Windows renders borders on a link
     # but not padding; 13 + 20 + 13 = 46 px tall, above the 44 px touch target (Apple HIG, WCAG 2.5.5)
@@ -74,6 +76,7 @@ DARK_MODE = """\
   .bh-sheet .bh-accent { color: #fbbf24 !important; }
   .bh-sheet .bh-metrics { color: #6ee7b7 !important; }
   .bh-sheet .bh-prompt { background-color: #422006 !important; color: #fde68a !important; }
+  .bh-sheet .bh-reconnect { background-color: #450a0a !important; color: #fecaca !important; }
   .bh-sheet p.bh-prompt { border-color: #f59e0b !important; }
   .bh-sheet a { color: #93c5fd !important; }
   .bh-sheet a.bh-button { color: #ffffff !important; }

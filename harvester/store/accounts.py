@@ -151,6 +151,56 @@ def set_paused(session: Session, user_id: int, when: datetime | None) -> bool:
     return True
 
 
+# how each connectable source is named to a person (Jira alike for Cloud's web flow and a pasted
+# Data Center token)
+SOURCE_LABELS = {"github": "GitHub", "jira": "Jira", "google_calendar": "Google Calendar"}
+
+
+def source_label(source: str) -> str:
+    return SOURCE_LABELS.get(source, source)
+
+
+def refused_sources(session: Session, user_id: int) -> list[str]:
+    """Labels of the user's sources whose grant was refused: "reconnect GitHub" on the page and in the digest."""
+    return [source_label(info.source) for info in grants_of(session, user_id) if info.status == RECONNECT]
+
+
+@dataclass(frozen=True)
+class Preferences:
+    """What a member sets on their settings page; None falls back to the service's settings."""
+
+    timezone: str | None = None
+    digest_weekday: int | None = None
+    digest_hour: int | None = None
+    skip_words: tuple[str, ...] = ()
+    paused: bool = False
+
+
+def preferences_of(session: Session, user_id: int) -> Preferences | None:
+    user = session.get(User, user_id)
+    if user is None:
+        return None
+    return Preferences(
+        timezone=user.timezone,
+        digest_weekday=user.digest_weekday,
+        digest_hour=user.digest_hour,
+        skip_words=tuple(user.skip_words or ()),
+        paused=user.paused_at is not None,
+    )
+
+
+def save_preferences(session: Session, user_id: int, preferences: Preferences) -> bool:
+    """Store the member's time zone, digest day and hour and skip words; False if there is no such user."""
+    user = session.get(User, user_id)
+    if user is None:
+        return False
+    user.timezone = preferences.timezone
+    user.digest_weekday = preferences.digest_weekday
+    user.digest_hour = preferences.digest_hour
+    user.skip_words = list(preferences.skip_words)
+    return True
+
+
 def save_grant(
     session: Session,
     user_id: int,
@@ -293,6 +343,7 @@ __all__ = [
     "CONNECTED",
     "RECONNECT",
     "GrantInfo",
+    "Preferences",
     "UserInfo",
     "delete_grant",
     "delete_user_data",
@@ -302,10 +353,14 @@ __all__ = [
     "grants_of",
     "list_users",
     "mark_reconnect",
+    "preferences_of",
+    "refused_sources",
     "reseal_grants",
     "save_grant",
+    "save_preferences",
     "set_disabled",
     "set_paused",
+    "source_label",
     "unopenable_grants",
     "user_counts",
     "user_id_by_name",
