@@ -74,6 +74,11 @@ def job_specs(settings: Settings) -> tuple[list[JobSpec], dict[str, str]]:
             disabled[name] = f'[schedule] {name} = "off"'
         elif name == jobs.DIGEST and settings.email is None:
             disabled[name] = "no [email] section"
+        elif name == jobs.DIGEST and settings.team is not None:
+            from harvester.team.schedule import TEAM_DIGEST_CRON
+
+            # every hour: each member's own day and hour decide whose digest is due (team/schedule.py)
+            specs.append(JobSpec(name, TEAM_DIGEST_CRON))
         else:
             specs.append(JobSpec(name, cron))
     return specs, disabled
@@ -135,22 +140,38 @@ def run_scheduled(context: Context, name: str, now: datetime) -> str:
     if period is None:
         return f"{name}: nothing to do at {due.astimezone(context.zone):%Y-%m-%d %H:%M}"
     if context.config.settings.team is not None:
-        return defer_for_team(context, name, period)
+        return defer_for_team(context, name, period, now)
     return jobs.execute(context, name, period, now)
 
 
-def defer_for_team(context: Context, name: str, period: str) -> str:
-    """Team mode: the tick only queues one job per member for `brag worker`s to run (harvester/queue)."""
+def defer_for_team(context: Context, name: str, period: str, now: datetime) -> str:
+    """Team mode: the tick only queues one job per member for `brag worker`s to run (harvester/queue).
+
+    A digest is queued for the members whose own digest day and hour have come, for the week it
+    is in their own time zone; the other jobs for every member, for the tick's period.
+    """
     from harvester.queue.app import ensure_schema, queue_app
     from harvester.queue.defer import defer_for_users
 
     with context.sessions() as session:
         members = repository.team_members(session, harvesting=name == jobs.HARVEST)
+        if name == jobs.DIGEST:
+            from harvester.team.schedule import digests_due, member_schedules
+
+            schedules = member_schedules(session, members)
+            grace = GRACE[jobs.DIGEST] or timedelta(days=3)
+            work = digests_due(session, schedules, context.config.settings.schedule.digest, context.zone, now, grace)
+        else:
+            work = {period: members}
     app = queue_app(context.config.database_url())
     ensure_schema(app)
+    queued = already = 0
     with app.open():
-        deferred = defer_for_users(app, name, period, members)
-    return f"{name} for {period}: queued for {deferred.queued} member(s), {deferred.already_queued} already queued"
+        for each_period, users in work.items():
+            deferred = defer_for_users(app, name, each_period, users)
+            queued, already = queued + deferred.queued, already + deferred.already_queued
+    periods = ", ".join(work) or period
+    return f"{name} for {periods}: queued for {queued} member(s), {already} already queued"
 
 
 def job_id(context: Context, name: str) -> str:

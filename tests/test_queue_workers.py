@@ -238,7 +238,9 @@ def test_in_team_mode_a_scheduler_tick_queues_one_job_per_member(world: World, s
     now = datetime.now(UTC)
     assert run_scheduled(team, "harvest", now).endswith("queued for 2 member(s), 0 already queued")
     assert run_scheduled(team, "harvest", now).endswith("queued for 0 member(s), 2 already queued")
-    assert "queued for 3 member(s)" in run_scheduled(team, "digest", now)
+    # the service's digest time ([schedule] digest, Friday 16:00), in the members' own zone (Berlin)
+    friday = datetime(2026, 12, 4, 15, 5, tzinfo=UTC)
+    assert "queued for 3 member(s)" in run_scheduled(team, "digest", friday)
     with service.sessions() as session:
         queued = session.execute(text("SELECT task_name, args->>'user_id' FROM procrastinate_jobs")).all()
     harvests = sorted(int(user) for task, user in queued if task == "brag:harvest")
