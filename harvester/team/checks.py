@@ -101,8 +101,15 @@ def check_sign_in(team: TeamSettings) -> Check:
     """The OIDC provider's discovery document names every endpoint the sign-in uses, or GitHub sign-in is on."""
     name = "sign-in"
     if team.oidc_issuer is None:
+        if team.github_sign_in and team.github is None:
+            return Check(
+                name,
+                False,
+                "github_sign_in = true needs the GitHub app: [team.github] client_id and client_secret",
+                "register a GitHub App (or OAuth App) with the callback <[web] base_url>/auth/callback",
+            )
         if team.github_sign_in:
-            return Check(name, True, "GitHub is the identity (github_sign_in = true)")
+            return Check(name, True, "GitHub is the identity (github_sign_in = true, the [team.github] app)")
         return Check(
             name,
             False,

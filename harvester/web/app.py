@@ -88,10 +88,13 @@ def create_app(context: Context, *, now: Callable[[], datetime] | None = None, h
     web.before_request(_check_host)
     team = context.config.settings.team
     if team is not None:
+        from harvester.team.sources import github_api
         from harvester.web.settings import reconnect_needed, settings_pages
         from harvester.web.signin import init_signin, require_sign_in, signed_in
 
-        init_signin(web, team, context.config.settings.web.base_url)
+        github = context.config.settings.source("github")
+        api = github.base_url if github is not None else github_api(team.github)
+        init_signin(web, team, context.config.settings.web.base_url, api)
         web.register_blueprint(settings_pages)
         web.jinja_env.globals["signed_in"] = signed_in
         web.jinja_env.globals["reconnect_needed"] = reconnect_needed

@@ -31,7 +31,9 @@ log = logging.getLogger(__name__)
 
 SESSION_USER = "user_id"
 SESSION_NEXT = "signin_next"
+SESSION_PROVIDER = "signin_provider"
 PROVIDER = "oidc"
+GITHUB = "github"
 PROVIDER_TIMEOUT_SECONDS = 10
 # reached without a session: the sign-in itself, the orchestrator's probe, and the pages email
 # links open (their signed token is the proof; only what they show is rendered, nothing acts)
@@ -79,7 +81,7 @@ def current_zone() -> tzinfo:
     return person.zone if person is not None else current_site().context.zone
 
 
-def init_signin(web: Flask, team: TeamSettings, base_url: str) -> None:
+def init_signin(web: Flask, team: TeamSettings, base_url: str, github_api_url: str = "") -> None:
     """Add sign-in to the app: the provider's client, the routes, and the guard every request passes."""
     oauth = OAuth(web)
     if team.oidc_issuer and team.oidc_client_id:
@@ -96,11 +98,34 @@ def init_signin(web: Flask, team: TeamSettings, base_url: str) -> None:
                 "default_timeout": PROVIDER_TIMEOUT_SECONDS,
             },
         )
+    elif team.github_sign_in and team.github is not None:
+        _register_github(oauth, team, github_api_url)
     web.extensions["brag.oauth"] = oauth
     web.config["BRAG_CALLBACK_URL"] = f"{base_url.rstrip('/')}/auth/callback"
     if base_url.startswith("https://"):
         web.config["SESSION_COOKIE_SECURE"] = True
     web.register_blueprint(signin)
+
+
+def _register_github(oauth: OAuth, team: TeamSettings, api: str) -> None:
+    """GitHub as the identity, where the company has no OIDC provider: its OAuth web flow, then GET /user.
+
+    GitHub is no OpenID provider (no ID token, no discovery), so the identity is the account's
+    numeric id from GET /user: a login can be renamed, the id never changes. The same app serves
+    the settings page's Connect button; a GitHub App's user token needs no scope to read /user.
+    """
+    app = team.github
+    assert app is not None
+    site = app.base_url or "https://github.com"
+    oauth.register(
+        GITHUB,
+        client_id=app.client_id,
+        client_secret=app.client_secret.reveal(),
+        authorize_url=f"{site}/login/oauth/authorize",
+        access_token_url=f"{site}/login/oauth/access_token",
+        api_base_url=api.rstrip("/") + "/",
+        client_kwargs={"code_challenge_method": "S256", "default_timeout": PROVIDER_TIMEOUT_SECONDS},
+    )
 
 
 def require_sign_in() -> ResponseReturnValue | None:
@@ -143,11 +168,18 @@ def user_zone(name: str | None) -> tzinfo:
     return current_site().context.zone
 
 
-def _oauth_client() -> Any:
-    client = current_app.extensions["brag.oauth"].create_client(PROVIDER)
-    if client is None:
-        abort(503, description="Sign-in is not configured: set [team] oidc_issuer and oidc_client_id.")
-    return client
+def _oauth_client() -> tuple[str, Any]:
+    """The sign-in client: the OIDC provider's, or GitHub's when it is the identity."""
+    registry = current_app.extensions["brag.oauth"]
+    for name in (PROVIDER, GITHUB):
+        client = registry.create_client(name)
+        if client is not None:
+            return name, client
+    abort(
+        503,
+        description="Sign-in is not configured: set [team] oidc_issuer and oidc_client_id, "
+        "or github_sign_in = true with a [team.github] app.",
+    )
 
 
 @signin.get("/login")
@@ -156,7 +188,7 @@ def login() -> ResponseReturnValue:
         return redirect(url_for("pages.home"))
     from harvester.web.routes import local_path
 
-    client = _oauth_client()
+    _, client = _oauth_client()
     session[SESSION_NEXT] = local_path(request.args.get("next", "")) or None
     try:
         response: ResponseReturnValue = client.authorize_redirect(current_app.config["BRAG_CALLBACK_URL"])
@@ -167,22 +199,21 @@ def login() -> ResponseReturnValue:
 
 @signin.get("/auth/callback")
 def callback() -> ResponseReturnValue:
-    client = _oauth_client()
+    provider, client = _oauth_client()
     try:
         token = client.authorize_access_token()
+        identity = _github_identity(client, token) if provider == GITHUB else _oidc_identity(token)
     except requests.RequestException as exc:
         return _refused(502, "The identity provider did not answer", exc)
     except (AuthlibBaseError, JoseError) as exc:
         # a forged or replayed state, a wrong nonce, a bad signature, or the provider's own error
         return _refused(400, "Sign-in did not complete", exc)
-    claims = token.get("userinfo")
-    if not claims or not claims.get("sub") or not claims.get("iss"):
-        return _refused(400, "Sign-in did not complete", ValueError("the provider sent no ID token"))
+    except ValueError as exc:
+        return _refused(400, "Sign-in did not complete", exc)
+    subject, email, name = identity
     site = current_site()
     with site.context.sessions.begin() as db:
-        user = find_or_create_user_by_subject(
-            db, f"{claims['iss']} {claims['sub']}", claims.get("email"), claims.get("name")
-        )
+        user = find_or_create_user_by_subject(db, subject, email, name)
         user_id, disabled = user.id, user.disabled_at is not None
     if disabled:
         log.info("refused sign-in of disabled user %s", user_id)
@@ -193,6 +224,24 @@ def callback() -> ResponseReturnValue:
     session.clear()
     session[SESSION_USER] = user_id
     return redirect(landing if isinstance(landing, str) else url_for("pages.home"))
+
+
+def _oidc_identity(token: dict[str, Any]) -> tuple[str, str | None, str | None]:
+    claims = token.get("userinfo")
+    if not claims or not claims.get("sub") or not claims.get("iss"):
+        raise ValueError("the provider sent no ID token")
+    return f"{claims['iss']} {claims['sub']}", claims.get("email"), claims.get("name")
+
+
+def _github_identity(client: Any, token: dict[str, Any]) -> tuple[str, str | None, str | None]:
+    answer = client.get("user", token=token)
+    if answer.status_code != 200:
+        raise ValueError(f"GitHub did not say who signed in (GET /user answered {answer.status_code})")
+    user = answer.json()
+    if not isinstance(user, dict) or not isinstance(user.get("id"), int):
+        raise ValueError("GitHub's GET /user answer has no account id")
+    # the email is only there when the account makes it public; the name falls back to the login
+    return f"github {user['id']}", user.get("email") or None, user.get("name") or user.get("login")
 
 
 @signin.get("/logout")
