@@ -1,100 +1,50 @@
-"""Team mode with accounts to connect: the three source sandboxes with their OAuth apps registered,
-a team configuration pointing at them, and the browser's part of a provider's consent page."""
+"""Team mode with accounts to connect: the sandboxes of harvester/sandbox/team.py with the service
+registered, a team context on them, and the browser's part of a provider's consent page."""
 
 from __future__ import annotations
 
 from collections.abc import Iterator
-from contextlib import ExitStack, contextmanager
-from dataclasses import dataclass
+from contextlib import contextmanager
 from html.parser import HTMLParser
-from typing import Any
 
 import requests
 from signin_support import ENCRYPTION_KEY
 
-from connectors.github.sandbox import GitHubSandbox
-from connectors.google_calendar.sandbox import GoogleCalendarSandbox
-from connectors.jira.sandbox import JiraSandbox
 from harvester.config import LoadedConfig, parse_settings
 from harvester.context import Context
-from harvester.sandbox.oauth import SandboxClient
-from harvester.sandbox.oidc import DEFAULT_CLIENT_ID, DEFAULT_CLIENT_SECRET, OidcSandbox
-from harvester.sandbox.scenario import Scenario
+from harvester.sandbox.team import APP_IDS, APP_SECRET, TeamSandboxes, team_sandboxes
 
-APP_SECRET = "sandbox-app-secret"
-APP_IDS = {
-    "github": "Iv1.brag-sandbox",
-    "jira": "atlassian-brag-app",
-    "google_calendar": "brag.apps.googleusercontent.com",
-}
+__all__ = [
+    "APP_IDS",
+    "APP_SECRET",
+    "TeamSandboxes",
+    "connectable_sources",
+    "consent",
+    "requests_with",
+    "team_with_sources",
+]
 
 
-@dataclass
-class Sources:
-    github: GitHubSandbox
-    jira: JiraSandbox
-    google_calendar: GoogleCalendarSandbox
-
-    def server(self, source: str) -> Any:
-        return getattr(self, source)
-
-    def requests_with(self, token: str) -> int:
-        """Requests any of the three API servers got with `token` in their Authorization header."""
-        return sum(
-            1
-            for server in (self.github, self.jira, self.google_calendar)
-            for request in server.requests
-            if token in (request.authorization or "")
-        )
+def requests_with(sandboxes: TeamSandboxes, token: str) -> int:
+    """Requests any of the three API servers got with `token` in their Authorization header."""
+    return sum(
+        1
+        for server in (sandboxes.github, sandboxes.jira, sandboxes.google_calendar)
+        for request in server.requests
+        if token in (request.authorization or "")
+    )
 
 
 @contextmanager
-def connectable_sources(redirect_uri: str, scenario: Scenario | None = None) -> Iterator[Sources]:
-    """The sandboxes, each with this service's OAuth app registered for `redirect_uri`."""
-    # up to the real now: a first harvest reads the weeks before the clock's today
-    scenario = scenario or Scenario.generate(weeks=2)
-    with ExitStack() as stack:
-        sources = Sources(
-            stack.enter_context(GitHubSandbox(scenario)),
-            stack.enter_context(JiraSandbox(scenario)),
-            stack.enter_context(GoogleCalendarSandbox(scenario)),
-        )
-        for source, client_id in APP_IDS.items():
-            sources.server(source).oauth.register(SandboxClient(client_id, APP_SECRET, (redirect_uri,)))
-        yield sources
+def connectable_sources(base_url: str) -> Iterator[TeamSandboxes]:
+    """The sandboxes (sources and identity provider), with the service at `base_url` registered."""
+    with team_sandboxes() as sandboxes:
+        sandboxes.register(base_url)
+        yield sandboxes
 
 
-def team_settings(database_url: str, provider: OidcSandbox, base_url: str, sources: Sources) -> dict[str, Any]:
-    """A team configuration with sign-in at `provider` and the three sources' apps at the sandboxes.
-
-    The service's source sections hold no credentials: only where the APIs are.
-    """
-    provider.register_client([f"{base_url}/auth/callback"])
-    return {
-        "database": {"url": database_url},
-        "user": {"name": "service", "timezone": "Europe/Berlin"},
-        "web": {"base_url": base_url},
-        "github": {"base_url": sources.github.base_url},
-        "google_calendar": {"api_endpoint": sources.google_calendar.calendar_url()},
-        "team": {
-            "oidc_issuer": provider.issuer,
-            "oidc_client_id": DEFAULT_CLIENT_ID,
-            "oidc_client_secret": DEFAULT_CLIENT_SECRET,
-            "encryption_key": ENCRYPTION_KEY,
-            **{
-                source: {
-                    "client_id": client_id,
-                    "client_secret": APP_SECRET,
-                    "base_url": sources.server(source).base_url,
-                }
-                for source, client_id in APP_IDS.items()
-            },
-        },
-    }
-
-
-def team_with_sources(database_url: str, provider: OidcSandbox, base_url: str, sources: Sources) -> Context:
-    settings = parse_settings(team_settings(database_url, provider, base_url, sources))
+def team_with_sources(database_url: str, base_url: str, sandboxes: TeamSandboxes) -> Context:
+    settings = parse_settings(sandboxes.settings(database_url, base_url, ENCRYPTION_KEY))
     return Context.open(LoadedConfig(settings=settings, path=None))
 
 

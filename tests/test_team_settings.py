@@ -16,15 +16,14 @@ from dataclasses import dataclass, replace
 from urllib.parse import parse_qs, urlsplit
 
 import pytest
-from connect_support import Sources, connectable_sources, consent, team_with_sources
+from connect_support import TeamSandboxes, connectable_sources, consent, requests_with, team_with_sources
 from flask.testing import FlaskClient
 from signin_support import add_user, csrf_token, sign_in
-from signin_support import provider as provider
 from sqlalchemy import func, select
 
 from harvester.context import Context
 from harvester.digest.outbox import load_digest
-from harvester.sandbox.oidc import SANDBOX_PEOPLE, OidcSandbox
+from harvester.sandbox.oidc import SANDBOX_PEOPLE
 from harvester.store import accounts
 from harvester.store.models import ActivityRow
 from harvester.team.connect import Grant
@@ -38,16 +37,16 @@ BASE_URL = "http://localhost"
 @dataclass
 class Service:
     context: Context
-    sources: Sources
+    sources: TeamSandboxes
     ada: int
     grace: int
 
 
 @pytest.fixture
-def service(team_database: str, provider: OidcSandbox) -> Iterator[Service]:
-    with connectable_sources(f"{BASE_URL}/connect/callback") as sources:
-        context = team_with_sources(team_database, provider, BASE_URL, sources)
-        ada, grace = add_user(context, provider, ADA).id, add_user(context, provider, GRACE).id
+def service(team_database: str) -> Iterator[Service]:
+    with connectable_sources(BASE_URL) as sources:
+        context = team_with_sources(team_database, BASE_URL, sources)
+        ada, grace = add_user(context, sources.identity, ADA).id, add_user(context, sources.identity, GRACE).id
         yield Service(context, sources, ada, grace)
 
 
@@ -190,7 +189,7 @@ def test_a_grant_about_to_expire_is_renewed_before_the_harvest_and_the_renewal_s
     # Atlassian rotates the refresh token on every renewal: the old one no longer works
     assert renewed.access_token != first.access_token and renewed.refresh_token != first.refresh_token
     assert renewed.api_url == first.api_url
-    assert service.sources.requests_with(renewed.access_token) > 0
+    assert requests_with(service.sources, renewed.access_token) > 0
 
 
 def test_a_refused_renewal_marks_reconnect_and_the_other_sources_still_run(service: Service, ada: FlaskClient) -> None:
