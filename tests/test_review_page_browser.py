@@ -128,11 +128,11 @@ class Reviewer:
     def screenshot(self, name: str) -> None:
         ARTIFACTS.mkdir(parents=True, exist_ok=True)
         for scheme in ("light", "dark"):
-            _emulate(self.driver, self.width, scheme=scheme)
+            emulate(self.driver, self.width, scheme=scheme)
             height = self.driver.execute_script("return document.documentElement.scrollHeight")
-            _emulate(self.driver, self.width, height=min(height, 8000), scheme=scheme)
+            emulate(self.driver, self.width, height=min(height, 8000), scheme=scheme)
             (ARTIFACTS / f"{name}-{self.width}-{scheme}.png").write_bytes(self.driver.get_screenshot_as_png())
-        _emulate(self.driver, self.width)
+        emulate(self.driver, self.width)
 
 
 def _stale(element: Any) -> bool:
@@ -143,7 +143,7 @@ def _stale(element: Any) -> bool:
     return False
 
 
-def _emulate(driver: Any, width: int, *, height: int = 800, scheme: str = "light") -> None:
+def emulate(driver: Any, width: int, *, height: int = 800, scheme: str = "light") -> None:
     driver.execute_cdp_cmd(
         "Emulation.setDeviceMetricsOverride",
         {"width": width, "height": height, "deviceScaleFactor": 1, "mobile": width < 600},
@@ -164,7 +164,7 @@ def site(tmp_path: Path) -> Iterator[tuple[str, Context, Seeded]]:
 def reviewer(site: tuple[str, Context, Seeded], tmp_path: Path, *, javascript: bool, width: int) -> Iterator[Reviewer]:
     base, context, seeded = site
     with chromium(tmp_path, javascript=javascript) as driver:
-        _emulate(driver, width)
+        emulate(driver, width)
         yield Reviewer(driver, base, context, seeded, javascript, width)
 
 

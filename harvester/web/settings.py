@@ -13,6 +13,7 @@ import logging
 import zoneinfo
 from datetime import UTC, datetime
 from functools import cache
+from urllib.parse import urlsplit
 
 from flask import Blueprint, abort, flash, redirect, render_template, request, session, url_for
 from flask.typing import ResponseReturnValue
@@ -83,7 +84,7 @@ def page() -> ResponseReturnValue:
         }
         for source in CONNECTABLE
     ]
-    return render_template(
+    body = render_template(
         "settings.html",
         sources=sources,
         preferences=preferences,
@@ -91,6 +92,26 @@ def page() -> ResponseReturnValue:
         weekdays=WEEKDAYS,
         delete_confirmation=DELETE_CONFIRMATION,
     )
+    return body, 200, {"Content-Security-Policy": _policy_with_providers()}
+
+
+def _policy_with_providers() -> str:
+    """The site's policy, with the providers' authorization pages allowed as form targets.
+
+    A Connect button POSTs here and is redirected to the provider; browsers apply `form-action`
+    to the redirects after a form's submission too (Chromium, measured), so without the
+    providers' origins the redirect would be blocked.
+    """
+    from harvester.web.app import SECURITY_HEADERS
+
+    origins = []
+    for source in CONNECTABLE:
+        app = getattr(_team(), source)
+        if app is not None:
+            parts = urlsplit(connect.provider_for(source, app).authorize_url)
+            origins.append(f"{parts.scheme}://{parts.netloc}")
+    policy = SECURITY_HEADERS["Content-Security-Policy"]
+    return policy.replace("form-action 'self'", " ".join(["form-action 'self'", *dict.fromkeys(origins)]))
 
 
 @settings_pages.post("/settings/connect/<source>")
