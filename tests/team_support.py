@@ -16,6 +16,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from sqlalchemy import text
 from sqlalchemy.orm import Session, sessionmaker
 from support import fresh_postgres_database
 
@@ -159,5 +160,27 @@ def team_config(path: Path, url: str, **team: str | bool) -> Path:
     lines = [f'[database]\nurl = "{url}"\n[team]']
     for key, value in team.items():
         lines.append(f"{key} = {json.dumps(value)}")
+    if team.get("github_sign_in"):
+        # GitHub sign-in goes through the service's GitHub app
+        lines.append('[team.github]\nclient_id = "Iv1.team-tests"\nclient_secret = "env:BRAG_TEAM_GITHUB_SECRET"')
     path.write_text("\n".join(lines) + "\n", encoding="utf-8")
     return path
+
+
+def every_text_and_bytes_value(sessions: sessionmaker[Session]) -> list[bytes]:
+    """Every non-null value of every text, JSON or binary column of every table, as bytes."""
+    with sessions() as session:
+        columns = session.execute(
+            text(
+                "SELECT table_name, column_name, data_type FROM information_schema.columns "
+                "WHERE table_schema = 'public' AND data_type IN "
+                "('text', 'character varying', 'character', 'bytea', 'json', 'jsonb')"
+            )
+        ).all()
+        values: list[bytes] = []
+        for table, column, data_type in columns:
+            cast = "" if data_type == "bytea" else "::text"
+            rows = session.execute(text(f'SELECT "{column}"{cast} FROM "{table}" WHERE "{column}" IS NOT NULL'))
+            for (value,) in rows:
+                values.append(bytes(value) if data_type == "bytea" else str(value).encode())
+    return values

@@ -9,6 +9,7 @@ and nothing else. Revoked, expired, disconnected and deleted grants are followed
 from __future__ import annotations
 
 import html
+import logging
 import re
 import time
 from collections.abc import Iterator
@@ -20,6 +21,7 @@ from connect_support import TeamSandboxes, connectable_sources, consent, request
 from flask.testing import FlaskClient
 from signin_support import add_user, csrf_token, sign_in
 from sqlalchemy import func, select
+from team_support import every_text_and_bytes_value
 
 from harvester.context import Context
 from harvester.digest.outbox import load_digest
@@ -100,8 +102,9 @@ def opened_grant(service: Service, user_id: int, source: str) -> Grant:
 
 
 def test_a_member_connects_three_sources_and_is_harvested_with_their_own_grants(
-    service: Service, ada: FlaskClient
+    service: Service, ada: FlaskClient, caplog: pytest.LogCaptureFixture
 ) -> None:
+    caplog.set_level(logging.DEBUG)
     page = html.unescape(ada.get("/settings").get_data(as_text=True))
     assert all(f"Connect {name}" in page for name in ("GitHub", "Jira", "Google Calendar"))
     for source, name in (("github", "GitHub"), ("jira", "Jira"), ("google_calendar", "Google Calendar")):
@@ -126,6 +129,12 @@ def test_a_member_connects_three_sources_and_is_harvested_with_their_own_grants(
         if not re.search(r"/(login/oauth|oauth|authorize|token|o/oauth2)", request.path)
     ]
     assert api_requests and all(any(token in (r.authorization or "") for token in tokens) for r in api_requests)
+    # no token in the clear: not in any column of any table, not in any log line
+    secrets = [*tokens, *(opened_grant(service, service.ada, s).refresh_token or "" for s in ("github", "jira"))]
+    dump = every_text_and_bytes_value(service.context.sessions)
+    logged = caplog.text + "".join(str(record.args) for record in caplog.records)
+    for secret in filter(None, secrets):
+        assert not [value for value in dump if secret.encode() in value] and secret not in logged
 
 
 def test_a_denied_consent_connects_nothing_and_says_so(service: Service, ada: FlaskClient) -> None:

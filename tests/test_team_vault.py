@@ -10,9 +10,8 @@ from pathlib import Path
 import pytest
 import team_support
 from cryptography.fernet import Fernet
-from sqlalchemy import text
 from sqlalchemy.orm import Session, sessionmaker
-from team_support import needs_postgres, seed_everything, sign_in
+from team_support import every_text_and_bytes_value, needs_postgres, seed_everything, sign_in
 from typer.testing import CliRunner
 
 from harvester.cli import app
@@ -168,7 +167,7 @@ def test_no_token_is_in_the_database_nor_in_the_logs(
         assert result.exit_code == 0, result.output
         assert all(token not in result.output for token in tokens) and key not in result.output
 
-    dump = _every_text_and_bytes_value(team_sessions)
+    dump = every_text_and_bytes_value(team_sessions)
     assert len(dump) > 40  # the seeded rows were read
     for token in tokens:
         assert not [value for value in dump if token.encode() in value], f"{token} is stored in the clear"
@@ -176,22 +175,3 @@ def test_no_token_is_in_the_database_nor_in_the_logs(
     logged = caplog.text + "".join(str(record.args) for record in caplog.records)
     assert "grants" in caplog.text  # the statement log was captured
     assert all(token not in logged for token in tokens) and key not in logged
-
-
-def _every_text_and_bytes_value(sessions: sessionmaker[Session]) -> list[bytes]:
-    """Every non-null value of every text, JSON or binary column of every table, as bytes."""
-    with sessions() as session:
-        columns = session.execute(
-            text(
-                "SELECT table_name, column_name, data_type FROM information_schema.columns "
-                "WHERE table_schema = 'public' AND data_type IN "
-                "('text', 'character varying', 'character', 'bytea', 'json', 'jsonb')"
-            )
-        ).all()
-        values: list[bytes] = []
-        for table, column, data_type in columns:
-            cast = "" if data_type == "bytea" else "::text"
-            rows = session.execute(text(f'SELECT "{column}"{cast} FROM "{table}" WHERE "{column}" IS NOT NULL'))
-            for (value,) in rows:
-                values.append(bytes(value) if data_type == "bytea" else str(value).encode())
-    return values
