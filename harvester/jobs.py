@@ -75,7 +75,9 @@ def harvest(context: Context, period: str) -> Outcome:
     new = sum(r.counts.new for r in results)
     updated = sum(r.counts.updated for r in results)
     summary = f"{new} new, {updated} updated, {len(weeks)} week(s) re-clustered"
-    if failed and len(failed) == len(results):
+    # a refused grant is not retried: only its owner can fix it (team mode marks it "reconnect")
+    transient = [r for r in failed if not (r.refused and context.team_mode)]
+    if failed and len(failed) == len(results) and transient:
         raise JobFailed(f"every source failed ({', '.join(r.source for r in failed)}); {summary}")
     facts = {"new": new, "updated": updated, "weeks_reclustered": len(weeks), "sources_failed": len(failed)}
     return Outcome(summary, facts)

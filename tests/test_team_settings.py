@@ -315,3 +315,21 @@ def test_delete_removes_every_row_of_the_member_and_their_grants_and_ends_the_se
     assert stored(service, service.grace) == grace_before
     # signed out: the next page asks to sign in again
     assert ada.get("/settings").headers["Location"].startswith("/login")
+
+
+def test_a_harvest_job_whose_only_source_refused_the_grant_is_done_not_retried(
+    service: Service, ada: FlaskClient
+) -> None:
+    from datetime import UTC, datetime
+
+    from harvester import jobs
+
+    press_connect(ada, "github")
+    github = service.sources.github.oauth
+    github.revoke(github.issued[-1])
+    # the worker's call: a failure worth retrying raises JobFailed, which procrastinate retries
+    outcome = jobs.execute(
+        member(service, service.ada), jobs.HARVEST, "2026-12-03T06:00Z", datetime.now(UTC), raise_failures=True
+    )
+    assert "0 new" in str(outcome)
+    assert statuses(service, service.ada) == {"github": "reconnect"}
