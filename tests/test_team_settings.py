@@ -19,7 +19,7 @@ from urllib.parse import parse_qs, urlsplit
 import pytest
 from connect_support import TeamSandboxes, connectable_sources, consent, requests_with, team_with_sources
 from flask.testing import FlaskClient
-from signin_support import add_user, csrf_token, sign_in
+from signin_support import ENCRYPTION_KEY, add_user, csrf_token, sign_in
 from sqlalchemy import func, select
 from team_support import every_text_and_bytes_value
 
@@ -333,3 +333,38 @@ def test_a_harvest_job_whose_only_source_refused_the_grant_is_done_not_retried(
     )
     assert "0 new" in str(outcome)
     assert statuses(service, service.ada) == {"github": "reconnect"}
+
+
+def test_jira_data_center_connects_with_a_pasted_token_for_the_services_server(team_database: str) -> None:
+    from connectors.jira.sandbox import DEFAULT_PAT, JiraSandbox
+    from harvester.config import LoadedConfig, parse_settings
+
+    with connectable_sources(BASE_URL) as sources, JiraSandbox(sources.github.scenario, deployment="Server") as server:
+        data = sources.settings(team_database, BASE_URL, ENCRYPTION_KEY)
+        data["jira"] = {"server": server.base_url}
+        del data["team"]["jira"]  # no Atlassian app: Data Center only
+        context = Context.open(LoadedConfig(settings=parse_settings(data), path=None))
+        user = add_user(context, sources.identity, ADA).id
+        with create_app(context).test_client() as client:
+            sign_in(client, ADA)
+            page = html.unescape(client.get("/settings").get_data(as_text=True))
+            assert "Connect Jira" not in page and f"Personal access token for {server.base_url}" in page
+            token = csrf_token(client, "/settings")
+            empty = client.post(
+                "/settings/jira/token", data={"csrf_token": token, "token": "  "}, follow_redirects=True
+            )
+            assert "paste the personal access token" in html.unescape(empty.get_data(as_text=True))
+            # a pasted "file:" reference stays a token: it is never read as a path on the server
+            client.post("/settings/jira/token", data={"csrf_token": token, "token": "file:/etc/hostname"})
+            results = replace(context, user_id=user).harvest()
+            assert [(r.source, r.ok) for r in results] == [("jira", False)]
+            sent = {r.authorization for r in server.requests if r.authorization}
+            assert sent == {"Bearer file:/etc/hostname"}
+            saved = client.post(
+                "/settings/jira/token", data={"csrf_token": token, "token": DEFAULT_PAT}, follow_redirects=True
+            )
+            assert "Jira is connected" in saved.get_data(as_text=True)
+        results = replace(context, user_id=user).harvest()
+        assert [(r.source, r.ok) for r in results] == [("jira", True)]
+        with context.sessions() as session:
+            assert accounts.grants_of(session, user)[0].account == server.base_url
