@@ -274,3 +274,14 @@ class TestOnPostgres:
         code, output = brag(config, "team", "rotate-key", key=new_key())
         assert code == 2 and "Put that key back" in output
         assert brag(config, "team", "health")[0] == 0
+
+
+def test_brag_harvest_in_team_mode_says_members_are_harvested_by_the_workers(tmp_path: Path) -> None:
+    config = team_config(
+        tmp_path / "brag.toml",
+        f"sqlite:///{tmp_path / 'brag.db'}",
+        github_sign_in=True,
+        encryption_key="env:BRAG_TEAM_KEY",
+    )
+    code, output = brag(config, "harvest")
+    assert code == 2 and "by `brag worker`" in output

@@ -38,6 +38,12 @@ def harvest(
         context = open_context()
         start, end = _window_options(context, since, until, until_may_be_future=False)
         _known_source(source)
+        if context.team_mode:
+            raise ConfigError(
+                "in team mode each member is harvested with the accounts they connected, by `brag worker` "
+                "(queued by `brag run`); `brag harvest` is for the single-user tool",
+                path=context.config.path,
+            )
         connectors = context.connectors(source)
         if not connectors:
             names = [f"[{name}]" for name in sorted(available_sources())]

@@ -17,7 +17,8 @@ from __future__ import annotations
 import logging
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, Any
+from pathlib import Path
+from typing import TYPE_CHECKING
 from urllib.parse import urlsplit
 
 from harvester.config import OAuthAppSettings, Settings, TeamSettings
@@ -47,7 +48,7 @@ def reconnect_fix(source: str) -> str:
     return f"reconnect {label(source)} on your settings page"
 
 
-def vault_of(settings: Settings, path: Any = None) -> Vault:
+def vault_of(settings: Settings, path: Path | None = None) -> Vault:
     team = _team(settings)
     return Vault.from_secret(team.encryption_key, path=path)
 
@@ -66,11 +67,12 @@ def member_connectors(
 ) -> list[Connector]:
     """The member's connected sources as connectors; those awaiting a reconnect are left out."""
     connected = _connected(sessions, user_id, vault, only)
+    skip_words = _skip_words(sessions, user_id) if connected else []
     connectors = []
     for item in connected:
         grant = _renewed(settings, sessions, user_id, vault, item)
         if grant is not None:
-            connectors.append(connector_for(settings, grant, _skip_words(sessions, user_id)))
+            connectors.append(connector_for(settings, grant, skip_words))
     return connectors
 
 
