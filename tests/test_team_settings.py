@@ -25,6 +25,7 @@ from team_support import every_text_and_bytes_value
 
 from harvester.context import Context
 from harvester.digest.outbox import load_digest
+from harvester.digest.render import render_html, render_text
 from harvester.sandbox.oidc import SANDBOX_PEOPLE
 from harvester.store import accounts
 from harvester.store.models import ActivityRow
@@ -175,6 +176,8 @@ def test_a_revoked_grant_says_reconnect_on_the_page_and_in_the_digest_and_only_t
             zone=service.context.zone,
         )
     assert digest.reconnect == ("GitHub",)
+    for rendered in (render_text(digest), render_html(digest)):
+        assert "reconnect GitHub on your settings page" in rendered and f"{BASE_URL}/settings" in rendered
     # the next harvest does not ask GitHub again with the refused grant
     before = len(service.sources.github.requests)
     assert {result.source for result in member(service, service.ada).harvest()} == {"jira"}

@@ -89,7 +89,7 @@ class Digest:
             return ""
         names = " and ".join(self.reconnect)
         return (
-            f"{names} stopped accepting your connection, so this week has nothing from it: "
+            f"{names} stopped accepting your connection, so new work there is not harvested: "
             f"reconnect {names} on your settings page."
         )
 
