@@ -10,6 +10,7 @@ from typing import Any
 
 import pytest
 from connect_support import TeamSandboxes, connectable_sources, team_with_sources
+from selenium.common.exceptions import NoSuchElementException, StaleElementReferenceException
 from signin_support import add_user
 from test_browser_e2e import By, WebDriverWait, chromium
 from test_browser_e2e import pytestmark as pytestmark
@@ -70,7 +71,8 @@ def screenshot(browser: Any, width: int, name: str) -> None:
 def test_connect_disconnect_and_delete_in_a_real_browser(site: Site, width: int, tmp_path: Path) -> None:
     with chromium(tmp_path) as browser:
         emulate(browser, width)
-        wait = WebDriverWait(browser, 20)
+        # a page being replaced by the next one leaves stale or missing elements for a moment
+        wait = WebDriverWait(browser, 20, ignored_exceptions=(StaleElementReferenceException, NoSuchElementException))
         browser.get(f"{site.url}/")
         wait.until(lambda b: b.current_url.startswith(site.sources.identity.base_url))
         button(browser, ADA.email).click()
