@@ -50,10 +50,16 @@ def rank_key(
     activities: Sequence[Activity],
     metrics: Sequence[Mapping[str, Any]],
     learned: Mapping[str, float] | None = None,
+    *,
+    score: float | None = None,
 ) -> tuple[str, bool, float]:
     """Sort key: week, then work before meeting-only candidates, then the higher score first
-    (with the user's `learned` adjustments, when given)."""
-    return (week, meetings_only(activities), -stored_significance(activities, metrics, learned).score)
+    (with the user's `learned` adjustments, when given). `score`: the candidate's significance
+    when the caller has it already, so the email, the page and `brag candidates` share one order
+    without scoring twice."""
+    if score is None:
+        score = stored_significance(activities, metrics, learned).score
+    return (week, meetings_only(activities), -score)
 
 
 def _metric(stored: Mapping[str, Any]) -> Metric:

@@ -3,13 +3,14 @@
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass, replace
+from dataclasses import dataclass
 from datetime import datetime, timedelta, tzinfo
 
 from sqlalchemy.orm import Session
 
 from harvester.clustering import SECTIONS
 from harvester.clustering.setaside import left_out
+from harvester.clustering.significance import Significance
 from harvester.digest.ranking import rank_key, stored_significance
 from harvester.display import one_line, visible
 from harvester.documents.evidence import Evidence, evidence_of
@@ -114,10 +115,12 @@ def week_page(session: Session, user_id: int, week: str, now: datetime, zone: tz
     # the digest's order: work best first, meetings after it, earlier weeks oldest first
     members = repository.candidate_members(session, [row.id for row in [*shown, *earlier]])
     learned = repository.user_model(session, user_id).ranking
-    shown, earlier = (
-        sorted(rows, key=lambda r: rank_key(r.week, members[r.id], r.metrics, learned)) for rows in (shown, earlier)
-    )
-    views = candidate_views(session, user_id, [*shown, *earlier], this_week, zone, learned)
+    views = candidate_views(session, user_id, [*shown, *earlier], this_week, zone, learned, members)
+
+    def order(row: CandidateRow) -> tuple[str, bool, float]:
+        return rank_key(row.week, members[row.id], row.metrics, learned, score=views[row.public_id].score)
+
+    shown, earlier = sorted(shown, key=order), sorted(earlier, key=order)
     next_week = iso_week_label(window.start + timedelta(days=7), zone)
     return WeekPage(
         week=week,
@@ -159,8 +162,10 @@ def candidate_views(
     this_week: str,
     zone: tzinfo,
     learned: Mapping[str, float] | None = None,
+    members: Mapping[int, Sequence[Activity]] | None = None,
 ) -> dict[str, CandidateView]:
-    members = repository.candidate_members(session, [row.id for row in rows])
+    if members is None:
+        members = repository.candidate_members(session, [row.id for row in rows])
     gone = repository.gone_member_ids(session, [row.id for row in rows])
     projects = projects_of(members)
     targets = {row.merged_into_id for row in rows if row.merged_into_id is not None}
@@ -170,14 +175,9 @@ def candidate_views(
     }
     views = {}
     for row in rows:
-        view = _view(row, members[row.id], gone, this_week, zone, projects[row.id])
         score = stored_significance(members[row.id], row.metrics, learned)
-        views[row.public_id] = replace(
-            view,
-            score=score.score,
-            reasons=score.reasons,
-            merged_into=merged_into.get(row.merged_into_id) if row.merged_into_id else None,
-        )
+        target = merged_into.get(row.merged_into_id) if row.merged_into_id else None
+        views[row.public_id] = _view(row, members[row.id], gone, this_week, zone, projects[row.id], score, target)
     return views
 
 
@@ -187,7 +187,9 @@ def _view(
     gone: set[str],
     this_week: str,
     zone: tzinfo,
-    project: Project | None = None,
+    project: Project | None,
+    significance: Significance,
+    merged_into: Choice | None,
 ) -> CandidateView:
     return CandidateView(
         public_id=row.public_id,
@@ -203,6 +205,9 @@ def _view(
         evidence=tuple(evidence_of(item, zone, gone=item.id in gone) for item in items),
         age=_age(row.week, this_week, zone) if row.state == "pending" else "",
         project=project.name if project else "",
+        score=significance.score,
+        reasons=significance.reasons,
+        merged_into=merged_into,
     )
 
 
