@@ -85,13 +85,6 @@ class WeekPage:
     def pending(self) -> int:
         return sum(1 for c in (*self.candidates, *self.earlier) if c.state == "pending")
 
-    def next_pending(self, after: str) -> str | None:
-        """The pending card after `after` in the page's order, wrapping round; None when none is left."""
-        order = [c.public_id for c in (*self.candidates, *self.earlier)]
-        pending = {c.public_id for c in (*self.candidates, *self.earlier) if c.state == "pending"} - {after}
-        start = order.index(after) + 1 if after in order else 0
-        return next((i for i in order[start:] + order[:start] if i in pending), None)
-
 
 def canonical_week(label: str, zone: tzinfo) -> str | None:
     """The stored form of a week label (2026W46 → 2026-W46), or None if it is not a week."""
@@ -107,20 +100,59 @@ def default_week(session: Session, user_id: int, now: datetime, zone: tzinfo) ->
     return max((row.week for row in pending), default=iso_week_label(now, zone))
 
 
+@dataclass(frozen=True)
+class _Ordered:
+    """A week page's candidates in the digest's order, with what ordering them needed."""
+
+    shown: list[CandidateRow]
+    earlier: list[CandidateRow]
+    members: Mapping[int, Sequence[Activity]]
+    learned: Mapping[str, float]
+    scores: Mapping[int, Significance]
+
+
+def _ordered(session: Session, user_id: int, week: str) -> _Ordered:
+    """The week's candidates and the earlier weeks' pending ones, each list in the digest's order:
+    work best first, meetings after it, earlier weeks oldest first."""
+    shown = [row for row in repository.candidate_rows(session, user_id, weeks=[week]) if row.state != "merged"]
+    earlier = [row for row in repository.candidate_rows(session, user_id, states=["pending"]) if row.week < week]
+    members = repository.candidate_members(session, [row.id for row in [*shown, *earlier]])
+    learned = repository.user_model(session, user_id).ranking
+    scores = {row.id: stored_significance(members[row.id], row.metrics, learned) for row in [*shown, *earlier]}
+
+    def order(row: CandidateRow) -> tuple[str, bool, float]:
+        return rank_key(row.week, members[row.id], row.metrics, learned, score=scores[row.id].score)
+
+    return _Ordered(sorted(shown, key=order), sorted(earlier, key=order), members, learned, scores)
+
+
+def next_pending(session: Session, user_id: int, week: str, after: str) -> str | None:
+    """The pending card after `after` on the week page, wrapping round; None when none is left.
+
+    What the page would show, without building its cards: the order alone.
+    """
+    ordered = _ordered(session, user_id, week)
+    return _next_in(
+        [row.public_id for row in (*ordered.shown, *ordered.earlier)],
+        {row.public_id for row in (*ordered.shown, *ordered.earlier) if row.state == "pending"},
+        after,
+    )
+
+
+def _next_in(order: Sequence[str], pending: set[str], after: str) -> str | None:
+    pending = pending - {after}
+    start = order.index(after) + 1 if after in order else 0
+    return next((i for i in [*order[start:], *order[:start]] if i in pending), None)
+
+
 def week_page(session: Session, user_id: int, week: str, now: datetime, zone: tzinfo) -> WeekPage:
     window = iso_week_window(week, zone)
     this_week = iso_week_label(now, zone)
-    shown = [row for row in repository.candidate_rows(session, user_id, weeks=[week]) if row.state != "merged"]
-    earlier = [row for row in repository.candidate_rows(session, user_id, states=["pending"]) if row.week < week]
-    # the digest's order: work best first, meetings after it, earlier weeks oldest first
-    members = repository.candidate_members(session, [row.id for row in [*shown, *earlier]])
-    learned = repository.user_model(session, user_id).ranking
-    views = candidate_views(session, user_id, [*shown, *earlier], this_week, zone, learned, members)
-
-    def order(row: CandidateRow) -> tuple[str, bool, float]:
-        return rank_key(row.week, members[row.id], row.metrics, learned, score=views[row.public_id].score)
-
-    shown, earlier = sorted(shown, key=order), sorted(earlier, key=order)
+    ordered = _ordered(session, user_id, week)
+    shown, earlier = ordered.shown, ordered.earlier
+    views = candidate_views(
+        session, user_id, [*shown, *earlier], this_week, zone, ordered.learned, ordered.members, ordered.scores
+    )
     next_week = iso_week_label(window.start + timedelta(days=7), zone)
     return WeekPage(
         week=week,
@@ -163,6 +195,7 @@ def candidate_views(
     zone: tzinfo,
     learned: Mapping[str, float] | None = None,
     members: Mapping[int, Sequence[Activity]] | None = None,
+    scores: Mapping[int, Significance] | None = None,
 ) -> dict[str, CandidateView]:
     if members is None:
         members = repository.candidate_members(session, [row.id for row in rows])
@@ -175,7 +208,7 @@ def candidate_views(
     }
     views = {}
     for row in rows:
-        score = stored_significance(members[row.id], row.metrics, learned)
+        score = scores[row.id] if scores is not None else stored_significance(members[row.id], row.metrics, learned)
         target = merged_into.get(row.merged_into_id) if row.merged_into_id else None
         views[row.public_id] = _view(row, members[row.id], gone, this_week, zone, projects[row.id], score, target)
     return views

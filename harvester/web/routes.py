@@ -23,7 +23,7 @@ from harvester.store import repository
 from harvester.store.accounts import user_by_name
 from harvester.web import tokens
 from harvester.web.app import current_site
-from harvester.web.pages import canonical_week, default_week, single_candidate, week_page
+from harvester.web.pages import canonical_week, default_week, next_pending, single_candidate, week_page
 from harvester.web.signin import current_user_id, current_zone, signed_in, team_mode, user_zone
 
 log = logging.getLogger(__name__)
@@ -269,8 +269,7 @@ def _next_pending(landing: str, after: str) -> str | None:
     if week is None:
         return None
     with site.context.sessions() as session:
-        page = week_page(session, current_user_id(), week, site.now(), current_zone())
-    return page.next_pending(after)
+        return next_pending(session, current_user_id(), week, after)
 
 
 def _back(default: str | None = None) -> str:
