@@ -9,13 +9,14 @@ from spacy.language import Language
 
 from harvester.clustering.drafting import draft_summary, draft_title, draft_why
 from harvester.clustering.features import ActivityFeatures, extract_features
-from harvester.clustering.grouping import ConstrainedUnionFind, agglomerate
+from harvester.clustering.fragments import merge_fragments
+from harvester.clustering.grouping import ConstrainedUnionFind, agglomerate, kept_apart
 from harvester.clustering.meetings import classify
 from harvester.clustering.model import Candidate, Constraints, ExistingCandidate, Metric
 from harvester.clustering.nlp import load_pipeline
 from harvester.clustering.references import Relation, explicit_links, references
 from harvester.clustering.sections import suggest_section
-from harvester.clustering.similarity import pair_probabilities, pair_signals, shared_terms
+from harvester.clustering.similarity import pair_probabilities, pair_signals, shared_terms, term_matrix
 from harvester.records import Activity
 
 # average same-work probability two groups need to be merged: below one half because average
@@ -23,7 +24,7 @@ from harvester.records import Activity
 # 0.786 at 0.25: below 0.25 a small week joins an unrelated commit to a pair by directory and
 # timing alone (tests/clustering/test_similarity.py), and the dev set's gain is recall within
 # umbrella tickets ("code cleanup") that a user would not call one accomplishment anyway
-GROUPING_THRESHOLD = 0.25
+GROUPING_THRESHOLD = 0.3
 # a meeting has only its title to go on, and the similarity model was fitted without meetings:
 # a lone meeting joins the work that uses most of its words, if it uses at least this share of them
 EVENT_MIN_SHARED = 0.5
@@ -100,13 +101,24 @@ def cluster_week(
 
         groups = sparse_groups(features, refs, linked, GROUPING_THRESHOLD, fixed=fixed, cannot=cannot, weights=weights)
     else:
-        signals = pair_signals(features)
+        terms = term_matrix(features)
+        probability = pair_probabilities(features, pair_signals(features, terms), weights)
         groups = agglomerate(
-            pair_probabilities(features, signals, weights),
+            probability,
             linked,
             GROUPING_THRESHOLD,
             fixed=fixed,
             cannot_link=cannot + _kept_apart(refs, linked, features),
+        )
+        # a fixed group took no members, so it is still one of the groups
+        fixed_starts = {linked[g][0] for g, is_fixed in enumerate(fixed) if is_fixed}
+        groups = merge_fragments(
+            probability,
+            groups,
+            features,
+            fixed=[bool(fixed_starts.intersection(group)) for group in groups],
+            apart=kept_apart(refs, groups, features, cannot),
+            terms=terms,
         )
     fixed_items = {i for i, f in enumerate(frozen) if f >= 0}
     groups = _attach_events(groups, features, fixed_items=fixed_items, cannot=cannot)
