@@ -111,8 +111,8 @@ def fit_fragments(windows: Sequence[dict[str, Any]], model: Model) -> FragmentMo
     names = list(fragments._WEIGHTS)
     xs, ys, counts = [], [], []
     for w in windows:
-        for probability, groups, fixed, apart in first_groups(w, model):
-            state = fragments.FragmentState(probability, groups, w["features"], fixed, apart)
+        for probability, groups, fixed, apart, terms in first_groups(w, model):
+            state = fragments.FragmentState(probability, groups, w["features"], fixed, apart, terms)
             labels = np.array([w["truth"][a.id] for a in w["activities"]])
             upper = np.triu_indices(len(groups), 1)
             allowed = ~state.blocked()[upper]
@@ -126,14 +126,14 @@ def fit_fragments(windows: Sequence[dict[str, Any]], model: Model) -> FragmentMo
     return dict(zip(names, beta[:-1].tolist(), strict=True)), float(beta[-1])
 
 
-def first_groups(window: dict[str, Any], model: Model) -> list[tuple[Any, list[list[int]], Any, Any]]:
+def first_groups(window: dict[str, Any], model: Model) -> list[tuple[Any, list[list[int]], Any, Any, Any]]:
     """What the fragment step is given for `window` under the pair model `model` (nothing for a
     window the step leaves alone)."""
-    given: list[tuple[Any, list[list[int]], Any, Any]] = []
+    given: list[tuple[Any, list[list[int]], Any, Any, Any]] = []
 
-    def capture(probability: Any, groups: list[list[int]], features: Any, *, fixed: Any, apart: Any) -> Any:
+    def capture(probability: Any, groups: list[list[int]], features: Any, *, fixed: Any, apart: Any, terms: Any) -> Any:
         if len(groups) > 1 and any(f.activity.kind == "ticket" for f in features):
-            given.append((probability, groups, fixed, apart))
+            given.append((probability, groups, fixed, apart, terms))
         return groups
 
     saved = cluster.merge_fragments
