@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import functools
 import hashlib
 from collections.abc import Mapping, Sequence
 
@@ -118,7 +119,7 @@ def cluster_week(
             groups,
             features,
             fixed=[bool(fixed_starts.intersection(group)) for group in groups],
-            apart=kept_apart(refs, groups, features, cannot),
+            apart=functools.partial(kept_apart, refs, groups, features, cannot),
             terms=terms,
         )
     fixed_items = {i for i, f in enumerate(frozen) if f >= 0}
@@ -138,6 +139,7 @@ def cluster_week(
                 similar=len({linked_group[i] for i in members}) > 1,
                 locked=locked[holder] if holder >= 0 else None,
                 pending=existing,
+                refs=[refs[i] for i in members],
             )
         )
     present = {frozen[i] for i in range(len(activities))}
@@ -307,6 +309,7 @@ def _candidate(
     similar: bool,
     locked: ExistingCandidate | None,
     pending: Sequence[ExistingCandidate],
+    refs: Sequence[dict[str, Relation]],
 ) -> Candidate:
     activities = [f.activity for f in members]
     ids = tuple(a.id for a in activities)
@@ -327,7 +330,7 @@ def _candidate(
                 metrics.append(metric)
     return Candidate(
         id=identity,
-        title=draft_title(activities, ticket_keys),
+        title=draft_title(activities, ticket_keys, refs),
         summary=draft_summary(activities),
         activity_ids=ids,
         metrics=tuple(metrics),

@@ -18,7 +18,7 @@ reads as the precision a merge must promise. The weights are declared constants 
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 
 import numpy as np
 import numpy.typing as npt
@@ -53,16 +53,17 @@ def merge_fragments(
     features: Sequence[ActivityFeatures],
     *,
     fixed: Sequence[bool],
-    apart: Apart,
+    apart: Callable[[], Apart],
     terms: Matrix | None = None,
 ) -> list[list[int]]:
     """Join `groups` (lists of item indexes) that the group model finds to be one piece of work.
 
     `probability` is the window's pair matrix; a `fixed` group takes no new members, and `apart`
-    holds the facts of each group that decide what must stay apart (different tickets, the
+    gives the facts of each group that decide what must stay apart (different tickets, the
     user's cannot-links...), combined for a merged group and asked again of it: a ticket kept
     from one fragment for sharing no word with it may join that fragment and its sibling, which
-    does. `terms` is `similarity.term_matrix(features)` when the caller has it already.
+    does. They are asked for only when some pair is probable enough to merge (most windows
+    have none). `terms` is `similarity.term_matrix(features)` when the caller has it already.
     """
     if len(groups) < 2 or not any(f.activity.kind == "ticket" for f in features):
         return groups
@@ -111,7 +112,7 @@ class FragmentState:
         groups: list[list[int]],
         features: Sequence[ActivityFeatures],
         fixed: Sequence[bool],
-        apart: Apart,
+        apart: Callable[[], Apart],
         terms: Matrix | None = None,
     ) -> None:
         count, n = len(groups), len(features)
@@ -139,14 +140,8 @@ class FragmentState:
                 for g, items in enumerate(groups)
             ]
         )
-        # copies, updated in place as groups merge
-        self.apart = Apart(
-            tickets=list(apart.tickets),
-            only_reviews=list(apart.only_reviews),
-            terms=list(apart.terms),
-            fileless=list(apart.fileless),
-            partners=dict(apart.partners),
-        )
+        self._facts = apart
+        self._apart: Apart | None = None
         self.score = self._scores(np.arange(count))
         self.score[self.frozen, :] = self.score[:, self.frozen] = -np.inf
         np.fill_diagonal(self.score, -np.inf)
@@ -188,6 +183,20 @@ class FragmentState:
     def _scores(self, rows: Indexes) -> Matrix:
         total = sum(weight * self.signal(name, rows) for name, weight in _WEIGHTS.items())
         return np.asarray(BIAS + total, dtype=np.float64)
+
+    @property
+    def apart(self) -> Apart:
+        """The groups' kept-apart facts: copies, updated in place as groups merge."""
+        if self._apart is None:
+            facts = self._facts()
+            self._apart = Apart(
+                tickets=list(facts.tickets),
+                only_reviews=list(facts.only_reviews),
+                terms=list(facts.terms),
+                fileless=list(facts.fileless),
+                partners=dict(facts.partners),
+            )
+        return self._apart
 
     def blocked(self) -> Flags:
         """Which pairs of groups may not merge (computed for all pairs, for fitting)."""

@@ -3,6 +3,8 @@ and what must stay apart still does."""
 
 from __future__ import annotations
 
+from collections.abc import Callable
+
 import numpy as np
 import pytest
 from conftest import act
@@ -62,10 +64,11 @@ def test_the_runs_of_one_big_ticket_come_together(blank_nlp: Language, monkeypat
 
 def state_of(
     nlp: Language, window: list[Activity], groups: list[list[int]], cannot: list[tuple[int, int]] | None = None
-) -> tuple[list[ActivityFeatures], Apart]:
+) -> tuple[list[ActivityFeatures], Callable[[], Apart]]:
     features = extract_features(nlp, window)
     refs = [references(a) for a in window]
-    return features, kept_apart(refs, groups, features, cannot or [])
+    facts = kept_apart(refs, groups, features, cannot or [])
+    return features, lambda: facts
 
 
 def test_what_must_stay_apart_stays_apart_however_probable(blank_nlp: Language) -> None:
