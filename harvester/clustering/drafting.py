@@ -11,7 +11,7 @@ from lemminflect import getAllLemmas, getInflection
 
 from harvester import display
 from harvester.clustering.meetings import PRIVATE_TITLE, classify, whole_number
-from harvester.clustering.references import TICKET_KEY, TICKET_KEY_PATTERN, references
+from harvester.clustering.references import TICKET_KEY, TICKET_KEY_PATTERN, Relation, references
 from harvester.clustering.rollups import meeting_rollup
 from harvester.records import Activity
 
@@ -79,8 +79,12 @@ _PARTICLES = ("up", "out", "back", "down", "over")
 _BUG_LABELS = frozenset({"bug", "defect", "incident", "regression"})
 
 
-def draft_title(activities: Sequence[Activity], ticket_keys: Sequence[str] = ()) -> str:
-    """A brag-doc bullet: what was done, on what ("Added retries to payment webhooks (PAY-12)")."""
+def draft_title(
+    activities: Sequence[Activity], ticket_keys: Sequence[str] = (), refs: Sequence[dict[str, Relation]] | None = None
+) -> str:
+    """A brag-doc bullet: what was done, on what ("Added retries to payment webhooks (PAY-12)").
+
+    `refs` are the activities' `references`, when the caller has them already."""
     cleaned = [_clean(a.title) for a in activities]
     kinds = {a.kind for a in activities}
     if kinds == {"review"}:
@@ -97,15 +101,20 @@ def draft_title(activities: Sequence[Activity], ticket_keys: Sequence[str] = ())
         return _meeting_title(activities[best]) if len(activities) == 1 else meeting_rollup(activities)
     text = _TRAILING_KEYS.sub("", cleaned[best]) or activities[best].title.strip() or "Untitled work"
     text = _past_tense(text, _fallback_verb(activities))
-    key = _main_key(activities, activities[best], ticket_keys)
+    key = _main_key(activities, activities[best], ticket_keys, refs)
     if key and key not in TICKET_KEY.findall(text):
         text += f" ({key})"
     return text
 
 
-def _main_key(activities: Sequence[Activity], best: Activity, ticket_keys: Sequence[str]) -> str | None:
+def _main_key(
+    activities: Sequence[Activity],
+    best: Activity,
+    ticket_keys: Sequence[str],
+    known: Sequence[dict[str, Relation]] | None,
+) -> str | None:
     """The work's own ticket: the ticket member's key, else the one key referenced; never an epic or parent."""
-    refs = [references(a) for a in activities]
+    refs = list(known) if known is not None else [references(a) for a in activities]
     broader = {ref for found in refs for ref, relation in found.items() if relation in ("epic", "parent")}
     owned = [
         ref

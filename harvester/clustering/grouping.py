@@ -6,9 +6,14 @@ from __future__ import annotations
 
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
 
 import numpy as np
 import numpy.typing as npt
+
+if TYPE_CHECKING:
+    from harvester.clustering.features import ActivityFeatures
+    from harvester.clustering.references import Relation
 
 
 class ConstrainedUnionFind:
@@ -271,4 +276,33 @@ def _kept_apart(a: _Cluster, b: _Cluster, apart: Apart) -> bool:
     # a rule needs one side concerned: the concerned groups of one side against all of the other
     return any(apart.pair(x, y) for x in a.concerned for y in b.members) or any(
         apart.pair(x, y) for x in a.members for y in b.concerned
+    )
+
+
+def kept_apart(
+    refs: Sequence[dict[str, Relation]],
+    groups: list[list[int]],
+    features: Sequence[ActivityFeatures],
+    cannot: Sequence[tuple[int, int]],
+) -> Apart:
+    """`cluster._kept_apart`'s rules as facts per group, checked only for groups about to merge
+    (the sparse path and the fragment step)."""
+    activities = [f.activity for f in features]
+    group_of = {i: g for g, group in enumerate(groups) for i in group}
+    partners: dict[int, set[int]] = {}
+    for a, b in cannot:
+        partners.setdefault(group_of[a], set()).add(group_of[b])
+        partners.setdefault(group_of[b], set()).add(group_of[a])
+    return Apart(
+        tickets=[
+            frozenset(
+                {ref for i in group for ref in refs[i] if ref.startswith("ticket:")}
+                | {"item:" + activities[i].id for i in group if activities[i].kind == "ticket"}
+            )
+            for group in groups
+        ],
+        only_reviews=[all(activities[i].kind == "review" for i in group) for group in groups],
+        terms=[frozenset(t for i in group for t in features[i].terms) for group in groups],
+        fileless=[not any(features[i].files for i in group) for group in groups],
+        partners={g: frozenset(p) for g, p in partners.items()},
     )

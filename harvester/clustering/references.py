@@ -57,7 +57,11 @@ def references(activity: Activity) -> dict[str, Relation]:
             add(f"ticket:{key}", "own")
     for repo, number in _GITHUB_URL.findall(activity.url):
         add(f"gh:{repo.lower()}#{number}", "own")
-    mention_text = "\n".join([activity.title, activity.body, *(str(activity.extra.get(f, "")) for f in _BRANCH_KEYS)])
+    # a commit titled with its ticket's key names its own work there; other keys in its body are
+    # work it touches on ("also fixes the flaky test of OAK-12"), not the same piece of work
+    titled = activity.kind != "ticket" and bool(_ticket_keys(activity.title))
+    body = "" if titled else activity.body
+    mention_text = "\n".join([activity.title, body, *(str(activity.extra.get(f, "")) for f in _BRANCH_KEYS)])
     if activity.kind != "ticket":
         mention_text += "\n" + activity.url
     for key in _ticket_keys(mention_text):

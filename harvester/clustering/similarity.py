@@ -85,11 +85,17 @@ def window_offset(raw: Matrix) -> float:
     return (total + (MIN_PAIRS - pairs) * TYPICAL_OFFSET) / MIN_PAIRS
 
 
-def pair_signals(features: Sequence[ActivityFeatures]) -> dict[str, Matrix]:
-    """Each signal as an n×n matrix in [0, 1], keyed as in the weights."""
-    vocabulary: dict[str, int] = {}
-    text_counts, path_counts = _counts([[f.terms for f in features], [f.path_terms for f in features]], vocabulary)
-    both = _tfidf(text_counts + path_counts)
+def term_matrix(features: Sequence[ActivityFeatures]) -> Matrix:
+    """One row per activity: TF-IDF of its text and file-name terms, unit length (zero where it
+    lacks a term)."""
+    text_counts, path_counts = _counts([[f.terms for f in features], [f.path_terms for f in features]], {})
+    return _tfidf(text_counts + path_counts)
+
+
+def pair_signals(features: Sequence[ActivityFeatures], terms: Matrix | None = None) -> dict[str, Matrix]:
+    """Each signal as an n×n matrix in [0, 1], keyed as in the weights; `terms` is
+    `term_matrix(features)` when the caller has it already."""
+    both = term_matrix(features) if terms is None else terms
     files = _incidence([f.files for f in features])
     timestamps = np.array([f.activity.occurred_at.timestamp() for f in features])
     hours = np.abs(timestamps[:, None] - timestamps[None, :]) / 3600.0

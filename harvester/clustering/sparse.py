@@ -27,7 +27,7 @@ from scipy import sparse
 
 from harvester.clustering import similarity
 from harvester.clustering.features import ActivityFeatures
-from harvester.clustering.grouping import Apart, agglomerate_sparse
+from harvester.clustering.grouping import agglomerate_sparse, kept_apart
 from harvester.clustering.references import Relation
 
 Vector = npt.NDArray[np.float64]
@@ -183,34 +183,6 @@ def sparse_groups(
         threshold,
         fixed=fixed,
         apart=kept_apart(refs, linked, features, cannot),
-    )
-
-
-def kept_apart(
-    refs: Sequence[dict[str, Relation]],
-    groups: list[list[int]],
-    features: Sequence[ActivityFeatures],
-    cannot: Sequence[tuple[int, int]],
-) -> Apart:
-    """`cluster._kept_apart`'s rules as facts per group, checked only for groups about to merge."""
-    activities = [f.activity for f in features]
-    group_of = {i: g for g, group in enumerate(groups) for i in group}
-    partners: dict[int, set[int]] = {}
-    for a, b in cannot:
-        partners.setdefault(group_of[a], set()).add(group_of[b])
-        partners.setdefault(group_of[b], set()).add(group_of[a])
-    return Apart(
-        tickets=[
-            frozenset(
-                {ref for i in group for ref in refs[i] if ref.startswith("ticket:")}
-                | {"item:" + activities[i].id for i in group if activities[i].kind == "ticket"}
-            )
-            for group in groups
-        ],
-        only_reviews=[all(activities[i].kind == "review" for i in group) for group in groups],
-        terms=[frozenset(t for i in group for t in features[i].terms) for group in groups],
-        fileless=[not any(features[i].files for i in group) for group in groups],
-        partners={g: frozenset(p) for g, p in partners.items()},
     )
 
 

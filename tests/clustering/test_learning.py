@@ -20,7 +20,7 @@ def week(start: float, first: str, second: str, tag: str) -> list[Activity]:
     and 1), among unrelated work of the same week."""
     return [
         act(f"{tag}:a", "commit", first, hours=start, paths=("billing/rates/cache.py",)),
-        act(f"{tag}:b", "commit", second, hours=start + 3, paths=("billing/invoices/pdf.py",)),
+        act(f"{tag}:b", "commit", second, hours=start + 1.5, paths=("billing/invoices/pdf.py",)),
         act(f"{tag}:c", "commit", "Upgrade the linter", hours=start + 20, paths=("tools/lint.cfg",)),
         act(f"{tag}:d", "commit", "Document the deploy steps", hours=start + 50, paths=("docs/deploy.md",)),
         act(f"{tag}:e", "commit", "Fix flaky login test", hours=start + 70, paths=("auth/tests/test_login.py",)),

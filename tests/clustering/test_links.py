@@ -17,6 +17,17 @@ def test_ticket_key_in_pr_title_links_to_the_ticket() -> None:
     ) == {(0, 1)}
 
 
+def test_a_key_in_the_body_of_a_commit_titled_with_its_own_key_does_not_link() -> None:
+    # jackrabbit-oak: "OAK-1586 - Implement checkpoint support" whose body says the change also
+    # helps with OAK-1647 is OAK-1586's work; OAK-1647 is a piece of work of its own
+    assert linked(
+        act("c:1", "commit", "OAK-1586 - Implement checkpoint support", body="Helps with the case of OAK-1647."),
+        act("t:1586", "ticket", "Implement checkpoint support", url="https://issues.apache.org/jira/browse/OAK-1586"),
+        act("t:1647", "ticket", "Too many checkpoints", url="https://issues.apache.org/jira/browse/OAK-1647"),
+        act("c:2", "commit", "Create fewer checkpoints", body="Fixes OAK-1647"),
+    ) == {(0, 1), (2, 3)}
+
+
 def test_ticket_key_in_branch_name_links() -> None:
     for field in ("head_ref", "branch"):
         assert linked(
