@@ -9,7 +9,7 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta, timezone
 from typing import TYPE_CHECKING, Any
 
-from sqlalchemy import bindparam, select, update
+from sqlalchemy import bindparam, delete, insert, select, update
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import Session
 from sqlalchemy.orm.exc import StaleDataError
@@ -456,15 +456,23 @@ def gone_member_ids(session: Session, candidate_ids: Iterable[int]) -> set[str]:
 
 
 def set_candidate_members(session: Session, candidate: CandidateRow, activity_row_ids_: Iterable[int]) -> None:
+    """Make the candidate's members exactly these activities: one DELETE and one INSERT for what changed.
+
+    Plain statements, not ORM objects: nothing reads CandidateItem objects back, and the unit of
+    work's per-object flush was about a fifth of a re-clustering's CPU (cProfile, 50 users' weeks).
+    """
+    session.flush()
     wanted = set(activity_row_ids_)
     current = set(session.scalars(select(CandidateItem.activity_id).where(CandidateItem.candidate_id == candidate.id)))
-    for activity_id in current - wanted:
-        item = session.get(CandidateItem, (candidate.id, activity_id))
-        if item is not None:
-            session.delete(item)
-    for activity_id in wanted - current:
-        session.add(CandidateItem(candidate_id=candidate.id, activity_id=activity_id))
-    session.flush()
+    if current - wanted:
+        session.execute(
+            delete(CandidateItem)
+            .where(CandidateItem.candidate_id == candidate.id, CandidateItem.activity_id.in_(current - wanted))
+            .execution_options(synchronize_session=False)
+        )
+    if wanted - current:
+        rows = [{"candidate_id": candidate.id, "activity_id": activity_id} for activity_id in sorted(wanted - current)]
+        session.execute(insert(CandidateItem), rows)
 
 
 def claimed_activity_ids(session: Session, user_id: int, *, except_week: str) -> set[str]:
