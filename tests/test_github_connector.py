@@ -255,6 +255,15 @@ def test_the_pacer_is_called_before_every_search_request_and_no_other(github: Gi
     assert paced == [1, 2]
 
 
+def test_a_connector_from_settings_takes_a_pacer(github: GitHubSandbox) -> None:
+    from connectors.github.settings import GitHubSettings
+
+    paced: list[None] = []
+    section = GitHubSettings(token=DEFAULT_TOKEN, base_url=github.base_url, reviews=False)
+    harvest(GitHubConnector.from_settings(section, pacer=lambda: paced.append(None)), last_weeks())
+    assert len(paced) == github.count("/search/issues") == 1
+
+
 def test_a_pacer_that_refuses_stops_the_search_before_any_request(github: GitHubSandbox) -> None:
     def spent() -> None:
         raise RateLimitError("github", "the shared budget is spent", wait_seconds=900)

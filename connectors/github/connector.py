@@ -274,7 +274,7 @@ class GitHubConnector:
         self._pacer = pacer
 
     @classmethod
-    def from_settings(cls, section: GitHubSettings) -> GitHubConnector:
+    def from_settings(cls, section: GitHubSettings, *, pacer: Callable[[], None] | None = None) -> GitHubConnector:
         if section.token is None:
             from harvester.errors import ConfigError
 
@@ -288,6 +288,7 @@ class GitHubConnector:
             reviews=section.reviews,
             max_rate_limit_wait=section.max_rate_limit_wait,
             timeout=section.timeout,
+            pacer=pacer,
         )
 
     def streams(self) -> tuple[Stream, ...]:
