@@ -21,6 +21,7 @@ from __future__ import annotations
 import argparse
 import os
 import random
+import resource
 import signal
 import subprocess
 import sys
@@ -78,6 +79,36 @@ def count(service: Context, job: str, status: str) -> int:
         return int(session.scalar(query) or 0)
 
 
+def machine_busy_seconds() -> float:
+    """CPU seconds every core of this machine spent busy so far (/proc/stat), whoever spent them."""
+    fields = Path("/proc/stat").read_text().splitlines()[0].split()[1:]
+    user, nice, system, _idle, _iowait, irq, softirq, steal = (int(f) for f in fields[:8])
+    return (user + nice + system + irq + softirq + steal) / os.sysconf("SC_CLK_TCK")
+
+
+def postgres_cpu() -> dict[int, float]:
+    """CPU seconds of each running PostgreSQL process on this machine, by pid (/proc/<pid>/stat)."""
+    found: dict[int, float] = {}
+    for stat in Path("/proc").glob("[0-9]*/stat"):
+        with suppress(OSError, ValueError, IndexError):
+            name, _, rest = stat.read_text().partition(") ")
+            if name.endswith("(postgres"):
+                fields = rest.split()
+                found[int(stat.parent.name)] = (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+    return found
+
+
+def postgres_cpu_since(before: dict[int, float]) -> float:
+    # backends that exited meanwhile are not counted: the workers' pooled ones live until they stop
+    return sum(cpu - before.get(pid, 0.0) for pid, cpu in postgres_cpu().items())
+
+
+def own_cpu_seconds() -> float:
+    """This process's CPU so far: the sandboxes' and the SMTP server's threads, and the polling."""
+    usage = resource.getrusage(resource.RUSAGE_SELF)
+    return usage.ru_utime + usage.ru_stime
+
+
 def wait_until(condition: Any, timeout: float, on_tick: Any = None) -> None:
     deadline = time.monotonic() + timeout
     while not condition():
@@ -109,7 +140,9 @@ def run(users: int, workers: int, threads: int, latency: float, kills: int) -> d
         period = datetime.now(UTC).strftime("%Y-%m-%dT%H:%MZ")
         pool = [Worker(world.config, threads) for _ in range(workers)]
         killed = 0
-        kill_times = sorted(random.uniform(2, 20) for _ in range(kills))
+        # spread over the harvest phase of a 1,000-user run, so kills land mid-job
+        kill_times = sorted(random.uniform(2, 40) for _ in range(kills))
+        busy, own, database = machine_busy_seconds(), own_cpu_seconds(), postgres_cpu()
         began = time.monotonic()
 
         def chaos() -> None:
@@ -126,9 +159,11 @@ def run(users: int, workers: int, threads: int, latency: float, kills: int) -> d
                 defer_for_users(app, "digest", week, ids)
                 wait_until(lambda: count(service, "digest", "done") == users, 3600, chaos)
             wall = time.monotonic() - began
+            database_cpu = postgres_cpu_since(database)
         finally:
             for worker in pool:
                 worker.stop()
+        busy, own = machine_busy_seconds() - busy, own_cpu_seconds() - own
         with service.sessions() as session:
             sent = int(session.scalar(select(func.count()).where(DigestRow.status == "sent")) or 0)
             failed_jobs = session.execute(text("SELECT count(*) FROM procrastinate_jobs WHERE status = 'failed'"))
@@ -148,6 +183,11 @@ def run(users: int, workers: int, threads: int, latency: float, kills: int) -> d
             "requests": requests,
             "by_source": by_source,
             "cpu_per_user": sum(w.cpu for w in pool) / users,
+            "sandbox_cpu": own,
+            "postgres_cpu": database_cpu,
+            # the rest of the machine's busy time: whatever else runs here
+            "other_cpu": busy - own - database_cpu - sum(w.cpu for w in pool),
+            "cores_busy": busy / wall,
             "jobs_per_s": 2 * users / wall,
             "killed": killed,
             "lost": users - min(count(service, "harvest", "done"), sent),
@@ -178,6 +218,14 @@ def main() -> None:
         )
         per_source = ", ".join(f"{name} {count:.1f}" for name, count in r["by_source"].items())
         print(f"{'':>6} requests per user by source: {per_source}", flush=True)
+        print(
+            f"{'':>6} CPU seconds: workers {r['cpu_per_user'] * r['users']:.0f}, "
+            f"sandboxes and SMTP {r['sandbox_cpu']:.0f}, "
+            f"PostgreSQL {r['postgres_cpu']:.0f}, other work on the machine {r['other_cpu']:.0f}; "
+            f"{r['cores_busy']:.2f} of "
+            f"{os.cpu_count()} cores busy on average",
+            flush=True,
+        )
 
 
 if __name__ == "__main__":

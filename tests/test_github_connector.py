@@ -237,6 +237,43 @@ def test_server_errors_are_retried(github: GitHubSandbox, connector: GitHubConne
     assert [r.status for r in github.requests if r.path == "/search/issues"] == [502, 502, 200]
 
 
+def test_the_pacer_is_called_before_every_search_request_and_no_other(github: GitHubSandbox) -> None:
+    # each request the search limit counts takes from the pacer, a retried one too
+    paced: list[int] = []
+    connector = GitHubConnector(
+        DEFAULT_TOKEN, base_url=github.base_url, backoff_factor=0.01, pacer=lambda: paced.append(len(github.requests))
+    )
+    github.inject(502, times=1, path_contains="/search")
+    assert len(activities(harvest(connector, last_weeks()))) == 15
+
+    assert [(r.path, r.status) for r in github.requests if r.path != "/graphql"] == [
+        ("/user", 200),
+        ("/search/issues", 502),
+        ("/search/issues", 200),
+    ]
+    # each call came just before a search request: one request (GET /user) logged, then two
+    assert paced == [1, 2]
+
+
+def test_a_connector_from_settings_takes_a_pacer(github: GitHubSandbox) -> None:
+    from connectors.github.settings import GitHubSettings
+
+    paced: list[None] = []
+    section = GitHubSettings(token=DEFAULT_TOKEN, base_url=github.base_url, reviews=False)
+    harvest(GitHubConnector.from_settings(section, pacer=lambda: paced.append(None)), last_weeks())
+    assert len(paced) == github.count("/search/issues") == 1
+
+
+def test_a_pacer_that_refuses_stops_the_search_before_any_request(github: GitHubSandbox) -> None:
+    def spent() -> None:
+        raise RateLimitError("github", "the shared budget is spent", wait_seconds=900)
+
+    connector = GitHubConnector(DEFAULT_TOKEN, base_url=github.base_url, reviews=False, pacer=spent)
+    with pytest.raises(RateLimitError):
+        harvest(connector, last_weeks())
+    assert github.count("/search/issues") == 0
+
+
 def test_server_errors_that_persist_are_transient(github: GitHubSandbox) -> None:
     connector = GitHubConnector(DEFAULT_TOKEN, base_url=github.base_url, backoff_factor=0.01)
     github.inject(503, times=50, path_contains="/user")

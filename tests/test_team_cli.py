@@ -14,6 +14,7 @@ from typer.testing import CliRunner
 
 from harvester.cli import app
 from harvester.store import accounts
+from harvester.store.engine import SCHEMA_HEAD
 from harvester.team.vault import Vault, new_key
 
 team_url, team_sessions = team_support.team_url, team_support.team_sessions
@@ -103,10 +104,10 @@ class TestOnPostgres:
             again_code, again = brag(config, "team", "init")
         assert code == 0, output
         assert provider.requests == ["/.well-known/openid-configuration"] * 2
-        assert "PostgreSQL, schema 0013 (migrated now)" in output
+        assert f"PostgreSQL, schema {SCHEMA_HEAD} (migrated now)" in output
         assert "discovery names the authorization, token, JWKS and userinfo endpoints" in output
         assert "team mode is ready" in output and KEY not in output
-        assert again_code == 0 and "(migrated now)" not in again and "PostgreSQL, schema 0013" in again
+        assert again_code == 0 and "(migrated now)" not in again and f"PostgreSQL, schema {SCHEMA_HEAD}" in again
 
     @pytest.mark.parametrize(
         ("document", "status", "expected"),

@@ -258,7 +258,11 @@ class GitHubConnector:
         timeout: int = 30,
         backoff_factor: float = 1.0,
         sleep: Callable[[float], None] = time.sleep,
+        pacer: Callable[[], None] | None = None,
     ) -> None:
+        """`pacer`, when given, is called before every search request (each retry too) and returns
+        once that request may go: search allows 30 requests a minute per token (documented), and a
+        token shared by many jobs needs one budget across them (harvester/queue/budget.py)."""
         self._token = token if isinstance(token, Secret) else Secret(token, key="github.token")
         self.base_url = base_url.rstrip("/")
         self.login = login
@@ -267,9 +271,10 @@ class GitHubConnector:
         self.timeout = timeout
         self.backoff_factor = backoff_factor
         self._sleep = sleep
+        self._pacer = pacer
 
     @classmethod
-    def from_settings(cls, section: GitHubSettings) -> GitHubConnector:
+    def from_settings(cls, section: GitHubSettings, *, pacer: Callable[[], None] | None = None) -> GitHubConnector:
         if section.token is None:
             from harvester.errors import ConfigError
 
@@ -283,6 +288,7 @@ class GitHubConnector:
             reviews=section.reviews,
             max_rate_limit_wait=section.max_rate_limit_wait,
             timeout=section.timeout,
+            pacer=pacer,
         )
 
     def streams(self) -> tuple[Stream, ...]:
@@ -399,6 +405,8 @@ class GitHubConnector:
         parameters["per_page"] = SEARCH_PAGE_SIZE
 
         def read() -> SearchPage:
+            if self._pacer is not None:
+                self._pacer()
             _headers, data = github.requester.requestJsonAndCheck("GET", "/search/issues", parameters=parameters)
             return search_page(data, number)
 

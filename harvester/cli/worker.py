@@ -30,10 +30,12 @@ def worker(
 ) -> None:
     """Run queued jobs (harvests, digests, summaries) until stopped; start as many as you like, anywhere."""
     from harvester.queue.app import ensure_schema, queue_app
+    from harvester.queue.tasks import warm_up
 
     context = open_context()
     app = queue_app(context.config.database_url())
     ensure_schema(app)
+    warm_up(context)
     asyncio.run(_work(app, context, concurrency, stalled_after))
 
 

@@ -9,6 +9,7 @@ from sqlalchemy import (
     JSON,
     Boolean,
     DateTime,
+    Float,
     ForeignKey,
     Index,
     Integer,
@@ -331,3 +332,19 @@ class UserModelRow(Base):
     updated_at: Mapped[datetime] = mapped_column(default=_now)
     # compared on every save (repository.save_user_model): a save from a stale read changes nothing
     version: Mapped[int] = mapped_column(Integer, default=1, server_default="1")
+
+
+class RateBudget(Base):
+    """One shared request budget: a token bucket per (source, token), taken by every worker (queue/budget.py).
+
+    The token itself is never stored, only its SHA-256, so the table tells nothing about the grant.
+    """
+
+    __tablename__ = "rate_budgets"
+
+    source: Mapped[str] = mapped_column(String(32), primary_key=True)
+    token_sha256: Mapped[str] = mapped_column(String(64), primary_key=True)
+    # requests left; below zero, requests already promised to takers who are waiting for them
+    tokens: Mapped[float] = mapped_column(Float)
+    # when `tokens` was last counted, by the database's clock (workers' clocks may disagree)
+    counted_at: Mapped[datetime]
