@@ -26,9 +26,10 @@ from team_support import every_text_and_bytes_value
 from harvester.context import Context
 from harvester.digest.outbox import load_digest
 from harvester.digest.render import render_html, render_text
+from harvester.queue.budget import token_sha256
 from harvester.sandbox.oidc import SANDBOX_PEOPLE
 from harvester.store import accounts
-from harvester.store.models import ActivityRow
+from harvester.store.models import ActivityRow, RateBudget
 from harvester.team.connect import Grant
 from harvester.team.sources import vault_of
 from harvester.web import create_app
@@ -117,6 +118,11 @@ def test_a_member_connects_three_sources_and_is_harvested_with_their_own_grants(
     assert {result.source: result.ok for result in results} == {"github": True, "jira": True, "google_calendar": True}
     counts = stored(service, service.ada)
     assert set(counts) == {"github", "jira", "google_calendar"} and all(counts.values())
+    # GitHub's searches went through the token's budget shared by every worker (keyed by its SHA-256)
+    github_token = opened_grant(service, service.ada, "github").access_token
+    with service.context.sessions() as session:
+        budgets = session.execute(select(RateBudget.source, RateBudget.token_sha256)).all()
+    assert [tuple(row) for row in budgets] == [("github", token_sha256(github_token))]
     # Grace connected nothing: her harvest reads nothing, with no one's credentials
     assert member(service, service.grace).harvest() == [] and stored(service, service.grace) == {}
     # every API request carried one of Ada's grants (the service's sections hold no token)

@@ -72,26 +72,43 @@ def member_connectors(
     for item in connected:
         grant = _renewed(settings, sessions, user_id, vault, item)
         if grant is not None:
-            connectors.append(connector_for(settings, grant, skip_words))
+            connectors.append(connector_for(settings, grant, skip_words, sessions=sessions))
     return connectors
 
 
-def connector_for(settings: Settings, grant: Grant, skip_words: Sequence[str] = ()) -> Connector:
-    """The connector harvesting with `grant`, configured by the service's section of its source."""
+def connector_for(
+    settings: Settings,
+    grant: Grant,
+    skip_words: Sequence[str] = (),
+    *,
+    sessions: sessionmaker[Session] | None = None,
+) -> Connector:
+    """The connector harvesting with `grant`, configured by the service's section of its source.
+
+    With `sessions` (the service's PostgreSQL), GitHub's search requests are paced by the token's
+    budget shared by every worker (harvester/queue/budget.py): 30 a minute per token.
+    """
     token = Secret.of(grant.access_token, key=f"{grant.source} grant")
     if grant.source == "github":
         from connectors.github.connector import GitHubConnector
         from connectors.github.settings import GitHubSettings
 
         github: GitHubSettings | None = settings.source("github")
+        max_wait = github.max_rate_limit_wait if github else 300.0
+        pacer = None
+        if sessions is not None:
+            from harvester.queue.budget import GITHUB_SEARCH, SharedBudget
+
+            pacer = SharedBudget(sessions, "github", token, GITHUB_SEARCH, max_wait=max_wait)
         return GitHubConnector(
             token,
             base_url=grant.api_url or (github.base_url if github else github_api(_team(settings).github)),
             # the token's own user, from GET /user: never the service's configured login
             login=None,
             reviews=github.reviews if github else True,
-            max_rate_limit_wait=github.max_rate_limit_wait if github else 300.0,
+            max_rate_limit_wait=max_wait,
             timeout=github.timeout if github else 30,
+            pacer=pacer,
         )
     if grant.source == "jira":
         from connectors.jira.connector import DONE_STATUSES, JiraConnector
