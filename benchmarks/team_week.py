@@ -1,7 +1,7 @@
 """A team service's week on the task queue: N users' harvest and digest, W `brag worker` processes.
 
     BRAG_TEST_POSTGRES_URL=postgresql+psycopg://… python benchmarks/team_week.py \\
-        [--users 100] [--workers 1 2 4] [--threads 8] [--latency 0.05] [--kill 0]
+        [--users 100] [--workers 1 2 4] [--threads 8] [--latency 0.05] [--kill 0] [--team]
 
 For each W: a fresh PostgreSQL database, N users, the sandboxes (GitHub, Jira, Calendar, one
 realistic week each) answering every request after `--latency` seconds, and a local SMTP server.
@@ -11,9 +11,12 @@ jobs per second, and, with `--kill K`, K workers killed with SIGKILL during the 
 then what was lost (a user without a finished harvest or a sent digest) and what was done twice
 (more than one digest email for a user): both must be 0.
 
-What is measured is the queue and the per-user pipeline. Until connected accounts feed the
-harvest (team mode's next step), every user harvests the service's configured sandbox sources,
-so each user's requests and clustering are what one real user's week costs.
+What is measured is the queue and the per-user pipeline; the sandboxes serve one realistic
+engineer's week to everyone, so each user's requests and clustering are what one real user's week
+costs. Without `--team` every user harvests the service's configured sandbox sources; with it the
+service runs in team mode and every user is a member with their own sealed grant at each source,
+harvested through them as the settings page's Connect buttons leave them (the grants opened, the
+GitHub searches paced by each token's shared budget, the digest sent to the member's address).
 """
 
 from __future__ import annotations
@@ -119,17 +122,52 @@ def wait_until(condition: Any, timeout: float, on_tick: Any = None) -> None:
         time.sleep(0.25)
 
 
-def run(users: int, workers: int, threads: int, latency: float, kills: int) -> dict[str, Any]:
+def connect_everyone(service: Context, world: Any, ids: list[int]) -> None:
+    """Team mode: each user a signed-up member with their own grant at each source, as the settings
+    page's Connect buttons leave them (the sandboxes accept each member's own tokens)."""
+    from harvester.store import accounts
+    from harvester.store.models import User
+    from harvester.team.sources import vault_of
+
+    vault = vault_of(service.config.settings)
+    jira_api = f"{world.jira.base_url}/ex/jira/{world.jira.cloud_id}"
+    with service.sessions.begin() as session:
+        for user_id in ids:
+            user = session.get(User, user_id)
+            assert user is not None
+            user.subject, user.email = f"https://login.bench.example {user.name}", f"{user.name}@bench.example"
+            for source, server, api_url in (
+                ("github", world.github, ""),
+                ("jira", world.jira, jira_api),
+                ("google_calendar", world.calendar, ""),
+            ):
+                token = f"bench-{source}-{user_id}"
+                server.oauth.accept(token)
+                grant = {"source": source, "access_token": token, "refresh_token": None, "expires_at": None}
+                grant |= {"scopes": [], "api_url": api_url, "site": ""}
+                accounts.save_grant(session, user_id, source, vault, grant, [], None)
+
+
+def run(users: int, workers: int, threads: int, latency: float, kills: int, team: bool = False) -> dict[str, Any]:
     from jobs_support import sandboxed_world
     from support import fresh_postgres_database
+
+    from harvester.team.vault import new_key
 
     admin = os.environ.get("BRAG_BENCH_POSTGRES_URL") or os.environ["BRAG_TEST_POSTGRES_URL"]
     with tempfile.TemporaryDirectory() as scratch, ExitStack() as stack:
         url = stack.enter_context(contextmanager(fresh_postgres_database)(admin, prefix="brag_bench"))
         world = stack.enter_context(sandboxed_world(Path(scratch), url))
+        if team:
+            # the workers inherit the key through the environment
+            os.environ["BRAG_BENCH_KEY"] = new_key()
+            with world.config.open("a", encoding="utf-8") as config:
+                config.write('[team]\ngithub_sign_in = true\nencryption_key = "env:BRAG_BENCH_KEY"\n')
         service = Context.open(load_config(world.config))
         with service.sessions.begin() as session:
             ids = [repository.get_or_create_user(session, f"user{n:05}", "Europe/Berlin").id for n in range(users)]
+        if team:
+            connect_everyone(service, world, ids)
         app = queue_app(service.config.database_url())
         ensure_schema(app)
         servers = (world.github, world.jira, world.calendar)
@@ -203,13 +241,18 @@ def main() -> None:
     parser.add_argument("--threads", type=int, default=8)
     parser.add_argument("--latency", type=float, default=0.05)
     parser.add_argument("--kill", type=int, default=0, help="workers to kill -9 (and restart) during each run")
+    parser.add_argument(
+        "--team",
+        action="store_true",
+        help="team mode: every user a member harvested through their own connected accounts (sealed grants)",
+    )
     args = parser.parse_args()
     print(
         f"{'users':>6} {'W':>3} {'T':>3} {'wall s':>8} {'harvest s':>9} {'requests':>9} {'req/user':>8} "
         f"{'CPU s/user':>10} {'jobs/s':>7} {'killed':>6} {'lost':>5} {'doubled':>7}"
     )
     for workers in args.workers:
-        r = run(args.users, workers, args.threads, args.latency, args.kill)
+        r = run(args.users, workers, args.threads, args.latency, args.kill, args.team)
         print(
             f"{r['users']:>6} {r['workers']:>3} {r['threads']:>3} {r['wall']:>8.1f} {r['harvest_wall']:>9.1f} "
             f"{r['requests']:>9} {r['requests'] / r['users']:>8.1f} {r['cpu_per_user']:>10.3f} "
