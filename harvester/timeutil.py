@@ -2,12 +2,15 @@
 
 from __future__ import annotations
 
+import logging
 import os
 import re
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, time, timedelta, tzinfo
 from email.utils import parsedate_to_datetime
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+
+log = logging.getLogger(__name__)
 
 _ISO_WEEK = re.compile(r"^(\d{4})-?W(\d{2})$")
 
@@ -32,6 +35,16 @@ class Window:
 
     def __str__(self) -> str:
         return f"{self.start.isoformat()} .. {self.end.isoformat()}"
+
+
+def zone_named(name: str | None, fallback: tzinfo) -> tzinfo:
+    """The IANA zone `name` (a user's own, from their settings), or `fallback` when unset or unknown."""
+    if name:
+        try:
+            return ZoneInfo(name)
+        except (ZoneInfoNotFoundError, ValueError):
+            log.warning("time zone %r is unknown; using %s", name, fallback)
+    return fallback
 
 
 def system_timezone() -> tzinfo:

@@ -13,13 +13,13 @@ import asyncio
 import logging
 from dataclasses import replace
 from datetime import UTC, datetime
-from zoneinfo import ZoneInfo
 
 import procrastinate
 
 from harvester import jobs
 from harvester.context import Context
 from harvester.store.models import User
+from harvester.timeutil import zone_named
 
 log = logging.getLogger(__name__)
 
@@ -37,7 +37,7 @@ def user_context(job: procrastinate.JobContext, user_id: int) -> Context:
         user = session.get(User, user_id)
         if user is None:
             raise jobs.JobFailed(f"no user {user_id}; they were deleted after the job was queued")
-        zone = ZoneInfo(user.timezone) if user.timezone else service.zone
+        zone = zone_named(user.timezone, service.zone)
     return replace(service, user_id=user_id, zone=zone)
 
 

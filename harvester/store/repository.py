@@ -119,7 +119,11 @@ NATURAL_KEY = ("user_id", "source", "external_id")
 
 def _insert(session: Session) -> Any:
     """The dialect's INSERT, the one with ON CONFLICT (sqlite and postgresql spell it alike)."""
-    return postgresql.insert if session.get_bind().dialect.name == "postgresql" else sqlite.insert
+    return _insert_of(session.get_bind().dialect.name)
+
+
+def _insert_of(dialect: str) -> Any:
+    return postgresql.insert if dialect == "postgresql" else sqlite.insert
 
 
 def _upsert_rows(user_id: int, chunk: Sequence[Activity], now: datetime) -> list[dict[str, Any]]:
@@ -149,7 +153,7 @@ def _upsert_for(dialect: str, columns: tuple[str, ...]) -> Any:
     # built once per dialect and column set: constructing the statement (its `excluded` columns)
     # was a fifth of an upsert's CPU when done for every page (py-spy, a 150-user team week)
     table: Any = ActivityRow.__table__
-    insert = (postgresql.insert if dialect == "postgresql" else sqlite.insert)(table)
+    insert = _insert_of(dialect)(table)
     written = {name: insert.excluded[name] for name in columns if name not in (*NATURAL_KEY, "first_seen_at")}
     return insert.on_conflict_do_update(
         index_elements=list(NATURAL_KEY),

@@ -14,14 +14,13 @@ from collections import defaultdict
 from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import datetime, timedelta, tzinfo
-from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from apscheduler.triggers.cron import CronTrigger
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from harvester.store.models import JobRun, User
-from harvester.timeutil import iso_week_label
+from harvester.timeutil import iso_week_label, zone_named
 
 DIGEST = "digest"
 TEAM_DIGEST_CRON = "0 * * * *"
@@ -47,15 +46,6 @@ def member_cron(service_cron: str, weekday: int | None, hour: int | None) -> str
     return f"{minute} {hours} {day} {month} {days_of_week}"
 
 
-def zone_of(name: str | None, service_zone: tzinfo) -> tzinfo:
-    if name:
-        try:
-            return ZoneInfo(name)
-        except (ZoneInfoNotFoundError, ValueError):
-            pass
-    return service_zone
-
-
 def latest_fire_time(trigger: CronTrigger, now: datetime, grace: timedelta) -> datetime | None:
     """The last time `trigger` fired in (now - grace, now], or None."""
     latest = None
@@ -77,7 +67,7 @@ def digests_due(
     """The members whose digest is due at `now`, by the ISO week (in their own zone) it is for."""
     wanted: dict[str, list[int]] = defaultdict(list)
     for member in schedules:
-        zone = zone_of(member.timezone, service_zone)
+        zone = zone_named(member.timezone, service_zone)
         trigger = CronTrigger.from_crontab(member_cron(service_cron, member.digest_weekday, member.digest_hour), zone)
         fired = latest_fire_time(trigger, now, grace)
         if fired is not None:

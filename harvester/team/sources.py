@@ -102,7 +102,7 @@ def connector_for(
             pacer = SharedBudget(sessions, "github", token, GITHUB_SEARCH, max_wait=max_wait)
         return GitHubConnector(
             token,
-            base_url=grant.api_url or (github.base_url if github else github_api(_team(settings).github)),
+            base_url=grant.api_url or github_api(settings),
             # the token's own user, from GET /user: never the service's configured login
             login=None,
             reviews=github.reviews if github else True,
@@ -137,27 +137,31 @@ def connector_for(
     raise ConnectError(f"{grant.source} cannot be harvested from a connected account")
 
 
-def github_api(app: OAuthAppSettings | None) -> str:
-    """GitHub's REST API for the app's site: api.github.com, or <server>/api/v3 on Enterprise Server."""
+def github_api(settings: Settings) -> str:
+    """GitHub's REST API in team mode: `[github] base_url` when the service has that section, else
+    the `[team.github]` app's site (<server>/api/v3 on Enterprise Server), else api.github.com."""
+    github = settings.source("github")
+    if github is not None:
+        return str(github.base_url)
+    app: OAuthAppSettings | None = _team(settings).github
     if app is None or not app.base_url:
         return PUBLIC_GITHUB_API
     return f"{app.base_url}/api/v3"
 
 
-def record_refusals(sessions: sessionmaker[Session], user_id: int, results: Iterable[SourceResult]) -> list[str]:
-    """Mark "reconnect" the grants the sources refused during a harvest; the sources marked.
+def record_refusals(sessions: sessionmaker[Session], user_id: int, results: Iterable[SourceResult]) -> None:
+    """Mark "reconnect" the grants the sources refused during a harvest.
 
     The refusal's fix is rewritten for a member: they cannot edit the service's configuration,
     they reconnect on their settings page.
     """
     refused = [result for result in results if result.refused and result.source in CONNECTABLE]
     if not refused:
-        return []
+        return
     with sessions.begin() as session:
         for result in refused:
             accounts.mark_reconnect(session, user_id, result.source, result.error or "the source refused the grant")
             result.fix = reconnect_fix(result.source)
-    return [result.source for result in refused]
 
 
 def _connected(sessions: sessionmaker[Session], user_id: int, vault: Vault, only: str | None) -> list[Connected]:

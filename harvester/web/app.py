@@ -92,9 +92,7 @@ def create_app(context: Context, *, now: Callable[[], datetime] | None = None, h
         from harvester.web.settings import reconnect_needed, settings_pages
         from harvester.web.signin import init_signin, require_sign_in, signed_in
 
-        github = context.config.settings.source("github")
-        api = github.base_url if github is not None else github_api(team.github)
-        init_signin(web, team, context.config.settings.web.base_url, api)
+        init_signin(web, team, context.config.settings.web.base_url, github_api(context.config.settings))
         web.register_blueprint(settings_pages)
         web.jinja_env.globals["signed_in"] = signed_in
         web.jinja_env.globals["reconnect_needed"] = reconnect_needed

@@ -13,7 +13,6 @@ import logging
 from dataclasses import dataclass
 from datetime import tzinfo
 from typing import Any
-from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 import requests
 from authlib.common.errors import AuthlibBaseError
@@ -25,13 +24,13 @@ from joserfc.errors import JoseError
 from harvester.config import TeamSettings
 from harvester.store.accounts import find_or_create_user_by_subject
 from harvester.store.models import User
+from harvester.timeutil import zone_named
 from harvester.web.app import current_site
 
 log = logging.getLogger(__name__)
 
 SESSION_USER = "user_id"
 SESSION_NEXT = "signin_next"
-SESSION_PROVIDER = "signin_provider"
 PROVIDER = "oidc"
 GITHUB = "github"
 PROVIDER_TIMEOUT_SECONDS = 10
@@ -160,12 +159,7 @@ def _load_signed_in() -> SignedIn | None:
 
 def user_zone(name: str | None) -> tzinfo:
     """A user's own time zone (set on their settings page), or the service's when unset or unknown."""
-    if name:
-        try:
-            return ZoneInfo(name)
-        except (ZoneInfoNotFoundError, ValueError):
-            log.warning("user time zone %r is unknown; using the service's", name)
-    return current_site().context.zone
+    return zone_named(name, current_site().context.zone)
 
 
 def _oauth_client() -> tuple[str, Any]:
