@@ -15,10 +15,10 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import datetime, timedelta, tzinfo
 
-from apscheduler.triggers.cron import CronTrigger
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
+from harvester.scheduler import due_time, trigger_for
 from harvester.store.models import JobRun, User
 from harvester.timeutil import iso_week_label, zone_named
 
@@ -46,16 +46,6 @@ def member_cron(service_cron: str, weekday: int | None, hour: int | None) -> str
     return f"{minute} {hours} {day} {month} {days_of_week}"
 
 
-def latest_fire_time(trigger: CronTrigger, now: datetime, grace: timedelta) -> datetime | None:
-    """The last time `trigger` fired in (now - grace, now], or None."""
-    latest = None
-    current = trigger.get_next_fire_time(None, now - grace)
-    while current is not None and current <= now:
-        latest = current
-        current = trigger.get_next_fire_time(None, current + timedelta(seconds=1))
-    return latest
-
-
 def digests_due(
     session: Session,
     schedules: list[MemberSchedule],
@@ -68,9 +58,9 @@ def digests_due(
     wanted: dict[str, list[int]] = defaultdict(list)
     for member in schedules:
         zone = zone_named(member.timezone, service_zone)
-        trigger = CronTrigger.from_crontab(member_cron(service_cron, member.digest_weekday, member.digest_hour), zone)
-        fired = latest_fire_time(trigger, now, grace)
-        if fired is not None:
+        trigger = trigger_for(member_cron(service_cron, member.digest_weekday, member.digest_hour), zone)
+        fired = due_time(trigger, now)
+        if fired is not None and fired >= now - grace:
             wanted[iso_week_label(fired, zone)].append(member.user_id)
     if not wanted:
         return {}
