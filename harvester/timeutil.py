@@ -192,4 +192,5 @@ __all__ = [
     "system_timezone",
     "utc",
     "utc_z",
+    "zone_named",
 ]

@@ -9,7 +9,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from connect_support import TeamSandboxes, connectable_sources, team_with_sources
+from connect_support import TeamSandboxes, team_with_sources
 from selenium.common.exceptions import NoSuchElementException, StaleElementReferenceException
 from signin_support import add_user
 from test_browser_e2e import By, WebDriverWait, chromium
@@ -19,6 +19,7 @@ from test_review_page_browser import emulate
 from harvester.context import Context
 from harvester.sandbox.oidc import SANDBOX_PEOPLE
 from harvester.sandbox.smtp import free_port
+from harvester.sandbox.team import team_sandboxes
 from harvester.store import accounts
 from harvester.store.models import User
 from harvester.web import ReviewServer
@@ -37,9 +38,11 @@ class Site:
 
 @pytest.fixture
 def site(team_database: str) -> Iterator[Site]:
-    port = free_port()
-    base_url = f"http://127.0.0.1:{port}"
-    with connectable_sources(base_url) as sources:
+    with team_sandboxes() as sources:
+        # the port is picked once the sandboxes hold theirs, so none of them can take it meanwhile
+        port = free_port()
+        base_url = f"http://127.0.0.1:{port}"
+        sources.register(base_url)
         context = team_with_sources(team_database, base_url, sources)
         ada = add_user(context, sources.identity, ADA).id
         with ReviewServer(context, port=port) as server:

@@ -63,9 +63,10 @@ def fresh_database(admin_url: str) -> str:
 def run_team_demo(console: Console, admin_url: str, *, serve: bool = False) -> int:
     database_url = fresh_database(admin_url)
     zone_name = getattr(system_timezone(), "key", None) or "UTC"
-    port = available_port()
-    base_url = f"http://127.0.0.1:{port}"
     with team_sandboxes(jira_time_zone=zone_name) as sandboxes, SmtpSink() as sink:
+        # picked once the sandboxes hold their ports, so none of them takes the site's meanwhile
+        port = available_port()
+        base_url = f"http://127.0.0.1:{port}"
         sandboxes.register(base_url)
         data = sandboxes.settings(database_url, base_url, new_key())
         data["user"] = {"name": "service", "timezone": zone_name}
