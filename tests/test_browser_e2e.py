@@ -36,6 +36,21 @@ pytestmark = pytest.mark.skipif(
 webdriver = pytest.importorskip("selenium.webdriver")
 By = pytest.importorskip("selenium.webdriver.common.by").By
 WebDriverWait = pytest.importorskip("selenium.webdriver.support.ui").WebDriverWait
+_exceptions = pytest.importorskip("selenium.common.exceptions")
+
+
+def page_wait(browser: Any, seconds: float = 20) -> Any:
+    """A wait that keeps polling while a click's navigation replaces the page under it.
+
+    An element found on the old page goes stale when the new one loads (Chromium 150 in CI
+    raised StaleElementReferenceException from inside the wait); not found yet is also "not yet".
+    """
+    return WebDriverWait(
+        browser,
+        seconds,
+        ignored_exceptions=(_exceptions.StaleElementReferenceException, _exceptions.NoSuchElementException),
+    )
+
 
 IMPACT = "Checkout failures down from 4% to 1%; about 300 fewer support tickets a month"
 
@@ -142,7 +157,7 @@ def test_review_from_a_digest_email_in_a_real_browser(
         with context.sessions.begin() as session:
             secret = repository.app_secret(session, tokens.SECRET_NAME)
         emailed = review_links(message, server.url, secret)
-        wait = WebDriverWait(browser, 15)
+        wait = page_wait(browser, 15)
 
         browser.get(emailed[(seeded.payments, "approve")])
         wait.until(lambda d: d.find_element(By.TAG_NAME, "h1").text == "Approve this accomplishment?")

@@ -20,7 +20,7 @@ import pytest
 from review_support import NOW, WEEK, Seeded, open_context, seed
 
 # the repository's Chromium launcher, and its skip when Chromium or ChromeDriver is missing
-from test_browser_e2e import chromium
+from test_browser_e2e import chromium, page_wait
 from test_browser_e2e import pytestmark as pytestmark
 
 from harvester.context import Context
@@ -31,7 +31,6 @@ from harvester.web import ReviewServer, tokens
 By = pytest.importorskip("selenium.webdriver.common.by").By
 Keys = pytest.importorskip("selenium.webdriver.common.keys").Keys
 ActionChains = pytest.importorskip("selenium.webdriver.common.action_chains").ActionChains
-WebDriverWait = pytest.importorskip("selenium.webdriver.support.ui").WebDriverWait
 
 ARTIFACTS = Path(__file__).resolve().parents[1] / "test-artifacts" / "review"
 WIDTHS = (375, 1280)
@@ -56,7 +55,7 @@ class Reviewer:
         self.wait(lambda d: d.find_element(By.TAG_NAME, "h1"))
 
     def wait(self, until: Callable[[Any], Any]) -> Any:
-        return WebDriverWait(self.driver, 15).until(until)
+        return page_wait(self.driver, 15).until(until)
 
     def card(self, public_id: str) -> Any:
         return self.driver.find_element(By.ID, f"c-{public_id}")

@@ -10,9 +10,8 @@ from typing import Any
 
 import pytest
 from connect_support import TeamSandboxes, team_with_sources
-from selenium.common.exceptions import NoSuchElementException, StaleElementReferenceException
 from signin_support import add_user
-from test_browser_e2e import By, WebDriverWait, chromium
+from test_browser_e2e import By, chromium, page_wait
 from test_browser_e2e import pytestmark as pytestmark
 from test_review_page_browser import emulate
 
@@ -75,7 +74,7 @@ def test_connect_disconnect_and_delete_in_a_real_browser(site: Site, width: int,
     with chromium(tmp_path) as browser:
         emulate(browser, width)
         # a page being replaced by the next one leaves stale or missing elements for a moment
-        wait = WebDriverWait(browser, 20, ignored_exceptions=(StaleElementReferenceException, NoSuchElementException))
+        wait = page_wait(browser)
         browser.get(f"{site.url}/")
         wait.until(lambda b: b.current_url.startswith(site.sources.identity.base_url))
         button(browser, ADA.email).click()

@@ -9,7 +9,7 @@ import pytest
 from review_support import ACTIVITIES, NOW, renamed, seed
 from signin_support import add_user, team_context
 from signin_support import provider as provider
-from test_browser_e2e import By, WebDriverWait, chromium
+from test_browser_e2e import By, chromium, page_wait
 from test_browser_e2e import pytestmark as pytestmark
 
 from harvester.sandbox.oidc import SANDBOX_PEOPLE, OidcSandbox
@@ -40,7 +40,7 @@ def test_sign_in_see_only_your_week_and_sign_out(
 ) -> None:
     server, titles = site
     with chromium(tmp_path) as browser:
-        wait = WebDriverWait(browser, 20)
+        wait = page_wait(browser)
         browser.get(f"{server.url}/")
         # signed out: the review page sends the browser to the provider's login page
         wait.until(lambda b: b.current_url.startswith(provider.base_url + "/authorize"))
