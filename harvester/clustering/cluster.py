@@ -4,10 +4,11 @@ from __future__ import annotations
 
 import functools
 import hashlib
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 
 from spacy.language import Language
 
+from harvester.clustering.chores import is_chores, mostly_chores
 from harvester.clustering.drafting import draft_summary, draft_title, draft_why
 from harvester.clustering.features import ActivityFeatures, extract_features
 from harvester.clustering.fragments import merge_fragments
@@ -124,7 +125,16 @@ def cluster_week(
         )
     fixed_items = {i for i, f in enumerate(frozen) if f >= 0}
     groups = _attach_events(groups, features, fixed_items=fixed_items, cannot=cannot)
-    groups = _gather_reviews(groups, activities, fixed_items=fixed_items, cannot=cannot)
+    # one review is rarely a brag on its own, and review bodies ("looks good, one note") say
+    # nothing about which reviews belong together: the week's reviews become one group
+    groups = _gather(
+        groups, lambda g: all(activities[i].kind == "review" for i in g), fixed_items=fixed_items, cannot=cannot
+    )
+    # an item that names a ticket is that ticket's work, whatever its words
+    keyed = {i for i, found in enumerate(refs) if any(ref.startswith("ticket:") for ref in found)}
+    groups = _gather(
+        groups, lambda g: mostly_chores([activities[i] for i in g]), fixed_items=fixed_items | keyed, cannot=cannot
+    )
     groups = _gather_meetings(groups, activities, fixed_items=fixed_items, cannot=cannot)
     linked_group = {i: g for g, group in enumerate(linked) for i in group}
     candidates = []
@@ -209,28 +219,26 @@ def _may_be_about_work(event: Activity) -> bool:
     return meeting.kind not in _NOT_ABOUT_WORK and not (meeting.kind == "ritual" and event.extra.get("recurring"))
 
 
-def _gather_reviews(
+def _gather(
     groups: list[list[int]],
-    activities: Sequence[Activity],
+    belongs: Callable[[list[int]], bool],
     *,
     fixed_items: set[int],
     cannot: Sequence[tuple[int, int]],
 ) -> list[list[int]]:
-    """Put the reviews that joined no work of the user's into one "reviewed N PRs" group: one
-    review is rarely a brag on its own, and review bodies ("looks good, one note") say nothing
-    about which reviews belong together."""
+    """Put the groups that `belongs` to one roll-up (the week's reviews, its chores) into one group.
+    A group with a `fixed_items` member, or one cannot-linked to what is gathered, stays as it is."""
     result: list[list[int]] = []
-    reviews: list[int] = []
+    gathered: list[int] = []
     blocked = {pair for a, b in cannot for pair in ((a, b), (b, a))}
     for group in groups:
-        only_reviews = all(activities[i].kind == "review" for i in group)
         free = not any(i in fixed_items for i in group)
-        if only_reviews and free and not any((i, j) in blocked for i in group for j in reviews):
-            reviews.extend(group)
+        if free and belongs(group) and not any((i, j) in blocked for i in group for j in gathered):
+            gathered.extend(group)
         else:
             result.append(group)
-    if reviews:
-        result.append(sorted(reviews))
+    if gathered:
+        result.append(sorted(gathered))
     return sorted(result, key=lambda g: g[0])
 
 
@@ -335,7 +343,9 @@ def _candidate(
         activity_ids=ids,
         metrics=tuple(metrics),
         section=suggest_section(activities),
-        why=draft_why(link_reasons, shared_terms(members), similar, len(ids), [a.kind for a in activities]),
+        why=draft_why(
+            link_reasons, shared_terms(members), similar, len(ids), [a.kind for a in activities], is_chores(activities)
+        ),
         state=state,
     )
 

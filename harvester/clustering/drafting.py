@@ -10,6 +10,7 @@ from collections.abc import Sequence
 from lemminflect import getAllLemmas, getInflection
 
 from harvester import display
+from harvester.clustering.chores import chores_title, is_chores
 from harvester.clustering.meetings import PRIVATE_TITLE, classify, whole_number
 from harvester.clustering.references import TICKET_KEY, TICKET_KEY_PATTERN, Relation, references
 from harvester.clustering.rollups import meeting_rollup
@@ -89,6 +90,8 @@ def draft_title(
     kinds = {a.kind for a in activities}
     if kinds == {"review"}:
         return _reviews_title(activities)
+    if is_chores(activities) and not ticket_keys:
+        return chores_title(activities)
     best = 0
     if len(activities) > 1:
         # among equally preferred kinds, the title most members share names the work
@@ -239,9 +242,15 @@ def draft_summary(activities: Sequence[Activity]) -> str:
 
 
 def draft_why(
-    link_reasons: Sequence[str], terms: Sequence[str], similar: bool, size: int, kinds: Sequence[str] = ()
+    link_reasons: Sequence[str],
+    terms: Sequence[str],
+    similar: bool,
+    size: int,
+    kinds: Sequence[str] = (),
+    chores: bool = False,
 ) -> str:
-    """Why these items are together ("same ticket PAY-12; shared terms: webhook, retry")."""
+    """Why these items are together ("same ticket PAY-12; shared terms: webhook, retry"); `chores`
+    when they are the week's chores, gathered (`chores.is_chores`)."""
     if size == 1:
         return "a review of a teammate's PR" if list(kinds) == ["review"] else "nothing else this week looked related"
     parts = list(dict.fromkeys(link_reasons))[:3]
@@ -249,6 +258,8 @@ def draft_why(
         parts.append("reviews of teammates' PRs this week")
     elif kinds and set(kinds) == {"event"}:
         parts.append("this week's meetings worth naming that joined no work")
+    elif chores:
+        parts.append("this week's chores (formatting, imports, javadoc, warnings, version bumps), kept together")
     elif similar and terms:
         parts.append("shared terms: " + ", ".join(terms))
     elif similar:

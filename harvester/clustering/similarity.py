@@ -32,17 +32,17 @@ if TYPE_CHECKING:
 
 Matrix = npt.NDArray[np.float64]
 
-WEIGHT_TEXT_AND_PATHS = 2.99
-WEIGHT_DIRECTORIES = 1.11
-WEIGHT_TITLE = 6.08
-WEIGHT_TITLE_OVERLAP = 4.83
-WEIGHT_CLOSE_IN_TIME = 1.10
-WEIGHT_SHARED_FILE = 0.57
-WEIGHT_BEFORE_RESOLUTION = 0.95
-BIAS = -1.32
+WEIGHT_TEXT_AND_PATHS = 2.985
+WEIGHT_DIRECTORIES = 1.106
+WEIGHT_TITLE = 6.076
+WEIGHT_TITLE_OVERLAP = 4.835
+WEIGHT_CLOSE_IN_TIME = 1.100
+WEIGHT_SHARED_FILE = 0.565
+WEIGHT_BEFORE_RESOLUTION = 0.949
+BIAS = -1.316
 # the weighted signals of the average dev window's average pair: what a small window is filled
 # up with (fitted with the weights; the same in any unit since the weights sum the signals)
-TYPICAL_OFFSET = 2.34
+TYPICAL_OFFSET = 2.338
 # a window of 4 items has 6 pairs; with fewer, the window's own mean says too little
 MIN_PAIRS = 6
 # commits on one task come in bursts; the time signal halves for every ~2 hours apart
