@@ -23,10 +23,13 @@ from connectors.google_calendar.connector import (
 from connectors.google_calendar.sandbox import (
     DEFAULT_ACCESS_TOKEN,
     GoogleCalendarSandbox,
+    display_name,
+    email,
     google_error,
 )
 from harvester.config import parse_settings
 from harvester.errors import RateLimitError, SourceAuthError, SourceConfigError, TransientError
+from harvester.people import person_entry
 from harvester.records import Activity
 from harvester.sandbox.scenario import USER_LOGIN, CalendarEvent, Scenario
 from harvester.sources import Batch, Cursor, configured_connectors
@@ -45,6 +48,7 @@ HARVESTED = {
     "roadmapprep",
     "doctor",
     "ledgerlag",
+    "tokenhandover",
     "oneonone_20261029T150000Z",
     "oneonone_20261105T150000Z",
     "oneonone_20261112T150000Z",
@@ -122,7 +126,8 @@ def test_full_sync_sends_one_request_and_maps_the_meetings(
     assert query["singleEvents"] == ["true"] and query["showDeleted"] == ["true"]
     assert query["maxResults"] == ["2500"]
     assert not {"timeMax", "orderBy", "syncToken", "pageToken", "eventTypes"} & set(query)
-    assert "description" not in query["fields"][0] and "email" not in query["fields"][0]
+    # an attendee's email is asked for only to become a person key: no description, no organizer email
+    assert "description" not in query["fields"][0] and "organizer/email" not in query["fields"][0]
     assert calendar.requests[0].authorization == f"Bearer {DEFAULT_ACCESS_TOKEN}"
 
     records = activities(batches)
@@ -142,8 +147,11 @@ def test_full_sync_sends_one_request_and_maps_the_meetings(
         "attendee_count": 3,
         "recurring": False,
         "conference": "hangoutsMeet",
+        "people": sorted(person_entry(email(login), display_name(login)) for login in ("sam-sre", "lee-frontend")),
     }
-    assert "@" not in json.dumps(review.to_json())
+    # who was there is kept as keys only: no address and no name in the record
+    stored = json.dumps(review.to_json())
+    assert "@" not in stored and "Sam" not in stored and "sam" not in stored
     postmortem = records[cid("pay58meeting")]
     assert postmortem.extra["organized"] is False and postmortem.extra["attendee_count"] == 4
     assert records[cid("oneonone_20261112T150000Z")].extra["recurring"] is True

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import math
 from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
@@ -11,11 +12,13 @@ import pytest
 from streams_support import read_all
 from support import NOW
 
+from connectors.google_calendar.sandbox import display_name, email
 from connectors.jira.connector import JiraConnector, jql_bounds, ticket_activity, ticket_query
 from connectors.jira.sandbox import DEFAULT_API_TOKEN, DEFAULT_PAT, JiraSandbox
 from connectors.jira.sandbox_tickets import Ticket, Transition, bulk_tickets
 from harvester.config import parse_settings
 from harvester.errors import ConfigError, RateLimitError, SourceAuthError, SourceConfigError, TransientError
+from harvester.people import person_entry, shared_people
 from harvester.records import Activity
 from harvester.sandbox.scenario import Scenario
 from harvester.sources import Batch, Cursor, configured_connectors
@@ -43,6 +46,8 @@ FIELDS = [
     "parent",
     "assignee",
     "updated",
+    "reporter",
+    "comment",
 ]
 FEATURE_TICKETS = {"jira:PAY-12", "jira:PAY-31", "jira:WEB-7", "jira:OPS-44", "jira:PAY-58", "jira:DOC-3"}
 
@@ -163,6 +168,8 @@ def test_first_run_requests_and_records(jira: JiraSandbox) -> None:
         "epic": "PAY-1",
         "epic_summary": "Payments reliability",
         "story_points": 3.0,
+        # reported by a teammate: who they are is a key (test_who_else_took_part_is_kept_as_person_keys)
+        "people": [person_entry(jira.user_json(ticket.reporter).get("emailAddress"), "Sam Sre")],
     }
     assert batches[-1].checkpoint == Cursor(NOW)
     assert all(b.checkpoint is None for b in batches[:-1])
@@ -178,6 +185,22 @@ def test_tickets_the_user_transitioned_count_too(jira: JiraSandbox) -> None:
     assert pricing.extra["resolution"] is None and pricing.occurred_at == transition.at
     # reopened, in progress, a teammate's own work, an epic: not finished by the user
     assert not {"jira:PAY-62", "jira:PAY-60", "jira:WEB-10", "jira:PAY-1"} & set(records)
+
+
+def test_who_else_took_part_is_kept_as_person_keys(jira: JiraSandbox) -> None:
+    records = {r.id: r for r in activities(harvest(connector_for(jira)))}
+
+    # OPS-45: reported by and assigned to Sam, commented on by Alex; the user is left out.
+    # Cloud shows no email addresses, so a person there is the key of their name alone.
+    def expected(login: str) -> str:
+        user = jira.user_json(login)
+        return person_entry(user.get("emailAddress"), user["displayName"])
+
+    rotated = records["jira:OPS-45"]
+    assert rotated.extra["people"] == sorted({expected("sam-sre"), expected("alex-backend")})
+    assert shared_people([person_entry(email("alex-backend"), display_name("alex-backend"))], rotated.extra["people"])
+    stored = json.dumps(rotated.to_json())
+    assert "@" not in stored and "Alex" not in stored
 
 
 def test_record_serialises_to_the_public_format(cloud: JiraSandbox) -> None:

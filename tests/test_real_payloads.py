@@ -46,6 +46,7 @@ from connectors.google_calendar.connector import GoogleCalendarConnector, event_
 from connectors.google_calendar.sandbox import GoogleCalendarSandbox
 from connectors.jira.connector import JiraConnector, custom_field_ids, ticket_activity
 from connectors.jira.sandbox import DEFAULT_API_TOKEN, DEFAULT_PAT, JiraSandbox
+from harvester.people import person_entry
 from harvester.records import Activity
 from harvester.sandbox.scenario import Scenario
 from harvester.sandbox.server import Request, Response, SandboxServer
@@ -248,6 +249,8 @@ def test_jira_recorded_server_pages_become_the_resolved_ticket(canned: SandboxSe
             "project": "HELP",
             "project_name": "Help-Desk",
             "assignee": "User1",
+            # reported by User2, who shows no email: the key of their name (the assignee is the user)
+            "people": [person_entry(None, "User2")],
         },
     )
     # the client pages by the server's own maxResults (2) until total (3)
@@ -438,6 +441,8 @@ def test_calendar_recorded_events_map_organizer_attendees_and_all_day() -> None:
         "attendee_count": 2,
         "recurring": False,
         "conference": None,
+        # the two recorded attendees, by their emails' keys (no display names recorded)
+        "people": sorted(person_entry(f"attendee{n}@kde.test") for n in (1, 2)),
     }
     # a recorded all-day event (start.date, no dateTime) is not a meeting
     (sprint,) = real_payload("google_calendar/events_page_2.json")["items"]

@@ -48,6 +48,7 @@ from googleapiclient.errors import HttpError
 from connectors.google_calendar import auth as google_auth
 from connectors.google_calendar.settings import GoogleCalendarSettings
 from harvester.errors import TransientError
+from harvester.people import PEOPLE, people_of
 from harvester.records import Activity
 from harvester.secrets import Secret
 from harvester.sources import Batch, Cursor, Shared, Stream
@@ -68,11 +69,13 @@ SOURCE = "google_calendar"
 DEFAULT_ENDPOINT = "https://www.googleapis.com/calendar/v3/"
 # the largest page events.list serves (documented); a full sync of N events costs ceil(N/2500) requests
 PAGE_SIZE = 2500
-# partial response: only what the mapping reads; attendee entries without their emails
-# (the list's timeZone is the calendar's, which reads a dateTime that has neither offset nor timeZone)
+# partial response: only what the mapping reads. An attendee's email and name are read only to
+# become person keys (harvester/people.py), never stored. The list's timeZone is the calendar's,
+# which reads a dateTime that has neither offset nor timeZone.
 FIELDS = (
     "nextPageToken,nextSyncToken,timeZone,items(id,status,summary,htmlLink,start,end,eventType,visibility,"
-    "organizer/self,attendees(self,organizer,resource,responseStatus),attendeesOmitted,recurringEventId,"
+    "organizer/self,attendees(email,displayName,self,organizer,resource,responseStatus),attendeesOmitted,"
+    "recurringEventId,"
     "conferenceData/conferenceSolution/key/type{description})"
 )
 SKIPPED_EVENT_TYPES = frozenset({"focusTime", "outOfOffice", "workingLocation", "birthday", "fromGmail"})
@@ -116,6 +119,8 @@ EVENT_TYPES: Mapping[str, type | tuple[type, ...]] = {
 }
 EVENT_TIME_TYPES: Mapping[str, type | tuple[type, ...]] = {"dateTime": str, "date": str, "timeZone": str}
 ATTENDEE_TYPES: Mapping[str, type | tuple[type, ...]] = {
+    "email": str,
+    "displayName": str,
     "self": bool,
     "organizer": bool,
     "resource": bool,
@@ -508,6 +513,10 @@ def event_activity(
     }
     if item.get("attendeesOmitted"):
         extra["attendees_omitted"] = True
+    # who else was there, as keys (a private event says nothing about its people either)
+    people = [] if private else people_of(attendees)
+    if people:
+        extra[PEOPLE] = people
     return Activity(
         id=activity_id(calendar, str(item["id"])),
         source=SOURCE,

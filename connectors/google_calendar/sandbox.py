@@ -299,7 +299,7 @@ class GoogleCalendarSandbox(SandboxServer):
                 cancelled["recurringEventId"] = event.recurring_event_id
                 cancelled["originalStartTime"] = self._when(event.start, all_day=event.all_day)
             return cancelled
-        organizer: dict[str, Any] = {"email": email(event.organizer), "displayName": _display(event.organizer)}
+        organizer: dict[str, Any] = {"email": email(event.organizer), "displayName": display_name(event.organizer)}
         if event.organizer == USER_LOGIN:
             organizer["self"] = True
         updated = self.scenario.now - timedelta(days=40) + timedelta(seconds=sequence)
@@ -377,7 +377,7 @@ class GoogleCalendarSandbox(SandboxServer):
         return data
 
     def _attendee(self, event: CalendarEvent, login: str) -> dict[str, Any]:
-        attendee: dict[str, Any] = {"email": email(login), "displayName": _display(login)}
+        attendee: dict[str, Any] = {"email": email(login), "displayName": display_name(login)}
         if login == event.organizer:
             attendee["organizer"] = True
         if login == USER_LOGIN:
@@ -394,7 +394,7 @@ class GoogleCalendarSandbox(SandboxServer):
         return {"dateTime": local.isoformat(), "timeZone": str(self.zone)}
 
 
-def _display(login: str) -> str:
+def display_name(login: str) -> str:
     return " ".join(part.capitalize() for part in login.split("-"))
 
 

@@ -29,6 +29,7 @@ from jira import JIRA, JIRAError
 
 from connectors.jira.settings import JiraSettings
 from harvester.errors import ConfigError, SourceAuthError, SourceConfigError, SourceError
+from harvester.people import PEOPLE, people_of
 from harvester.records import Activity
 from harvester.secrets import Secret
 from harvester.sources import Batch, Cursor, Stream
@@ -82,6 +83,10 @@ FIELDS = (
     "parent",
     "assignee",
     "updated",
+    # who else took part, read only as person keys (harvester/people.py): the search embeds the
+    # comments as a page ({comments, maxResults, total, startAt}); only their authors are read
+    "reporter",
+    "comment",
 )
 STORY_POINT_NAMES = ("story points", "story point estimate")
 EPIC_LINK_NAME = "epic link"
@@ -135,6 +140,8 @@ ISSUE_FIELD_TYPES: Mapping[str, type | tuple[type, ...]] = {
     "parent": dict,
     "assignee": dict,
     "updated": str,
+    "reporter": dict,
+    "comment": dict,
 }
 # Cloud's enhanced search pages by token, Server/DC's search by offset (documented)
 CLOUD_PAGE_TYPES: Mapping[str, type | tuple[type, ...]] = {"nextPageToken": str, "isLast": bool}
@@ -460,6 +467,9 @@ def search_answer(page: Any, cloud: bool) -> dict[str, Any]:
         expect_fields(issue.get("fields") or {}, ISSUE_FIELD_TYPES, f"issue {issue['key']}")
         for history in expect_objects((issue.get("changelog") or {}).get("histories") or [], "a changelog"):
             expect_objects(history.get("items") or [], "a changelog entry's items")
+        comments = ((issue.get("fields") or {}).get("comment") or {}).get("comments") or []
+        for comment in expect_objects(comments, f"issue {issue['key']}'s comments"):
+            expect_fields(comment, {"author": dict}, f"a comment of issue {issue['key']}")
     return answer
 
 
@@ -644,6 +654,9 @@ def ticket_activity(
     points_field = field_ids.get("story_points")
     if points_field and fields.get(points_field) is not None:
         extra["story_points"] = fields[points_field]
+    people = people_of(_participants(issue), me)
+    if people:
+        extra[PEOPLE] = people
     return Activity(
         id=f"jira:{key}",
         source=SOURCE,
@@ -656,6 +669,19 @@ def ticket_activity(
         author=str(me.get("displayName") or me.get("name") or me.get("accountId") or ""),
         extra=extra,
     )
+
+
+def _participants(issue: Mapping[str, Any]) -> list[Mapping[str, Any] | None]:
+    """The user objects of everyone who reported, was assigned, commented on or changed the issue."""
+    fields: Mapping[str, Any] = issue.get("fields") or {}
+    comments = (fields.get("comment") or {}).get("comments") or ()
+    histories = (issue.get("changelog") or {}).get("histories") or ()
+    return [
+        fields.get("reporter"),
+        fields.get("assignee"),
+        *(comment.get("author") for comment in comments),
+        *(history.get("author") for history in histories),
+    ]
 
 
 def done_transition_time(

@@ -33,7 +33,7 @@ from datetime import UTC, datetime, timedelta, tzinfo
 from typing import Any, Literal
 from zoneinfo import ZoneInfo
 
-from connectors.jira.sandbox_tickets import EPICS, STATUS_CATEGORIES, Ticket, Transition, scenario_tickets
+from connectors.jira.sandbox_tickets import EPICS, STATUS_CATEGORIES, Comment, Ticket, Transition, scenario_tickets
 from harvester.sandbox.oauth import AuthorizationServer
 from harvester.sandbox.scenario import Scenario
 from harvester.sandbox.server import Request, Response, SandboxServer
@@ -63,6 +63,10 @@ _STATUS_IDS = {"To Do": "10000", "In Progress": "3", "In Review": "10002", "Done
 _PRIORITY_IDS = {"Highest": "1", "High": "2", "Medium": "3", "Low": "4", "Lowest": "5"}
 _TYPE_IDS = {"Epic": "10000", "Story": "10001", "Task": "10002", "Bug": "10004", "Sub-task": "10003"}
 _PROJECT_NAMES = {"PAY": "Payments", "WEB": "Web App", "OPS": "Operations", "DOC": "Documentation"}
+
+
+# teammates whose Atlassian profile hides their email address ("Email address: only you and admins")
+CLOUD_HIDDEN_EMAILS = frozenset({"alex-backend"})
 
 
 class JqlError(ValueError):
@@ -244,6 +248,7 @@ class JiraSandbox(SandboxServer):
             ("labels", "Labels", ["labels"], {"type": "array", "items": "string", "system": "labels"}),
             ("assignee", "Assignee", ["assignee"], {"type": "user", "system": "assignee"}),
             ("reporter", "Reporter", ["reporter"], {"type": "user", "system": "reporter"}),
+            ("comment", "Comment", ["comment"], {"type": "comments-page", "system": "comment"}),
             ("created", "Created", ["created", "createdDate"], {"type": "datetime", "system": "created"}),
             ("updated", "Updated", ["updated", "updatedDate"], {"type": "datetime", "system": "updated"}),
             ("parent", "Parent", ["parent"], {"type": "issuelink", "system": "parent"}),
@@ -377,7 +382,7 @@ class JiraSandbox(SandboxServer):
         name = self.scenario.name if login == self.scenario.login else login.replace("-", " ").title()
         if self.cloud:
             account = self.user_id(login)
-            return {
+            user = {
                 "self": f"{api}/user?accountId={account}",
                 "accountId": account,
                 "accountType": "atlassian",
@@ -386,6 +391,10 @@ class JiraSandbox(SandboxServer):
                 "active": True,
                 "timeZone": self.time_zone,
             }
+            # Cloud shows an email only where the person's profile lets it (recorded payloads have it)
+            if login not in CLOUD_HIDDEN_EMAILS:
+                user["emailAddress"] = f"{login.split('-')[0]}@acme.example"
+            return user
         return {
             "self": f"{api}/user?username={login}",
             "key": f"JIRAUSER{10000 + zlib.crc32(login.encode()) % 9000}",
@@ -497,6 +506,13 @@ class JiraSandbox(SandboxServer):
             "created": _stamp(ticket.created_at.astimezone(zone)),
             "updated": _stamp(ticket.updated_at.astimezone(zone)),
             STORY_POINTS[self.deployment][0]: ticket.story_points,
+            # a page of comments, as the search embeds them (PageOfComments)
+            "comment": {
+                "comments": [self._comment(ticket, comment, n, version) for n, comment in enumerate(ticket.comments)],
+                "maxResults": len(ticket.comments),
+                "total": len(ticket.comments),
+                "startAt": 0,
+            },
         }
         if self.cloud:
             done_at = ticket.resolved_at or max((t.at for t in ticket.transitions), default=ticket.created_at)
@@ -506,6 +522,22 @@ class JiraSandbox(SandboxServer):
         else:
             values[EPIC_LINK[0]] = ticket.epic
         return values
+
+    def _comment(self, ticket: Ticket, comment: Comment, number: int, version: str) -> dict[str, Any]:
+        comment_id = str(10_000 + ticket.id * 100 + number)
+        stamp = _stamp(comment.at.astimezone(self.zone))
+        data: dict[str, Any] = {
+            "self": f"{self.base_url}/rest/api/{version}/issue/{ticket.id}/comment/{comment_id}",
+            "id": comment_id,
+            "author": self.user_json(comment.by, version),
+            "body": _adf(comment.body) if version == "3" else comment.body,
+            "updateAuthor": self.user_json(comment.by, version),
+            "created": stamp,
+            "updated": stamp,
+        }
+        if self.cloud:
+            data["jsdPublic"] = True
+        return data
 
     def _parent(self, key: str, api: str) -> dict[str, Any]:
         epic = next((t for t in self.tickets if t.key == key), None)

@@ -33,6 +33,13 @@ class Transition:
     to_status: str
 
 
+@dataclass(frozen=True)
+class Comment:
+    at: datetime
+    by: str
+    body: str
+
+
 @dataclass
 class Ticket:
     key: str
@@ -50,6 +57,7 @@ class Ticket:
     epic: str | None = None
     story_points: float | None = None
     transitions: tuple[Transition, ...] = field(default_factory=tuple)
+    comments: tuple[Comment, ...] = field(default_factory=tuple)
 
     @property
     def project(self) -> str:
@@ -144,6 +152,7 @@ def _surrounding_tickets(now: datetime, user: str) -> list[Ticket]:
                 Transition(now - 5 * day, user, "To Do", "In Progress"),
                 Transition(rotated, user, "In Progress", "Done"),
             ),
+            comments=(Comment(now - 4 * day, "alex-backend", "Staging runners picked up the new tokens."),),
         ),
         # a workflow without a resolution: the transition time is all there is
         Ticket(

@@ -8,6 +8,7 @@ from collections.abc import Callable, Mapping, Sequence
 
 from spacy.language import Language
 
+from harvester import people
 from harvester.clustering.chores import is_chores, mostly_chores
 from harvester.clustering.drafting import draft_summary, draft_title, draft_why
 from harvester.clustering.features import ActivityFeatures, extract_features
@@ -31,6 +32,8 @@ GROUPING_THRESHOLD = 0.3
 # a meeting has only its title to go on, and the similarity model was fitted without meetings:
 # a lone meeting joins the work that uses most of its words, if it uses at least this share of them
 EVENT_MIN_SHARED = 0.5
+# people of a meeting (besides the user) who must also have taken part in the work it joins
+EVENT_MIN_PEOPLE = 2
 # words that say what kind of meeting it is, not what it is about
 _MEETING_WORDS = frozenset(
     {"design", "review", "meeting", "sync", "discussion", "planning", "kickoff", "call", "standup",
@@ -124,7 +127,9 @@ def cluster_week(
             terms=terms,
         )
     fixed_items = {i for i, f in enumerate(frozen) if f >= 0}
-    groups = _attach_events(groups, features, fixed_items=fixed_items, cannot=cannot)
+    groups, joined_by_people = _attach_events(groups, features, fixed_items=fixed_items, cannot=cannot)
+    reasons += joined_by_people
+    people_joined = {event for event, _, _ in joined_by_people}
     # one review is rarely a brag on its own, and review bodies ("looks good, one note") say
     # nothing about which reviews belong together: the week's reviews become one group
     groups = _gather(
@@ -146,7 +151,8 @@ def cluster_week(
                 [features[i] for i in members],
                 sorted({r.split(":", 1)[1] for i in members for r in refs[i] if r.startswith("ticket:")}),
                 [r for a, b, r in reasons if a in member_set and b in member_set],
-                similar=len({linked_group[i] for i in members}) > 1,
+                # a meeting joined by its people is not "similar": its reason says why
+                similar=len({linked_group[i] for i in members if i not in people_joined}) > 1,
                 locked=locked[holder] if holder >= 0 else None,
                 pending=existing,
                 refs=[refs[i] for i in members],
@@ -177,34 +183,81 @@ def _attach_events(
     *,
     fixed_items: set[int],
     cannot: Sequence[tuple[int, int]],
-) -> list[list[int]]:
-    """Move each meeting left on its own into the group of work its title talks about most."""
+) -> tuple[list[list[int]], list[tuple[int, int, str]]]:
+    """Move each meeting left on its own into the group of work its title talks about most, else
+    into the work its people took part in (`_work_of_its_people`). Returns the groups, and for
+    each meeting joined by its people (meeting, an item of that work, why)."""
     result = [list(g) for g in groups]
+    by_people: list[tuple[int, int, str]] = []
     for group in groups:
         event = group[0]
         if len(group) != 1 or features[event].activity.kind != "event" or event in fixed_items:
             continue
         if not _may_be_about_work(features[event].activity):
             continue
-        words = set(features[event].terms) - _MEETING_WORDS
-        if not words:
-            continue
-        best, best_score = -1, EVENT_MIN_SHARED
-        for number, other in enumerate(result):
-            if event in other or any(i in fixed_items for i in other):
-                continue
-            if all(features[i].activity.kind == "event" for i in other):
-                continue
-            if any((event, i) in cannot or (i, event) in cannot for i in other):
-                continue
-            vocabulary = {t for i in other for t in features[i].terms + features[i].path_terms}
-            score = len(words & vocabulary) / len(words)
-            if score >= best_score:
-                best, best_score = number, score
+        candidates = [
+            number
+            for number, other in enumerate(result)
+            if event not in other
+            and not any(i in fixed_items for i in other)
+            and not all(features[i].activity.kind == "event" for i in other)
+            and not any((event, i) in cannot or (i, event) in cannot for i in other)
+        ]
+        best = _work_its_title_names(event, features, result, candidates)
+        if best < 0:
+            best, partner, why = _work_of_its_people(event, features, result, candidates)
+            if best >= 0:
+                by_people.append((event, partner, why))
         if best >= 0:
             result[best].append(event)
             result = [g for g in result if g != [event]]
-    return sorted((sorted(g) for g in result), key=lambda g: g[0])
+    return sorted((sorted(g) for g in result), key=lambda g: g[0]), by_people
+
+
+def _work_its_title_names(
+    event: int, features: Sequence[ActivityFeatures], groups: list[list[int]], candidates: Sequence[int]
+) -> int:
+    """The group (of `candidates`) whose words cover most of the meeting title's, at least half; -1 for none."""
+    words = set(features[event].terms) - _MEETING_WORDS
+    if not words:
+        return -1
+    best, best_score = -1, EVENT_MIN_SHARED
+    for number in candidates:
+        vocabulary = {t for i in groups[number] for t in features[i].terms + features[i].path_terms}
+        score = len(words & vocabulary) / len(words)
+        if score >= best_score:
+            best, best_score = number, score
+    return best
+
+
+def _work_of_its_people(
+    event: int, features: Sequence[ActivityFeatures], groups: list[list[int]], candidates: Sequence[int]
+) -> tuple[int, int, str]:
+    """The group whose tickets at least `EVENT_MIN_PEOPLE` of the meeting's other people, and at
+    least half of them, took part in, when no other group has as many; (-1, -1, "") for none.
+
+    Someone who commented on a ticket, reported it or moved it along, and then met the user about
+    it that week: the meeting is evidence of that work even when its title names none of it
+    ("Staging hand-over" and OPS-45 "Rotate CI runner credentials"). Half of the room keeps
+    an all-hands with two of the ticket's people in it out.
+    """
+    attendees = people.entries(features[event].activity.extra)
+    if len(attendees) < EVENT_MIN_PEOPLE:
+        return -1, -1, ""
+    counts = []
+    for number in candidates:
+        work = [i for i in groups[number] if features[i].activity.kind != "event"]
+        shared = people.shared_people(attendees, (e for i in work for e in people.entries(features[i].activity.extra)))
+        counts.append((shared, number, work))
+    counts.sort(key=lambda c: -c[0])
+    if not counts or counts[0][0] < max(EVENT_MIN_PEOPLE, len(attendees) / 2):
+        return -1, -1, ""
+    if len(counts) > 1 and counts[1][0] == counts[0][0]:
+        return -1, -1, ""
+    shared, number, work = counts[0]
+    partner = max(work, key=lambda i: people.shared_people(attendees, people.entries(features[i].activity.extra)))
+    named = str(features[partner].activity.extra.get("key") or "") or "this work"
+    return number, partner, f"{shared} of the meeting's people also worked on {named}"
 
 
 # meetings that are never about one piece of work, whatever words their titles share with it

@@ -523,6 +523,21 @@ def _calendar_events(now: datetime, span: timedelta, rng: random.Random) -> list
             conference="hangoutsMeet",
         )
     )
+    # the hand-over of the credentials the user rotated (OPS-45, a teammate's ticket): its title
+    # names none of the ticket's words, its people are the ticket's reporter and commenter
+    handover = at(now - timedelta(days=3), 11)
+    events.append(
+        CalendarEvent(
+            "tokenhandover",
+            "Staging hand-over",
+            handover,
+            handover + timedelta(minutes=30),
+            organizer="sam-sre",
+            attendees=(USER_LOGIN, "sam-sre", "alex-backend"),
+            conference="hangoutsMeet",
+            ticket="OPS-45",
+        )
+    )
     return sorted(events, key=lambda event: (event.start, event.id))
 
 
