@@ -259,7 +259,7 @@ def draft_why(
     elif kinds and set(kinds) == {"event"}:
         parts.append("this week's meetings worth naming that joined no work")
     elif chores:
-        parts.append("this week's chores (formatting, imports, javadoc, warnings, version bumps), kept together")
+        parts.append("this week's chores, kept together: one is rarely a win on its own")
     elif similar and terms:
         parts.append("shared terms: " + ", ".join(terms))
     elif similar:

@@ -99,6 +99,13 @@ def test_a_chore_among_real_work_stays_with_the_work(blank_nlp: Language) -> Non
         ("update test exclusions", None),
         ("Refactor the payment retry loop", None),
         ("Deprecate confusing Text Matrix APIs", None),
+        ("Format refund amounts with the order's currency", None),
+        ("Simplify the checkout flow", None),
+        ("Avoid double refunds on concurrent requests", None),
+        ("Clean up expired sessions nightly", None),
+        ("Support AWS Lambda deploys", None),
+        ("Update the current user's avatar", None),
+        ("Show warnings when a payout fails", None),
     ],
 )
 def test_what_counts_as_a_chore(title: str, topic: str | None) -> None:
