@@ -13,6 +13,7 @@ that names a ticket, a candidate the user edited and a cannot-link still hold. P
 
 from __future__ import annotations
 
+import functools
 import re
 from collections import Counter
 from collections.abc import Sequence
@@ -74,15 +75,26 @@ def chore_topic(activity: Activity) -> str | None:
     """What this commit or pull request cleans up ("formatting"), or None when it is no chore."""
     if activity.kind not in _CHORE_KINDS:
         return None
-    return next((topic for pattern, topic in _PATTERNS if pattern.search(activity.title)), None)
+    return _title_topic(activity.title)
+
+
+# a group's items are asked again when it is titled and when its why is drafted
+@functools.lru_cache(maxsize=8192)
+def _title_topic(title: str) -> str | None:
+    return next((topic for pattern, topic in _PATTERNS if pattern.search(title)), None)
 
 
 def mostly_chores(activities: Sequence[Activity]) -> bool:
     """Whether these are commits or pull requests, at least `CHORE_SHARE` of them chores: a
     group of no ticket's work that `cluster_week` gathers with the week's other chores."""
-    if not activities or any(a.kind not in _CHORE_KINDS for a in activities):
-        return False
-    return sum(chore_topic(a) is not None for a in activities) >= CHORE_SHARE * len(activities)
+    # asked of every group of every week: one plain loop
+    chores = 0
+    for activity in activities:
+        if activity.kind not in _CHORE_KINDS:
+            return False
+        if _title_topic(activity.title) is not None:
+            chores += 1
+    return bool(activities) and chores >= CHORE_SHARE * len(activities)
 
 
 def is_chores(activities: Sequence[Activity]) -> bool:

@@ -285,8 +285,9 @@ def _gather(
     gathered: list[int] = []
     blocked = {pair for a, b in cannot for pair in ((a, b), (b, a))}
     for group in groups:
-        free = not any(i in fixed_items for i in group)
-        if free and belongs(group) and not any((i, j) in blocked for i in group for j in gathered):
+        free = not fixed_items or not any(i in fixed_items for i in group)
+        apart = bool(blocked) and any((i, j) in blocked for i in group for j in gathered)
+        if free and not apart and belongs(group):
             gathered.extend(group)
         else:
             result.append(group)
