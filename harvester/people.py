@@ -46,18 +46,20 @@ def shared_people(these: Sequence[str], those: Iterable[str]) -> int:
     return sum(1 for entry in these if known.intersection(entry.split()))
 
 
-def people_of(users: Iterable[Mapping[str, Any] | None], me: Mapping[str, Any] | None = None) -> list[str]:
+def people_of(users: Iterable[object], me: Mapping[str, Any] | None = None) -> list[str]:
     """The distinct person entries of API user objects (Jira's `emailAddress` / `displayName`,
     Google's `email` / `displayName`), leaving out `me` (matched on any id they share) and empty ones."""
     mine = {str(me[k]) for k in ("accountId", "name", "key", "email", "emailAddress") if me and me.get(k)}
     found: dict[str, None] = {}
     for user in users:
-        if not user:
+        # a malformed answer's user may be anything: only an object names a person
+        if not isinstance(user, Mapping) or not user:
             continue
         ids = {str(user[k]) for k in ("accountId", "name", "key", "email", "emailAddress") if user.get(k)}
         if ids & mine or user.get("self") is True:
             continue
-        entry = person_entry(user.get("emailAddress") or user.get("email"), user.get("displayName"))
+        email, name = user.get("emailAddress") or user.get("email"), user.get("displayName")
+        entry = person_entry(email if isinstance(email, str) else None, name if isinstance(name, str) else None)
         if entry:
             found[entry] = None
     return sorted(found)

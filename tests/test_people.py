@@ -32,3 +32,8 @@ def test_people_of_leaves_out_the_user_and_repeats() -> None:
 def test_entries_ignore_what_is_not_a_list_of_keys() -> None:
     assert entries({}) == [] and entries({"people": "dana"}) == []
     assert entries({"people": ["ab12 cd34", 3, ""]}) == ["ab12 cd34"]
+
+
+def test_what_is_not_a_user_object_names_nobody() -> None:
+    odd: list = ["sam", 3, {"displayName": 7, "emailAddress": ["x"]}, {"displayName": "Kim Data"}]
+    assert people_of(odd) == [person_entry(None, "Kim Data")]
