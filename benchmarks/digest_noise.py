@@ -9,7 +9,9 @@ demo scenario runs as `brag demo` does, against its sandbox servers.
 
 The weeks are `NAME-YYYY-Www.jsonl`, one store per NAME: `rosa-*` (a search engineer, five weeks)
 were written and labelled before the digest ever ran on them; `tomas-*` (a mobile engineer, two
-weeks) after the fixes they led to, and labelled before running them.
+weeks) after the fixes they led to, and labelled before running them; `noor-*` (a platform
+engineer, one week, with people keys on tickets and meetings, a week's chores and a feature that
+uses a chore's word) after the chores step and people joins, labelled before running it.
 
 Each record is labelled (the `label` field of `benchmarks/data/weeks/*.jsonl`; for the demo, from
 the scenario: its PRs and tickets are work, meetings about a feature and the incident review the

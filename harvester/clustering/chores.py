@@ -38,7 +38,7 @@ _TOPICS: tuple[tuple[str, str], ...] = (
         r"(unused|unnecessary|redundant|wildcard|organi[sz]e[sd]?|remove[sd]?|optimi[sz]e[sd]?) imports?",
         "unused imports",
     ),
-    (r"javadocs?|typos?|commented[- ]out|commented code|spelling", "javadoc"),
+    (r"javadocs?|typos?|commented[- ]out|commented code|spelling", "docs and typos"),
     (
         r"(fix\w*|avoid\w*|suppress\w*|silenc\w*|remov\w*|resolv\w*|address\w*|disabl\w*)\b.*\bwarnings?"
         r"|(compiler|javac|build|deprecation|lint|static analysis) warnings?|warnings? fix\w*"

@@ -363,4 +363,19 @@ def _reads_as_noun(word: str, following: str, text: str) -> bool:
 
 @functools.lru_cache(maxsize=4096)
 def _is_dictionary_word(word: str) -> bool:
-    return bool(getAllLemmas(word))
+    """A common English word: in lemminflect's lexicon, one of the everyday software nouns it lacks,
+    or a hyphenated compound whose last part is one ("per-tenant", "read-only")."""
+    if bool(getAllLemmas(word)) or word in _SOFTWARE_NOUNS:
+        return True
+    head, _, last = word.rpartition("-")
+    return bool(head) and bool(last) and _is_dictionary_word(last)
+
+
+# common nouns of PR and ticket titles that lemminflect's lexicon does not hold ("Shipped Typo
+# tolerance" read as a name); a name or product ("Elasticsearch", "Kafka") keeps its capital
+_SOFTWARE_NOUNS = frozenset(
+    {"typo", "typos", "webhook", "webhooks", "login", "logins", "signup", "checkout", "dropdown", "tooltip",
+     "toggle", "autocomplete", "backend", "frontend", "endpoint", "endpoints", "runbook", "dashboard",
+     "onboarding", "codebase", "config", "configs", "repo", "repos", "changelog", "healthcheck", "timeout",
+     "timeouts", "retry", "retries", "cron", "middleware", "namespace", "sidebar", "navbar", "popup"}
+)  # fmt: skip

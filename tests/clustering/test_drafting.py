@@ -153,6 +153,10 @@ def test_the_why_line_names_words_of_the_titles_first(blank_nlp: Language) -> No
         ("Cache merchant settings in charges path", "Cached merchant settings in charges path"),
         ("Update docs for the webhooks API", "Updated docs for the webhooks API"),
         ("Lucene index: support reindex", "Supported reindex in Lucene index"),
+        # a common noun after the verb is lower-cased, a name keeps its capital
+        ("Typo tolerance for product search", "Shipped typo tolerance for product search"),
+        ("Per-tenant rate limits in the API gateway", "Shipped per-tenant rate limits in the API gateway"),
+        ("Elasticsearch snapshot credentials", "Shipped Elasticsearch snapshot credentials"),
     ],
 )
 def test_a_title_leads_with_a_past_tense_verb_never_an_inflected_noun(title: str, drafted: str) -> None:
