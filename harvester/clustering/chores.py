@@ -5,7 +5,7 @@ code formatting", "remove unused import" and "fix modifier order" share nothing 
 can use, yet they are one clean-up (on the dev set such umbrella work is the largest share of
 same-work pairs missed). After grouping, `cluster_week` puts the groups that hold no ticket and
 are mostly chores into one group, titled for what was cleaned up ("Cleaned up the code in 12
-commits: formatting, unused imports and javadoc"). Measured on the stripped dev set
+commits: formatting, unused imports and docs and typos"). Measured on the stripped dev set
 (benchmarks/cluster_quality.py): F1 0.806 -> 0.821; apache/pdfbox, whose clean-ups share
 umbrella tickets, 0.669 -> 0.708; jackrabbit-oak, whose mostly don't, 0.915 -> 0.914. An item
 that names a ticket, a candidate the user edited and a cannot-link still hold. Pure: no spaCy.
@@ -103,7 +103,7 @@ def is_chores(activities: Sequence[Activity]) -> bool:
 
 
 def chores_title(activities: Sequence[Activity]) -> str:
-    """ "Cleaned up the code in 12 commits: formatting, unused imports and javadoc";
+    """ "Cleaned up the code in 12 commits: formatting, unused imports and warnings";
     "Updated dependencies in 3 pull requests" when that is all they did."""
     topics = Counter(topic for a in activities if (topic := chore_topic(a)) is not None)
     named = [topic for topic, _ in topics.most_common(3)]
