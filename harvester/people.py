@@ -48,15 +48,15 @@ def shared_people(these: Sequence[str], those: Iterable[str]) -> int:
 
 def people_of(users: Iterable[object], me: Mapping[str, Any] | None = None) -> list[str]:
     """The distinct person entries of API user objects (Jira's `emailAddress` / `displayName`,
-    Google's `email` / `displayName`), leaving out `me` (matched on any id they share) and empty ones."""
-    mine = {str(me[k]) for k in ("accountId", "name", "key", "email", "emailAddress") if me and me.get(k)}
+    Google's `email` / `displayName`), leaving out `me` (matched on `account_ids`), Google's own
+    attendee entry (`self: true`) and empty ones."""
+    mine = account_ids(me) if me else set()
     found: dict[str, None] = {}
     for user in users:
         # a malformed answer's user may be anything: only an object names a person
         if not isinstance(user, Mapping) or not user:
             continue
-        ids = {str(user[k]) for k in ("accountId", "name", "key", "email", "emailAddress") if user.get(k)}
-        if ids & mine or user.get("self") is True:
+        if account_ids(user) & mine or user.get("self") is True:
             continue
         email, name = user.get("emailAddress") or user.get("email"), user.get("displayName")
         entry = person_entry(email if isinstance(email, str) else None, name if isinstance(name, str) else None)
@@ -65,8 +65,13 @@ def people_of(users: Iterable[object], me: Mapping[str, Any] | None = None) -> l
     return sorted(found)
 
 
+def account_ids(user: Mapping[str, Any]) -> set[str]:
+    """The ids a Jira user object is known by: Cloud's `accountId`, Server/DC's `name` and `key`."""
+    return {str(user[k]) for k in ("accountId", "name", "key") if user.get(k)}
+
+
 def _key(kind: str, value: str) -> str:
     return hashlib.sha256(_DOMAIN + kind.encode() + b"\x00" + value.encode()).hexdigest()[:_KEY_HEX]
 
 
-__all__ = ["PEOPLE", "entries", "people_of", "person_entry", "shared_people"]
+__all__ = ["PEOPLE", "account_ids", "entries", "people_of", "person_entry", "shared_people"]

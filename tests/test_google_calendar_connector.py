@@ -23,15 +23,13 @@ from connectors.google_calendar.connector import (
 from connectors.google_calendar.sandbox import (
     DEFAULT_ACCESS_TOKEN,
     GoogleCalendarSandbox,
-    display_name,
-    email,
     google_error,
 )
 from harvester.config import parse_settings
 from harvester.errors import RateLimitError, SourceAuthError, SourceConfigError, TransientError
 from harvester.people import person_entry
 from harvester.records import Activity
-from harvester.sandbox.scenario import USER_LOGIN, CalendarEvent, Scenario
+from harvester.sandbox.scenario import USER_LOGIN, CalendarEvent, Scenario, display_name_of, email_of
 from harvester.sources import Batch, Cursor, configured_connectors
 from harvester.store import repository
 from harvester.sync import SyncRunner
@@ -147,7 +145,9 @@ def test_full_sync_sends_one_request_and_maps_the_meetings(
         "attendee_count": 3,
         "recurring": False,
         "conference": "hangoutsMeet",
-        "people": sorted(person_entry(email(login), display_name(login)) for login in ("sam-sre", "lee-frontend")),
+        "people": sorted(
+            person_entry(email_of(login), display_name_of(login)) for login in ("sam-sre", "lee-frontend")
+        ),
     }
     # who was there is kept as keys only: no address and no name in the record
     stored = json.dumps(review.to_json())

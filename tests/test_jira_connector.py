@@ -12,7 +12,6 @@ import pytest
 from streams_support import read_all
 from support import NOW
 
-from connectors.google_calendar.sandbox import display_name, email
 from connectors.jira.connector import JiraConnector, jql_bounds, ticket_activity, ticket_query
 from connectors.jira.sandbox import DEFAULT_API_TOKEN, DEFAULT_PAT, JiraSandbox
 from connectors.jira.sandbox_tickets import Ticket, Transition, bulk_tickets
@@ -20,7 +19,7 @@ from harvester.config import parse_settings
 from harvester.errors import ConfigError, RateLimitError, SourceAuthError, SourceConfigError, TransientError
 from harvester.people import person_entry, shared_people
 from harvester.records import Activity
-from harvester.sandbox.scenario import Scenario
+from harvester.sandbox.scenario import Scenario, display_name_of, email_of
 from harvester.sources import Batch, Cursor, configured_connectors
 from harvester.timeutil import Window
 
@@ -198,7 +197,9 @@ def test_who_else_took_part_is_kept_as_person_keys(jira: JiraSandbox) -> None:
 
     rotated = records["jira:OPS-45"]
     assert rotated.extra["people"] == sorted({expected("sam-sre"), expected("alex-backend")})
-    assert shared_people([person_entry(email("alex-backend"), display_name("alex-backend"))], rotated.extra["people"])
+    assert shared_people(
+        [person_entry(email_of("alex-backend"), display_name_of("alex-backend"))], rotated.extra["people"]
+    )
     stored = json.dumps(rotated.to_json())
     assert "@" not in stored and "Alex" not in stored
 

@@ -29,7 +29,7 @@ from urllib.parse import parse_qs, unquote
 from zoneinfo import ZoneInfo
 
 from harvester.sandbox.oauth import AuthorizationServer
-from harvester.sandbox.scenario import USER_LOGIN, CalendarEvent, Scenario
+from harvester.sandbox.scenario import USER_LOGIN, CalendarEvent, Scenario, display_name_of, email_of
 from harvester.sandbox.server import Request, Response, SandboxServer
 
 DEFAULT_ACCESS_TOKEN = "ya29.sandbox-access"
@@ -78,10 +78,6 @@ def google_error(status: int, reason: str | None = None, message: str | None = N
             "status": STATUS_NAMES.get(status, "UNKNOWN"),
         }
     }
-
-
-def email(login: str) -> str:
-    return f"{login.split('-')[0]}@acme.example"
 
 
 class GoogleCalendarSandbox(SandboxServer):
@@ -232,7 +228,7 @@ class GoogleCalendarSandbox(SandboxServer):
             body: dict[str, Any] = {
                 "kind": "calendar#events",
                 "etag": f'"{snapshot}"',
-                "summary": email(USER_LOGIN) if calendar == "primary" else calendar,
+                "summary": email_of(USER_LOGIN) if calendar == "primary" else calendar,
                 "description": "",
                 "updated": _rfc3339(self.scenario.now),
                 "timeZone": str(self.zone),
@@ -299,7 +295,10 @@ class GoogleCalendarSandbox(SandboxServer):
                 cancelled["recurringEventId"] = event.recurring_event_id
                 cancelled["originalStartTime"] = self._when(event.start, all_day=event.all_day)
             return cancelled
-        organizer: dict[str, Any] = {"email": email(event.organizer), "displayName": display_name(event.organizer)}
+        organizer: dict[str, Any] = {
+            "email": email_of(event.organizer),
+            "displayName": display_name_of(event.organizer),
+        }
         if event.organizer == USER_LOGIN:
             organizer["self"] = True
         updated = self.scenario.now - timedelta(days=40) + timedelta(seconds=sequence)
@@ -309,7 +308,7 @@ class GoogleCalendarSandbox(SandboxServer):
             "id": event.id,
             "status": event.status,
             "htmlLink": "https://www.google.com/calendar/event?eid="
-            + base64.urlsafe_b64encode(f"{event.id} {email(USER_LOGIN)}".encode()).decode().rstrip("="),
+            + base64.urlsafe_b64encode(f"{event.id} {email_of(USER_LOGIN)}".encode()).decode().rstrip("="),
             "created": _rfc3339(self.scenario.now - timedelta(days=60)),
             "updated": _rfc3339(updated),
             "summary": event.summary,
@@ -377,7 +376,7 @@ class GoogleCalendarSandbox(SandboxServer):
         return data
 
     def _attendee(self, event: CalendarEvent, login: str) -> dict[str, Any]:
-        attendee: dict[str, Any] = {"email": email(login), "displayName": display_name(login)}
+        attendee: dict[str, Any] = {"email": email_of(login), "displayName": display_name_of(login)}
         if login == event.organizer:
             attendee["organizer"] = True
         if login == USER_LOGIN:
@@ -392,10 +391,6 @@ class GoogleCalendarSandbox(SandboxServer):
             return {"date": moment.date().isoformat()}
         local = moment.astimezone(self.zone)
         return {"dateTime": local.isoformat(), "timeZone": str(self.zone)}
-
-
-def display_name(login: str) -> str:
-    return " ".join(part.capitalize() for part in login.split("-"))
 
 
 def _rfc3339(moment: datetime) -> str:

@@ -29,7 +29,7 @@ from jira import JIRA, JIRAError
 
 from connectors.jira.settings import JiraSettings
 from harvester.errors import ConfigError, SourceAuthError, SourceConfigError, SourceError
-from harvester.people import PEOPLE, people_of
+from harvester.people import PEOPLE, account_ids, people_of
 from harvester.records import Activity
 from harvester.secrets import Secret
 from harvester.sources import Batch, Cursor, Stream
@@ -688,12 +688,12 @@ def done_transition_time(
     issue: Mapping[str, Any], me: Mapping[str, Any], done_statuses: Sequence[str] = DONE_STATUSES
 ) -> datetime | None:
     """When the user last moved the issue to a done status, from its embedded changelog."""
-    mine = {str(me[k]) for k in ("accountId", "name", "key") if me.get(k)}
+    mine = account_ids(me)
     done = {status.lower() for status in done_statuses}
     latest: datetime | None = None
     for history in (issue.get("changelog") or {}).get("histories") or ():
         author = history.get("author") or {}
-        if not mine & {str(author.get(k)) for k in ("accountId", "name", "key") if author.get(k)}:
+        if not mine & account_ids(author):
             continue
         for item in history.get("items") or ():
             if item.get("field") == "status" and str(item.get("toString") or "").lower() in done:

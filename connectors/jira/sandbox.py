@@ -35,7 +35,7 @@ from zoneinfo import ZoneInfo
 
 from connectors.jira.sandbox_tickets import EPICS, STATUS_CATEGORIES, Comment, Ticket, Transition, scenario_tickets
 from harvester.sandbox.oauth import AuthorizationServer
-from harvester.sandbox.scenario import Scenario
+from harvester.sandbox.scenario import Scenario, display_name_of, email_of
 from harvester.sandbox.server import Request, Response, SandboxServer
 
 Deployment = Literal["Cloud", "Server"]
@@ -379,7 +379,7 @@ class JiraSandbox(SandboxServer):
         avatars = {
             size: f"https://avatars.example/{login}?s={size[:2]}" for size in ("48x48", "24x24", "16x16", "32x32")
         }
-        name = self.scenario.name if login == self.scenario.login else login.replace("-", " ").title()
+        name = self.scenario.name if login == self.scenario.login else display_name_of(login)
         if self.cloud:
             account = self.user_id(login)
             user = {
@@ -393,13 +393,13 @@ class JiraSandbox(SandboxServer):
             }
             # Cloud shows an email only where the person's profile lets it (recorded payloads have it)
             if login not in CLOUD_HIDDEN_EMAILS:
-                user["emailAddress"] = f"{login.split('-')[0]}@acme.example"
+                user["emailAddress"] = email_of(login)
             return user
         return {
             "self": f"{api}/user?username={login}",
             "key": f"JIRAUSER{10000 + zlib.crc32(login.encode()) % 9000}",
             "name": login,
-            "emailAddress": f"{login.split('-')[0]}@acme.example",
+            "emailAddress": email_of(login),
             "avatarUrls": avatars,
             "displayName": name,
             "active": True,

@@ -184,6 +184,16 @@ TEAMMATE_PR_TITLES = (
 )
 
 
+def email_of(login: str) -> str:
+    """A sandbox person's address, the same in every sandbox ("sam-sre" -> sam@acme.example)."""
+    return f"{login.split('-')[0]}@acme.example"
+
+
+def display_name_of(login: str) -> str:
+    """A sandbox person's name, the same in every sandbox ("sam-sre" -> "Sam Sre")."""
+    return " ".join(part.capitalize() for part in login.split("-"))
+
+
 @dataclass
 class Scenario:
     login: str
@@ -196,7 +206,7 @@ class Scenario:
 
     @property
     def email(self) -> str:
-        return f"{self.login.split('-')[0]}@acme.example"
+        return email_of(self.login)
 
     def repo_full_name(self, repo: str) -> str:
         return repo if "/" in repo else f"{ORG}/{repo}"
